@@ -1,0 +1,75 @@
+"""backgrid: design, backtest and validate trading strategies.
+
+The public API is the names in ``__all__``; they are imported on first use, so
+that ``import backgrid`` (and the CLI) start fast.
+
+>>> import backgrid
+>>> bars = backgrid.demo_bars("DEMO-BTC", "1d")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from backgrid._version import __version__
+
+if TYPE_CHECKING:
+    from backgrid.data.bars import Bars, MultiBars
+    from backgrid.data.frames import load_frame, load_parquet
+    from backgrid.data.resample import align, resample
+    from backgrid.data.sources.csv import load_csv
+    from backgrid.data.sources.demo import demo_bars
+    from backgrid.data.store import DataStore
+    from backgrid.data.timeframe import Timeframe
+    from backgrid.data.validate import ValidationPolicy, ValidationReport, validate
+    from backgrid.errors import BackgridError
+
+__all__ = [
+    "BackgridError",
+    "Bars",
+    "DataStore",
+    "MultiBars",
+    "Timeframe",
+    "ValidationPolicy",
+    "ValidationReport",
+    "__version__",
+    "align",
+    "demo_bars",
+    "load_csv",
+    "load_frame",
+    "load_parquet",
+    "resample",
+    "validate",
+]
+
+_HOME = {
+    "BackgridError": "backgrid.errors",
+    "Bars": "backgrid.data.bars",
+    "MultiBars": "backgrid.data.bars",
+    "DataStore": "backgrid.data.store",
+    "Timeframe": "backgrid.data.timeframe",
+    "ValidationPolicy": "backgrid.data.validate",
+    "ValidationReport": "backgrid.data.validate",
+    "validate": "backgrid.data.validate",
+    "align": "backgrid.data.resample",
+    "resample": "backgrid.data.resample",
+    "demo_bars": "backgrid.data.sources.demo",
+    "load_csv": "backgrid.data.sources.csv",
+    "load_frame": "backgrid.data.frames",
+    "load_parquet": "backgrid.data.frames",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        msg = f"module 'backgrid' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

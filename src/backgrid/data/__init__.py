@@ -1,0 +1,1 @@
+"""Market data: the Bars model, loading and validation, resampling, the local store, sources."""

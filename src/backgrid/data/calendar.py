@@ -1,0 +1,110 @@
+"""Trading calendars: when a market has bars, in its own time zone.
+
+A calendar is either continuous (``24/7``, crypto) or session-based: a fixed
+local session (``open``..``close`` in minutes after local midnight) on the
+listed weekdays. Holidays are not modelled; gap detection tolerates a missing
+session or two for that reason (see :mod:`backgrid.data.validate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from backgrid.errors import DataError
+
+__all__ = ["CALENDARS", "Calendar", "day_offsets", "get_calendar", "infer_calendar", "local_nanos"]
+
+DAY_NS = 86_400 * 1_000_000_000
+MINUTE_NS = 60 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """When a market trades.
+
+    ``open_minute``/``close_minute`` are minutes after local midnight (``close`` may be
+    1440 for a session that runs to midnight); ``weekdays`` use Monday = 0.
+    """
+
+    name: str
+    kind: Literal["24/7", "session"]
+    tz: str = "UTC"
+    open_minute: int = 0
+    close_minute: int = 1440
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+
+    @property
+    def continuous(self) -> bool:
+        """True for markets that trade around the clock, every day."""
+        return self.kind == "24/7"
+
+    @property
+    def session_minutes(self) -> int:
+        """Length of one session in minutes."""
+        return self.close_minute - self.open_minute
+
+    def weekmask(self) -> str:
+        """The weekday mask in NumPy's business-day format (``"1111100"``)."""
+        return "".join("1" if d in self.weekdays else "0" for d in range(7))
+
+
+CRYPTO = Calendar("crypto", "24/7")
+US_EQUITY = Calendar("us-equity", "session", tz="America/New_York", open_minute=570, close_minute=960,
+                     weekdays=(0, 1, 2, 3, 4))
+FX = Calendar("fx", "session", tz="UTC", open_minute=0, close_minute=1440, weekdays=(0, 1, 2, 3, 4))
+
+#: Calendars known by name.
+CALENDARS: dict[str, Calendar] = {c.name: c for c in (CRYPTO, US_EQUITY, FX)}
+
+
+def get_calendar(name: str | Calendar) -> Calendar:
+    """Return the calendar called ``name`` (``crypto``, ``us-equity`` or ``fx``)."""
+    if isinstance(name, Calendar):
+        return name
+    try:
+        return CALENDARS[name]
+    except KeyError:
+        msg = f"calendar {name!r} is unknown; expected one of {', '.join(CALENDARS)}"
+        raise DataError(msg) from None
+
+
+def infer_calendar(ts: np.ndarray) -> Calendar:
+    """Guess a calendar from UTC timestamps (int64 ns): weekend bars mean 24/7.
+
+    Data with no weekend bars is taken as the session calendar ``fx`` (all day on
+    weekdays, UTC): it never invents a session boundary that the data does not show.
+    """
+    if ts.size == 0:
+        return CRYPTO
+    weekday = ((ts // DAY_NS) + 3) % 7  # 1970-01-01 was a Thursday
+    weekend = np.count_nonzero(weekday >= 5)
+    return CRYPTO if weekend > 0.05 * ts.size else FX
+
+
+def day_offsets(ts: np.ndarray, tz: str) -> tuple[int, np.ndarray]:
+    """Return ``(first_day, offsets)``: the UTC offset of ``tz`` (ns) on every UTC day of sorted ``ts``.
+
+    ``offsets[d - first_day]`` is the offset on UTC day ``d`` (``ts // DAY_NS``),
+    taken at that day's noon, which is right for sessions that do not straddle a
+    DST change. One lookup per day, not per bar, keeps millions of bars cheap.
+    """
+    if ts.size == 0:
+        return 0, np.zeros(1, dtype=np.int64)
+    first, last = int(ts[0] // DAY_NS), int(ts[-1] // DAY_NS)
+    if tz == "UTC":
+        return first, np.zeros(last - first + 1, dtype=np.int64)
+    noon = np.arange(first, last + 1, dtype=np.int64) * DAY_NS + DAY_NS // 2
+    local = pd.DatetimeIndex(noon.view("datetime64[ns]"), tz="UTC").tz_convert(tz).tz_localize(None)
+    return first, np.asarray(local.as_unit("ns").asi8 - noon, dtype=np.int64)
+
+
+def local_nanos(ts: np.ndarray, tz: str) -> np.ndarray:
+    """Return sorted ``ts`` (UTC int64 ns) shifted to wall-clock time in ``tz`` (see :func:`day_offsets`)."""
+    if tz == "UTC" or ts.size == 0:
+        return ts
+    first, offsets = day_offsets(ts, tz)
+    return ts + offsets[ts // DAY_NS - first]

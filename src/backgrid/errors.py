@@ -1,0 +1,75 @@
+"""Exceptions raised by backgrid.
+
+Every exception derives from :class:`BackgridError` and from the builtin it
+naturally refines, so ``except ValueError`` keeps working for callers who do
+not know backgrid::
+
+    BackgridError
+    ├── DataError (ValueError)              bad market data or a bad request for it
+    │   ├── TimeframeError                  a timeframe string that is not supported
+    │   ├── ColumnError                     a missing, unknown or ambiguous column
+    │   └── ValidationError                 data failed validation; carries the report
+    ├── StoreError (OSError)                the local data store could not read or write
+    │   └── SeriesNotFoundError (KeyError)  no such series in the store
+    └── SourceError (LookupError)           a data source cannot serve the request
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backgrid.data.validate import ValidationReport
+
+__all__ = [
+    "BackgridError",
+    "ColumnError",
+    "DataError",
+    "SeriesNotFoundError",
+    "SourceError",
+    "StoreError",
+    "TimeframeError",
+    "ValidationError",
+]
+
+
+class BackgridError(Exception):
+    """Root of every error backgrid raises on purpose."""
+
+
+class DataError(BackgridError, ValueError):
+    """Market data, or a request for it, is not what was expected."""
+
+
+class TimeframeError(DataError):
+    """A timeframe string is not one of the supported ones."""
+
+
+class ColumnError(DataError):
+    """A required column is missing, or a column cannot be interpreted."""
+
+
+class ValidationError(DataError):
+    """Data failed validation under the chosen policies.
+
+    ``report`` holds every problem found, not only the first.
+    """
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__(report.describe(only_errors=True))
+
+
+class StoreError(BackgridError, OSError):
+    """The local data store could not be read or written."""
+
+
+class SeriesNotFoundError(StoreError, KeyError):
+    """The requested series is not in the store."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SourceError(BackgridError, LookupError):
+    """A data source cannot serve the request (unknown symbol, timeframe or range)."""

@@ -1,0 +1,151 @@
+"""CSV layouts, and the malformed-file fixtures: each refused with a message naming line and column."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backgrid.data.sources.csv import CSVSource, detect_format, load_csv
+from backgrid.errors import ColumnError, DataError, SourceError, ValidationError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def utc(text):
+    return pd.Timestamp(text, tz="UTC").value
+
+
+@pytest.mark.parametrize(("name", "fmt", "timeframe", "options", "first_ts", "first_close", "rows"), [
+    ("yahoo_aapl_1d.csv", "yahoo", "1d", {}, "2024-01-02", 185.639999, 5),
+    ("tradingview_btc_1h.csv", "tradingview", "1h", {}, "2024-01-01 00:00", 42475.23, 4),
+    ("tradingview_iso_1h.csv", "tradingview", "1h", {}, "2024-01-01 00:00", 42475.23, 3),
+    ("binance_btcusdt_1m.csv", "binance", "1m", {}, "2024-01-01 00:00", 42298.61, 3),
+    ("binance_us_1m.csv", "binance", "1m", {}, "2025-01-01 00:00", 93610.93, 2),
+    ("mt4_eurusd_1h.csv", "metatrader", "1h", {}, "2024-01-02 00:00", 1.10401, 3),
+    ("mt5_eurusd_1h.csv", "metatrader", "1h", {}, "2024-01-02 00:00", 1.10401, 3),
+    ("generic_local_tz_1h.csv", "generic", "1h", {"tz": "America/New_York"}, "2024-03-08 14:00", 100.5, 3),
+    ("generic_semicolon_5m.csv", "generic", "5m",
+     {"date_format": "%d/%m/%Y %H:%M", "tz": "Europe/Berlin",
+      "columns": {"ts": "Zeit", "open": "Eroeffnung", "high": "Hoch", "low": "Tief", "close": "Schluss",
+                  "volume": "Umsatz"}}, "2024-01-02 08:00", 100.5, 3),
+])
+def test_layouts_load(name, fmt, timeframe, options, first_ts, first_close, rows):
+    path = FIXTURES / "formats" / name
+    assert detect_format(path.read_text(encoding="utf-8").splitlines()[0]) == fmt
+    bars, report = load_csv(path, timeframe=timeframe, **options)
+    assert report.ok
+    assert len(bars) == rows
+    assert bars.ts[0] == utc(first_ts)
+    assert bars.close[0] == first_close
+    assert bars.source == "csv"
+    assert bars.symbol == path.stem
+
+
+def test_local_times_cross_dst_to_the_right_utc_instant():
+    bars, _ = load_csv(FIXTURES / "formats" / "generic_local_tz_1h.csv", timeframe="1h", tz="America/New_York")
+    assert bars.ts[2] == utc("2024-03-11 13:00")  # 09:00 EDT, after the spring change
+
+
+def test_yahoo_adj_close_is_dropped_and_tradingview_extras_noted():
+    bars, report = load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d")
+    assert bars.columns == ("open", "high", "low", "close", "volume")
+    assert not report.findings
+    _, tv = load_csv(FIXTURES / "formats" / "tradingview_btc_1h.csv", timeframe="1h")
+    assert [f.check for f in tv.warnings] == ["unknown_column"]
+    assert "MA" in tv.warnings[0].message
+
+
+def test_volume_can_be_declared_absent():
+    bars, _ = load_csv(FIXTURES / "malformed" / "25_no_volume.csv", timeframe="1h", columns={"volume": None})
+    assert bars.volume.tolist() == [0.0]
+
+
+#: fixture -> (timeframe, options, exception, every substring its message must contain)
+MALFORMED = {
+    "01_missing_close_column.csv": ("1d", {}, ColumnError, ["missing column(s) close", "found Date, Open"]),
+    "02_unparsable_date.csv": ("1d", {}, ValidationError, ["line 3", "column Date", "'2024-13-45'"]),
+    "03_empty_close.csv": ("1d", {}, ValidationError, ["line 4", "column Close", "missing or not a number"]),
+    "04_text_in_open.csv": ("1d", {}, ValidationError, ["line 2", "column Open"]),
+    "05_infinite_volume.csv": ("1d", {}, ValidationError, ["line 3", "column Volume"]),
+    "06_negative_close.csv": ("1d", {}, ValidationError, ["line 3", "column Close", "close is -10.8, must be > 0"]),
+    "07_zero_open.csv": ("1d", {}, ValidationError, ["line 3", "column Open", "open is 0"]),
+    "08_high_below_close.csv": ("1d", {}, ValidationError, ["line 3", "column High", "high 10.6 is below"]),
+    "09_low_above_open.csv": ("1d", {}, ValidationError, ["line 3", "column Low", "low 10.6 is above"]),
+    "10_negative_volume.csv": ("1d", {}, ValidationError, ["line 3", "column Volume", "volume is -120"]),
+    "11_duplicate_timestamp.csv": ("1d", {}, ValidationError, ["line 4", "column Date", "repeats an earlier row"]),
+    "12_unsorted.csv": ("1d", {}, ValidationError, ["line 4", "column Date", "time goes backwards"]),
+    "13_minutes_labelled_hourly.csv": ("1h", {}, ValidationError,
+                                       ["line 3", "column timestamp", "closer to the previous bar"]),
+    "14_ragged_row.csv": ("1d", {}, DataError, ["line 4 has 8 fields, expected 6"]),
+    "15_empty_file.csv": ("1d", {}, DataError, ["the file is empty"]),
+    "16_header_only.csv": ("1d", {}, DataError, ["header but no data rows"]),
+    "17_duplicate_column.csv": ("1d", {}, ColumnError, ["more than once"]),
+    "18_binance_bad_time.csv": ("1m", {}, ValidationError, ["line 2", "column open time", "'not-a-time'"]),
+    "19_metatrader_impossible_date.csv": ("1h", {}, ValidationError, ["line 2", "'2024.02.30 01:00'"]),
+    "20_nonexistent_local_time.csv": ("1h", {"tz": "America/New_York"}, ValidationError,
+                                      ["line 3", "'2024-03-10 02:00'", "DST"]),
+    "21_yahoo_null_row.csv": ("1d", {}, ValidationError, ["line 3", "column Open", "open, high, low, close, volume"]),
+    "22_decimal_comma.csv": ("1d", {}, ValidationError, ["line 2", "column Open"]),
+    "23_mt5_missing_close.csv": ("1h", {}, ColumnError, ["missing column(s) close", "<TICKVOL>"]),
+    "24_not_utf8.csv": ("1d", {}, DataError, ["not UTF-8"]),
+    "25_no_volume.csv": ("1h", {}, ColumnError, ["missing column(s) volume", "columns={'volume': None}"]),
+}
+
+
+def test_every_malformed_fixture_is_listed():
+    assert sorted(p.name for p in (FIXTURES / "malformed").glob("*.csv")) == sorted(MALFORMED)
+    assert len(MALFORMED) >= 20
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_file_gets_a_precise_error(name):
+    timeframe, options, error, parts = MALFORMED[name]
+    with pytest.raises(error) as info:
+        load_csv(FIXTURES / "malformed" / name, timeframe=timeframe, **options)
+    text = str(info.value)
+    assert name in text  # every message names the file
+    for part in parts:
+        assert part in text
+
+
+def test_lenient_policy_repairs_what_it_can():
+    bars, report = load_csv(FIXTURES / "malformed" / "11_duplicate_timestamp.csv", timeframe="1d", policy="lenient")
+    assert len(bars) == 2
+    assert bars.close[-1] == 10.9
+    assert report.findings[0].severity == "fixed"
+
+
+def test_unknown_format_and_missing_file():
+    with pytest.raises(DataError, match="CSV format 'excel' is unknown"):
+        load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d", format="excel")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="no such file"):
+        load_csv(FIXTURES / "nope.csv", timeframe="1d")
+    with pytest.raises(ColumnError, match="columns= maps 'close' to 'Last'"):
+        load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d", columns={"close": "Last"})
+    with pytest.raises(ColumnError, match="unknown key"):
+        load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d", columns={"adj": "Adj Close"})
+
+
+def test_csv_source_finds_files_by_symbol(tmp_path):
+    src = (FIXTURES / "formats" / "yahoo_aapl_1d.csv").read_text(encoding="utf-8")
+    (tmp_path / "AAPL_1d.csv").write_text(src, encoding="utf-8")
+    source = CSVSource(tmp_path)
+    bars = source.fetch("AAPL", "1d", start=pd.Timestamp("2024-01-03", tz="UTC"))  # type: ignore[arg-type]
+    assert bars.symbol == "AAPL"
+    assert len(bars) == 4
+    with pytest.raises(SourceError, match="it has AAPL_1d"):
+        source.fetch("MSFT", "1d")  # type: ignore[arg-type]
+
+
+def test_large_generic_file_round_trips(tmp_path):
+    n = 5000
+    ts = pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC")
+    close = np.round(100 + np.cumsum(np.random.default_rng(1).normal(0, 0.1, n)), 4)
+    frame = pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "open": close, "high": close + 0.5,
+                          "low": close - 0.5, "close": close, "volume": 1.0})
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    bars, report = load_csv(tmp_path / "big.csv", timeframe="1m")
+    assert report.ok
+    np.testing.assert_array_equal(bars.close, close)
+    assert bars.ts[-1] == ts[-1].value
