@@ -8,6 +8,7 @@ not know backgrid::
     ├── DataError (ValueError)              bad market data or a bad request for it
     │   ├── TimeframeError                  a timeframe string that is not supported
     │   ├── ColumnError                     a missing, unknown or ambiguous column
+    │   ├── AmbiguousSeriesError            several sources hold the series asked for; name one
     │   └── ValidationError                 data failed validation; carries the report
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from backgrid.data.validate import ValidationReport
 
 __all__ = [
+    "AmbiguousSeriesError",
     "BackgridError",
     "ColumnError",
     "DataError",
@@ -47,6 +49,10 @@ class TimeframeError(DataError):
 
 class ColumnError(DataError):
     """A required column is missing, or a column cannot be interpreted."""
+
+
+class AmbiguousSeriesError(DataError):
+    """A series was requested without a source, and several sources hold it."""
 
 
 class ValidationError(DataError):

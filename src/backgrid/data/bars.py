@@ -13,6 +13,8 @@ at ``ts`` closes at ``ts + timeframe``.
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -99,10 +101,10 @@ class Bars:
             msg = f"frame lacks column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}"
             raise ColumnError(msg)
         index = frame.index.tz_localize("UTC") if frame.index.tz is None else frame.index.tz_convert("UTC")
-        columns = {name: frame[name].to_numpy(dtype=np.float64) for name in OHLCV}
-        extras = {name: frame[name].to_numpy(dtype=np.float64) for name in OPTIONAL_COLUMNS if name in frame}
+        columns: dict[str, Any] = {name: frame[name].to_numpy(dtype=np.float64) for name in OHLCV}
+        columns.update({name: frame[name].to_numpy(dtype=np.float64) for name in OPTIONAL_COLUMNS if name in frame})
         ts = np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
-        return cls(symbol=symbol, timeframe=Timeframe.parse(timeframe), ts=ts, **columns, **extras, **options)
+        return cls(symbol=symbol, timeframe=Timeframe.parse(timeframe), ts=ts, **columns, **options)
 
     # -- views ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,9 +148,9 @@ class Bars:
         hi = len(self) if end is None else int(np.searchsorted(self.ts, _to_ns(end), side="left"))
         return self.take(slice(lo, hi), last_complete=self.last_complete or hi < len(self))
 
-    def take(self, rows: slice | np.ndarray, **changes: Any) -> Bars:
+    def take(self, rows: builtins.slice | np.ndarray, **changes: Any) -> Bars:
         """Bars at the given positions (a slice, boolean mask or integer array)."""
-        columns = {c: self.column(c)[rows] for c in self.columns}
+        columns: dict[str, Any] = {c: self.column(c)[rows] for c in self.columns}
         return replace(self, ts=self.ts[rows], **columns, **changes)
 
     def equals(self, other: Bars) -> bool:

@@ -107,4 +107,4 @@ def local_nanos(ts: np.ndarray, tz: str) -> np.ndarray:
     if tz == "UTC" or ts.size == 0:
         return ts
     first, offsets = day_offsets(ts, tz)
-    return ts + offsets[ts // DAY_NS - first]
+    return np.asarray(ts + offsets[ts // DAY_NS - first], dtype=np.int64)

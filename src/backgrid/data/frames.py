@@ -54,7 +54,7 @@ def load_frame(  # noqa: PLR0913
     times = parse_times(time_values, date_format=date_format, tz=tz)
     values = {name: df[col] if col is not None else None for name, col in resolved.items() if name != "ts"}
     return ingest(values, symbol=symbol, timeframe=timeframe, times=times, calendar=calendar, policy=policy,
-                  date_text=time_values.to_numpy(), notes=column_note(unknown, where), source=source,
+                  date_text=time_values.to_numpy(), notes=column_note(unknown), source=source,
                   where=where, column_names=resolved)
 
 

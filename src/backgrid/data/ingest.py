@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -69,9 +69,9 @@ def resolve_columns(found: Sequence[str], mapping: ColumnMap | None = None, *, w
     taken: dict[str, str | None] = dict(mapping)
     used = {n for n in mapping.values() if n is not None}
     for name in found:
-        canonical = _LOOKUP.get(_key(name))
-        if canonical and canonical not in taken and name not in used:
-            taken[canonical] = name
+        known = _LOOKUP.get(_key(name))
+        if known and known not in taken and name not in used:
+            taken[known] = name
             used.add(name)
     required = ("ts", *OHLCV)
     missing = [c for c in required if c not in taken]
@@ -96,7 +96,7 @@ def parse_numbers(values: Any) -> np.ndarray:
     return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-_EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+_EPOCH_UNITS: tuple[tuple[float, Literal["s", "ms", "us"]], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
 
 def parse_times(values: Any, *, date_format: str | None = None, tz: str = "UTC") -> np.ndarray:
@@ -120,7 +120,7 @@ def parse_times(values: Any, *, date_format: str | None = None, tz: str = "UTC")
         if series.dtype.kind in "fiu":
             numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
             size = np.nanmax(np.abs(numbers)) if np.isfinite(numbers).any() else 0.0
-            unit = next((u for limit, u in _EPOCH_UNITS if size < limit), "ns")
+            unit: Literal["s", "ms", "us", "ns"] = next((u for limit, u in _EPOCH_UNITS if size < limit), "ns")
             stamps = pd.DatetimeIndex(pd.to_datetime(series, unit=unit, errors="coerce", utc=True))
         else:
             fmt = date_format or "ISO8601"
@@ -157,7 +157,7 @@ def ingest(  # noqa: PLR0913
     calendar: str | Calendar | None = None,
     policy: ValidationPolicy | dict[str, Any] | str | None = None,
     row_label: Callable[[int], str] | None = None,
-    date_text: Sequence[Any] | None = None,
+    date_text: np.ndarray | Sequence[Any] | None = None,
     notes: Sequence[Finding] = (),
     source: str = "memory",
     where: str = "",
@@ -180,13 +180,13 @@ def ingest(  # noqa: PLR0913
     fixed, report = check_columns(raw, timeframe=tf, calendar=cal, policy=ValidationPolicy.coerce(policy),
                                   row_label=row_label, date_text=date_text, notes=notes, source=where,
                                   column_names=column_names)
-    optional: dict[str, np.ndarray | None] = {name: fixed.extras.get(name) for name in OPTIONAL_COLUMNS}
+    optional: dict[str, Any] = {name: fixed.extras.get(name) for name in OPTIONAL_COLUMNS}
     bars = Bars(symbol=symbol, timeframe=tf, ts=fixed.ts, open=fixed.open, high=fixed.high, low=fixed.low,
                 close=fixed.close, volume=fixed.volume, calendar=cal, source=source, **optional)
     return bars, report
 
 
-def column_note(unknown: Sequence[str], where: str, why: str = "not an OHLCV column") -> list[Finding]:
+def column_note(unknown: Sequence[str], why: str = "not an OHLCV column") -> list[Finding]:
     """A warning listing columns a loader ignored (empty when there are none)."""
     if not unknown:
         return []

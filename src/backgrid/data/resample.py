@@ -14,6 +14,7 @@ bin does) has ``last_complete=False``; :func:`align` never shows such a bin.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,8 @@ def resample(bars: Bars, timeframe: str | Timeframe) -> Bars:
     if target == source:
         return bars
     if target < source or not source.divides(target):
-        msg = f"cannot resample {bars.symbol} from {source} to {target}: the target must be a whole multiple of {source}"
+        msg = (f"cannot resample {bars.symbol} from {source} to {target}: "
+               f"the target must be a whole multiple of {source}")
         raise DataError(msg)
     cal = bars.calendar
     open_ns = 0 if cal.continuous else cal.open_minute * MINUTE_NS
@@ -56,7 +58,7 @@ def resample(bars: Bars, timeframe: str | Timeframe) -> Bars:
     k = nb.resample_nb(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, sf, dv, target.nanos,
                        open_ns, first_day, offsets, out_ts, out["open"], out["high"], out["low"], out["close"],
                        out["volume"], out_sf, out_dv)
-    columns = {name: arr[:k].copy() for name, arr in out.items()}
+    columns: dict[str, Any] = {name: arr[:k].copy() for name, arr in out.items()}
     result = replace(bars, timeframe=target, ts=out_ts[:k].copy(), **columns,
                      split_factor=out_sf[:k].copy() if sf.size else None,
                      dividend=out_dv[:k].copy() if dv.size else None)

@@ -107,7 +107,7 @@ class ValidationPolicy:
     @classmethod
     def lenient(cls) -> ValidationPolicy:
         """Repair everything repairable, warn about the rest (an explicit opt-in)."""
-        fixable = {f.name: "fix" for f in fields(cls)
+        fixable: dict[str, Any] = {f.name: "fix" for f in fields(cls)
                    if f.type == "Policy" and "fix" in _ALLOWED.get(f.name, (_POLICIES, ""))[0]}
         return cls(**fixable)
 
@@ -231,7 +231,7 @@ def _stamp(ns: int) -> str:
 class _Context:
     raw: RawColumns
     label: Callable[[int], str]
-    date_text: Sequence[Any] | None
+    date_text: np.ndarray | Sequence[Any] | None
     names: Mapping[str, str | None]  # canonical column -> the name the user's data gives it
 
     def name(self, column: str | None) -> str | None:
@@ -288,7 +288,7 @@ def check_columns(  # noqa: PLR0913
     calendar: Calendar,
     policy: ValidationPolicy,
     row_label: Callable[[int], str] | None = None,
-    date_text: Sequence[Any] | None = None,
+    date_text: np.ndarray | Sequence[Any] | None = None,
     notes: Sequence[Finding] = (),
     source: str = "",
     column_names: Mapping[str, str | None] | None = None,
@@ -381,7 +381,7 @@ def _session_gaps(ts: np.ndarray, order: np.ndarray | None, timeframe: Timeframe
                   policy: ValidationPolicy) -> np.ndarray:
     """Rows that follow a gap on a session calendar (see the module docstring)."""
     t = ts if order is None else ts[order]
-    if t.size < 2:  # noqa: PLR2004
+    if t.size < 2:
         return np.empty(0, np.int64)
     local = local_nanos(t, calendar.tz)
     day = (local // DAY_NS).astype("datetime64[D]")

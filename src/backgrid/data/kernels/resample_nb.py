@@ -36,7 +36,7 @@ def _label(t, tf_ns, open_ns, first_day, day_offsets):
 
 
 @njit(cache=True, nogil=True)
-def resample_nb(ts, o, h, lo, c, v, sf, dv, tf_ns, open_ns, first_day, day_offsets,  # noqa: PLR0913
+def resample_nb(ts, o, h, lo, c, v, sf, dv, tf_ns, open_ns, first_day, day_offsets,
                 out_ts, out_o, out_h, out_lo, out_c, out_v, out_sf, out_dv):
     """Aggregate bars into bins: first open, max high, min low, last close, summed volume.
 

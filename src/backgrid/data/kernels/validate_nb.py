@@ -45,7 +45,7 @@ def _row_bits(o, h, lo, c, v):
 
 
 @njit(cache=True, nogil=True)
-def scan_nb(ts, o, h, lo, c, v, flags, order, tf_ns, continuous, outlier_k, warmup):  # noqa: PLR0913
+def scan_nb(ts, o, h, lo, c, v, flags, order, tf_ns, continuous, outlier_k, warmup):
     """Check every row; return ``(backwards, problems)``.
 
     ``backwards`` counts places where time decreases in visiting order (when it is

@@ -171,7 +171,7 @@ def load_csv(  # noqa: PLR0913
     if layout.date_time and layout.date_time[1] in frame.columns and time_col == layout.date_time[0]:
         stamp_text = frame[layout.date_time[0]].str.strip() + " " + frame[layout.date_time[1]].str.strip()
     times = parse_times(stamp_text, date_format=date_format or layout.date_format, tz=tz)
-    notes: list[Finding] = column_note(unknown, where)
+    notes: list[Finding] = column_note(unknown)
     values = {name: frame[col] if col is not None else None for name, col in resolved.items() if name != "ts"}
     return ingest(values, symbol=symbol or path.stem, timeframe=timeframe, times=times, calendar=calendar,
                   policy=policy, row_label=lambda i: f"line {int(data_lines[i])}", date_text=stamp_text.to_numpy(),

@@ -1,0 +1,642 @@
+"""The local data store: one Parquet file per series, its metadata inside the file.
+
+Layout::
+
+    <home>/                                  $BACKGRID_HOME, else ~/.backgrid
+      data/
+        <source>/                            e.g. demo, yfinance (encoded like symbols)
+          <symbol>/                          BTC/USDT is stored as BTC%2FUSDT
+            <timeframe>.parquet              one series: ts + OHLCV (+ split_factor, dividend)
+            .<timeframe>.parquet.lock        taken (flock) while the series is written
+            .<timeframe>.parquet.<hex>.tmp   a write in progress (renamed over the file when done)
+
+Names are made filesystem-safe by a reversible percent-encoding: ``%``, ``/``, ``\\``, ``:``,
+the characters Windows forbids (``<>"|?*``), control characters and leading dots become ``%XX``
+(upper-case hex). On case-insensitive filesystems, symbols that differ only in case share a file.
+
+File format. Columns ``ts`` (``timestamp[ns, UTC]``, the bar open time, strictly increasing),
+``open``, ``high``, ``low``, ``close``, ``volume`` and, when the series has them,
+``split_factor`` and ``dividend`` (all float64), in one row group, LZ4-compressed: a whole
+series reads back in one pass with zero-copy conversion to NumPy (10M rows in about 0.15 s
+warm). The key ``backgrid`` of the file's key-value metadata holds a JSON object with the
+series metadata (see :class:`SeriesInfo`), so data and metadata change together in one rename.
+
+Concurrency. A write goes to a temporary file in the same directory, is flushed and fsynced,
+then renamed over the old file (``os.replace``, atomic on POSIX and Windows): a reader sees the
+old series or the new one, never a mix. Writers of one series (both modes) and ``delete`` take
+an exclusive ``fcntl.flock`` on the sibling lock file, so concurrent merges never lose rows.
+On platforms without ``fcntl`` (Windows) there is no lock: merges are last-writer-wins.
+Readers take no lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from backgrid.data.bars import OHLCV, OPTIONAL_COLUMNS, Bars
+from backgrid.data.calendar import CALENDARS, get_calendar
+from backgrid.data.timeframe import Timeframe
+from backgrid.errors import AmbiguousSeriesError, DataError, SeriesNotFoundError, SourceError, StoreError
+
+if sys.platform != "win32":
+    import fcntl
+
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Iterator, Mapping
+
+    from backgrid.data.sources.base import DataSource
+
+__all__ = ["DataStore", "SeriesInfo"]
+
+_META_KEY = b"backgrid"
+_FORMAT = 1
+_COMPRESSION = "lz4"
+_SUFFIX = ".parquet"
+_TS_TYPE = pa.timestamp("ns", tz="UTC")
+#: Fill values for an optional column one side of a merge lacks.
+_DEFAULTS = {"split_factor": 1.0, "dividend": 0.0}
+_UNSAFE = frozenset('%/\\:<>"|?*')
+_ESCAPE = re.compile(r"%([0-9A-F]{2})")
+
+
+# -- names ------------------------------------------------------------------------------------------
+def _encode_name(name: str) -> str:
+    """Return ``name`` made safe as one path component (reversed by :func:`_decode_name`)."""
+    out: builtins.list[str] = []
+    leading = True
+    for char in name:
+        leading = leading and char == "."
+        code = ord(char)
+        if leading or char in _UNSAFE or code < 0x20 or code == 0x7F:
+            out.append(f"%{code:02X}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _decode_name(encoded: str) -> str:
+    """Invert :func:`_encode_name` (every ``%`` in an encoded name starts an escape)."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), encoded)
+
+
+# -- metadata ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """What the store knows about one series, read from the file's footer alone.
+
+    ``first_ts``/``last_ts`` are the first and last bar open times (``None`` when empty);
+    ``updated_at`` is when the file was written (aware, UTC); ``size_bytes`` is the file's size;
+    ``checksum`` is the hex SHA-256 described in :meth:`DataStore.write`; ``span_start``/``span_end``
+    bound the request the series answers for (``None`` means open: the series is all there is on
+    that side), which :meth:`DataStore.get_or_fetch` uses to decide whether the cache covers a request.
+    """
+
+    symbol: str
+    timeframe: Timeframe
+    source: str
+    calendar: str
+    synthetic: bool
+    last_complete: bool
+    rows: int
+    first_ts: pd.Timestamp | None
+    last_ts: pd.Timestamp | None
+    updated_at: datetime
+    checksum: str
+    columns: tuple[str, ...]
+    span_start: pd.Timestamp | None
+    span_end: pd.Timestamp | None
+    path: Path
+    size_bytes: int
+
+    def is_fresh(self, ttl: timedelta | None, now: datetime | None = None) -> bool:
+        """Return True when the series was written less than ``ttl`` ago (``None``: never expires).
+
+        ``now`` defaults to the current time; a naive ``now`` is taken as UTC.
+        """
+        if ttl is None:
+            return True
+        moment = datetime.now(UTC) if now is None else now
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment - self.updated_at < ttl
+
+    def covers(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> bool:
+        """Return True when a request for ``[start, end)`` lies inside what the series answers for."""
+        starts_ok = self.span_start is None or (start is not None and self.span_start <= start)
+        ends_ok = self.span_end is None or (end is not None and end <= self.span_end)
+        return starts_ok and ends_ok
+
+
+def _stamp(value: Any) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _ns(stamp: pd.Timestamp | None) -> int | None:
+    return None if stamp is None else int(stamp.as_unit("ns").value)
+
+
+def _from_ns(value: int | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value, tz="UTC")
+
+
+def _checksum(columns: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over each column in file order: its name (UTF-8), a NUL byte, its little-endian bytes."""
+    digest = hashlib.sha256()
+    for name, values in columns.items():
+        digest.update(name.encode() + b"\0")
+        digest.update(np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).data)
+    return digest.hexdigest()
+
+
+def _series_columns(bars: Bars) -> dict[str, np.ndarray]:
+    return {"ts": bars.ts, **{name: bars.column(name) for name in bars.columns}}
+
+
+def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
+              span: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> dict[str, Any]:
+    n = len(bars)
+    return {
+        "format": _FORMAT,
+        "symbol": bars.symbol,
+        "timeframe": bars.timeframe.code,
+        "source": bars.source,
+        "calendar": bars.calendar.name,
+        "synthetic": bool(bars.synthetic),
+        "last_complete": bool(bars.last_complete),
+        "rows": n,
+        "first_ts": int(bars.ts[0]) if n else None,
+        "last_ts": int(bars.ts[-1]) if n else None,
+        "updated_at": datetime.now(UTC).isoformat(),
+        "checksum": _checksum(columns),
+        "columns": list(columns),
+        "span_start": _ns(span[0]),
+        "span_end": _ns(span[1]),
+    }
+
+
+def _parse_metadata(raw: Mapping[bytes, bytes] | None, path: Path) -> dict[str, Any]:
+    blob = (raw or {}).get(_META_KEY)
+    if blob is None:
+        msg = f"{path} has no backgrid metadata (key 'backgrid' in the Parquet footer); it was not written by DataStore"
+        raise StoreError(msg)
+    try:
+        meta = json.loads(blob)
+    except ValueError as exc:
+        msg = f"{path} has unreadable backgrid metadata ({exc}); expected a JSON object"
+        raise StoreError(msg) from exc
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        msg = f"{path} has backgrid metadata format {found!r}; expected {_FORMAT}"
+        raise StoreError(msg)
+    return meta
+
+
+def _info(meta: Mapping[str, Any], path: Path, size: int) -> SeriesInfo:
+    try:
+        return SeriesInfo(
+            symbol=str(meta["symbol"]),
+            timeframe=Timeframe.parse(meta["timeframe"]),
+            source=str(meta["source"]),
+            calendar=str(meta["calendar"]),
+            synthetic=bool(meta["synthetic"]),
+            last_complete=bool(meta["last_complete"]),
+            rows=int(meta["rows"]),
+            first_ts=_from_ns(meta["first_ts"]),
+            last_ts=_from_ns(meta["last_ts"]),
+            updated_at=datetime.fromisoformat(meta["updated_at"]),
+            checksum=str(meta["checksum"]),
+            columns=tuple(meta["columns"]),
+            span_start=_from_ns(meta["span_start"]),
+            span_end=_from_ns(meta["span_end"]),
+            path=path,
+            size_bytes=size,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"{path} has incomplete backgrid metadata ({type(exc).__name__}: {exc})"
+        raise StoreError(msg) from exc
+
+
+# -- files ------------------------------------------------------------------------------------------
+def _damaged(path: Path, exc: BaseException) -> StoreError:
+    msg = (f"cannot read {path}: {exc}; the file is damaged (truncated or not Parquet). "
+           "Delete it (DataStore.delete) or write the series again")
+    return StoreError(msg)
+
+
+def _load(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read one series file: its metadata and its columns as (read-only, zero-copy) arrays."""
+    try:
+        with pq.ParquetFile(path) as parquet:
+            raw = parquet.schema_arrow.metadata
+            table = parquet.read(use_threads=True)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(path, exc) from exc
+    meta = _parse_metadata(raw, path)
+    names = ["ts", *OHLCV, *(c for c in OPTIONAL_COLUMNS if c in table.column_names)]
+    if table.column_names != names or meta.get("columns") != names:
+        msg = (f"{path} has columns {table.column_names}; expected {names}, "
+               f"as its metadata lists {meta.get('columns')}")
+        raise StoreError(msg)
+    if table.schema.field("ts").type != _TS_TYPE:
+        msg = f"{path} stores ts as {table.schema.field('ts').type}; expected {_TS_TYPE}"
+        raise StoreError(msg)
+    try:  # one row group gives one chunk: no copy anywhere
+        columns = {name: table.column(name).combine_chunks().to_numpy(zero_copy_only=True) for name in names}
+    except pa.ArrowException as exc:  # nulls, which backgrid never writes
+        raise _damaged(path, exc) from exc
+    columns["ts"] = columns["ts"].view(np.int64)
+    if meta.get("rows") != columns["ts"].size:
+        msg = f"{path} holds {columns['ts'].size} rows; its metadata says {meta.get('rows')}"
+        raise StoreError(msg)
+    return meta, columns
+
+
+def _footer(path: Path) -> SeriesInfo:
+    try:
+        raw = pq.read_metadata(path).metadata
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        raise _damaged(path, exc) from exc
+    return _info(_parse_metadata(raw, path), path, size)
+
+
+def _table(columns: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> pa.Table:
+    arrays = [pa.array(columns["ts"]).view(_TS_TYPE)]
+    arrays += [pa.array(values) for name, values in columns.items() if name != "ts"]
+    schema_meta = {_META_KEY: json.dumps(meta).encode()}
+    return pa.Table.from_arrays(arrays, names=list(columns), metadata=schema_meta)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename durable on POSIX; Windows cannot open directories, and some filesystems refuse.
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: Path, table: pa.Table) -> int:
+    """Write ``table`` to a temporary sibling, fsync it, rename it over ``path``; return its size."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pq.write_table(table, handle, compression=_COMPRESSION, row_group_size=max(table.num_rows, 1))
+            handle.flush()
+            os.fsync(handle.fileno())
+            size = os.fstat(handle.fileno()).st_size
+        tmp.replace(path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+    return size
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``lock_path`` (created if needed); a no-op without fcntl."""
+    if sys.platform == "win32":  # pragma: no cover - documented: last writer wins
+        yield
+        return
+    while True:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except FileNotFoundError:  # a delete removed the directory in between
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # delete() unlinks lock files: make sure the one we hold is still the one at the path.
+            held, current = os.fstat(fd), lock_path.stat()
+            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                break
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+# -- merging ----------------------------------------------------------------------------------------
+def _merge(old: Bars, new: Bars) -> Bars:
+    """Union of two series of one symbol and timeframe; ``new`` wins on equal timestamps."""
+    if not len(old):
+        return new
+    names = OHLCV + tuple(c for c in OPTIONAL_COLUMNS if c in old.columns or c in new.columns)
+
+    def column(bars: Bars, name: str) -> np.ndarray:
+        if name in bars.columns:
+            return bars.column(name)
+        return np.full(len(bars), _DEFAULTS[name])
+
+    keep = np.ones(len(old), dtype=bool)
+    if len(new):
+        pos = np.searchsorted(new.ts, old.ts)
+        keep = new.ts[np.minimum(pos, len(new) - 1)] != old.ts
+    ts = np.concatenate([old.ts[keep], new.ts])
+    merged = {name: np.concatenate([column(old, name)[keep], column(new, name)]) for name in names}
+    if not (ts.size < 2 or bool(np.all(ts[1:] > ts[:-1]))):  # appends, the usual case, need no sort
+        order = np.argsort(ts, kind="stable")
+        ts = ts[order]
+        merged = {name: values[order] for name, values in merged.items()}
+    newest = new if len(new) and new.ts[-1] >= old.ts[-1] else old
+    return _assemble(ts, merged, symbol=new.symbol, timeframe=new.timeframe, calendar=new.calendar,
+                     source=new.source, synthetic=old.synthetic or new.synthetic,
+                     last_complete=newest.last_complete)
+
+
+def _merge_span(a: pd.Timestamp | None, b: pd.Timestamp | None, pick: Any) -> pd.Timestamp | None:
+    return None if a is None or b is None else pick(a, b)
+
+
+# -- the store --------------------------------------------------------------------------------------
+class DataStore:
+    """A directory of Parquet series keyed by ``(source, symbol, timeframe)``.
+
+    ``home`` defaults to ``$BACKGRID_HOME``, else ``~/.backgrid``; series live under
+    ``home/data`` (see the module docstring for the layout and the guarantees).
+
+    >>> store = DataStore(tmp_path)  # doctest: +SKIP
+    >>> store.write(bars)  # doctest: +SKIP
+    >>> store.read("BTC/USDT", "1h", start="2024-01-01")  # doctest: +SKIP
+    """
+
+    def __init__(self, home: str | Path | None = None) -> None:
+        if home is None:
+            home = os.environ.get("BACKGRID_HOME") or Path("~/.backgrid")
+        self.home = Path(home).expanduser()
+
+    def __repr__(self) -> str:
+        return f"DataStore({str(self.home)!r})"
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder that holds the series (``home/data``)."""
+        return self.home / "data"
+
+    # -- writing --------------------------------------------------------------------------------
+    def write(self, bars: Bars, *, mode: Literal["replace", "merge"] = "replace") -> SeriesInfo:
+        """Store ``bars`` under ``(bars.source, bars.symbol, bars.timeframe)`` and return its info.
+
+        ``replace`` swaps the whole series; ``merge`` unions it with the stored one, rows of
+        ``bars`` winning on equal timestamps (an optional column that one side lacks is filled
+        with 1.0 for ``split_factor`` and 0.0 for ``dividend``; calendar and source come from
+        ``bars``, ``last_complete`` from whichever side holds the last bar, and the result is
+        synthetic if either side is). The write is atomic: on any failure the stored series is
+        untouched and no temporary file is left.
+
+        The metadata's ``checksum`` is the hex SHA-256 over each stored column in file order
+        (``ts``, ``open``, ``high``, ``low``, ``close``, ``volume``, then ``split_factor`` and
+        ``dividend`` when present): the column name in UTF-8, a NUL byte, then the values as
+        little-endian int64 (``ts``) or float64 bytes.
+        """
+        return self._write(bars, mode=mode, span=(None, None))
+
+    def _write(self, bars: Bars, *, mode: str,
+               span: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> SeriesInfo:
+        if mode not in ("replace", "merge"):
+            msg = f"mode must be 'replace' or 'merge', got {mode!r}"
+            raise DataError(msg)
+        _check_writable(bars)
+        path = self._path(bars.source, bars.symbol, bars.timeframe)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(self._lock_path(path)):
+                if mode == "merge" and path.exists():
+                    meta, columns = _load(path)
+                    bars = _merge(_bars(meta, columns, path), bars)
+                    span = (_merge_span(_from_ns(meta["span_start"]), span[0], min),
+                            _merge_span(_from_ns(meta["span_end"]), span[1], max))
+                columns = _series_columns(bars)
+                meta = _metadata(bars, columns, span)
+                size = _atomic_write(path, _table(columns, meta))
+        except StoreError:
+            raise
+        except OSError as exc:
+            msg = f"cannot write {bars.symbol!r} {bars.timeframe} from {bars.source!r} to {path}: {exc}"
+            raise StoreError(msg) from exc
+        return _info(meta, path, size)
+
+    # -- reading --------------------------------------------------------------------------------
+    def read(  # noqa: PLR0913 - keyword-only options with defaults, as the style asks
+        self, symbol: str, timeframe: str | Timeframe, *, source: str | None = None,
+        start: Any = None, end: Any = None, verify: bool = False,
+    ) -> Bars:
+        """Return the stored series, restricted to bars opened in ``[start, end)``.
+
+        ``source=None`` picks the only source that holds ``symbol`` at ``timeframe``
+        (:class:`AmbiguousSeriesError` when several do). Bounds are anything pandas parses,
+        UTC when naive. The arrays are read-only views of the decoded file; copy before
+        changing them. ``verify=True`` recomputes the checksum and raises
+        :class:`~backgrid.errors.StoreError` when it differs.
+        """
+        tf = Timeframe.parse(timeframe)
+        path = self._find(symbol, tf, source)
+        try:
+            meta, columns = _load(path)
+        except FileNotFoundError:
+            raise self._not_found(symbol, tf, source) from None
+        if meta.get("symbol") != symbol or meta.get("timeframe") != tf.code:
+            msg = (f"{path} holds {meta.get('symbol')!r} {meta.get('timeframe')}; "
+                   f"expected {symbol!r} {tf} as its path says")
+            raise StoreError(msg)
+        if verify and _checksum(columns) != meta.get("checksum"):
+            msg = (f"checksum mismatch in {path} ({symbol!r} {tf}): the data does not match the "
+                   f"checksum {meta.get('checksum')!r} written with it; write the series again")
+            raise StoreError(msg)
+        bars = _bars(meta, columns, path)
+        lo, hi = _stamp(start), _stamp(end)
+        if lo is None and hi is None:
+            return bars
+        return bars.slice(lo, hi)
+
+    def info(self, symbol: str, timeframe: str | Timeframe, source: str | None = None) -> SeriesInfo:
+        """Return the metadata of one series, reading only the file's footer."""
+        tf = Timeframe.parse(timeframe)
+        try:
+            return _footer(self._find(symbol, tf, source))
+        except FileNotFoundError:
+            raise self._not_found(symbol, tf, source) from None
+
+    def is_fresh(self, symbol: str, timeframe: str | Timeframe, *, ttl: timedelta | None,
+                 source: str | None = None, now: datetime | None = None) -> bool:
+        """Return True when the series is stored and was written less than ``ttl`` ago."""
+        try:
+            info = self.info(symbol, timeframe, source)
+        except SeriesNotFoundError:
+            return False
+        return info.is_fresh(ttl, now)
+
+    def get_or_fetch(  # noqa: PLR0913 - keyword-only options, as the style asks
+        self, source: DataSource, symbol: str, timeframe: str | Timeframe, *,
+        ttl: timedelta | None, start: Any = None, end: Any = None,
+    ) -> Bars:
+        """Return bars opened in ``[start, end)``, from the store when it can answer, else from ``source``.
+
+        The stored series answers when it is fresh (written less than ``ttl`` ago; ``None``
+        never expires) and covers the request: a series fetched for ``[a, b)`` answers
+        requests inside ``[a, b)``, and one written with :meth:`write` answers any range.
+        Otherwise the bars are fetched, stored (replacing the old series) and returned. A
+        damaged stored file is fetched again and replaced.
+        """
+        tf = Timeframe.parse(timeframe)
+        lo, hi = _stamp(start), _stamp(end)
+        with suppress(StoreError):  # missing or damaged: fetch below
+            stored = self.info(symbol, tf, source.name)
+            if stored.is_fresh(ttl) and stored.covers(lo, hi):
+                return self.read(symbol, tf, source=source.name, start=lo, end=hi)
+        bars = source.fetch(symbol, tf, start=lo, end=hi)
+        if bars.timeframe != tf:
+            msg = f"source {source.name!r} returned {bars.symbol!r} at {bars.timeframe}; expected {tf}"
+            raise SourceError(msg)
+        if bars.symbol != symbol or bars.source != source.name:  # store under the key it was asked by
+            bars = replace(bars, symbol=symbol, source=source.name)
+        self._write(bars, mode="replace", span=(lo, hi))
+        return bars if lo is None and hi is None else bars.slice(lo, hi)
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    def delete(self, symbol: str, timeframe: str | Timeframe | None = None, source: str | None = None) -> int:
+        """Remove the matching series (any timeframe or source when ``None``); return how many."""
+        tf = None if timeframe is None else Timeframe.parse(timeframe)
+        removed = 0
+        for src, _, path in self._scan(source=source, symbol=symbol):
+            if tf is not None and path.stem != tf.code:
+                continue
+            try:
+                with _locked(self._lock_path(path)):
+                    path.unlink(missing_ok=True)
+                    self._lock_path(path).unlink(missing_ok=True)
+            except OSError as exc:
+                msg = f"cannot delete {path} ({symbol!r} from {src!r}): {exc}"
+                raise StoreError(msg) from exc
+            removed += 1
+            for folder in (path.parent, path.parent.parent):
+                with suppress(OSError):  # not empty: other series or a concurrent write live there
+                    folder.rmdir()
+        return removed
+
+    def list(self, source: str | None = None, symbol: str | None = None) -> builtins.list[SeriesInfo]:
+        """Return the info of every stored series, optionally of one source or symbol, sorted."""
+        infos = [_footer(path) for _, _, path in self._scan(source=source, symbol=symbol)]
+        return sorted(infos, key=lambda i: (i.source, i.symbol, i.timeframe.nanos))
+
+    # -- paths ----------------------------------------------------------------------------------
+    def _path(self, source: str, symbol: str, timeframe: Timeframe) -> Path:
+        for what, name in (("source", source), ("symbol", symbol)):
+            if not isinstance(name, str) or not name:
+                msg = f"{what} must be a non-empty string, got {name!r}"
+                raise DataError(msg)
+        return self.data_dir / _encode_name(source) / _encode_name(symbol) / f"{timeframe.code}{_SUFFIX}"
+
+    @staticmethod
+    def _lock_path(path: Path) -> Path:
+        return path.with_name(f".{path.name}.lock")
+
+    def _scan(self, *, source: str | None = None,
+              symbol: str | None = None) -> builtins.list[tuple[str, str, Path]]:
+        """Return ``(source, symbol, path)`` of the series files present, without opening them."""
+        found: builtins.list[tuple[str, str, Path]] = []
+        sources = [self.data_dir / _encode_name(source)] if source is not None else _subdirs(self.data_dir)
+        for src_dir in sources:
+            symbols = [src_dir / _encode_name(symbol)] if symbol is not None else _subdirs(src_dir)
+            for sym_dir in symbols:
+                with suppress(OSError):
+                    found.extend(
+                        (_decode_name(src_dir.name), _decode_name(sym_dir.name), path)
+                        for path in sorted(sym_dir.iterdir())
+                        if path.suffix == _SUFFIX and not path.name.startswith(".") and path.is_file()
+                    )
+        return found
+
+    def _find(self, symbol: str, timeframe: Timeframe, source: str | None) -> Path:
+        if source is not None:
+            return self._path(source, symbol, timeframe)
+        self._path("-", symbol, timeframe)  # validates the symbol
+        matches = [(src, path) for src, _, path in self._scan(symbol=symbol) if path.stem == timeframe.code]
+        if not matches:
+            raise self._not_found(symbol, timeframe, None)
+        if len(matches) > 1:
+            names = ", ".join(src for src, _ in matches)
+            msg = f"{symbol!r} {timeframe} is stored from several sources ({names}); pass source= to pick one"
+            raise AmbiguousSeriesError(msg)
+        return matches[0][1]
+
+    def _not_found(self, symbol: str, timeframe: Timeframe, source: str | None) -> SeriesNotFoundError:
+        have = [f"{src} {path.stem}" for src, _, path in self._scan(symbol=symbol)]
+        where = "any source" if source is None else f"source {source!r}"
+        held = f"it has {symbol!r} as: {', '.join(have)}" if have else f"it has nothing for {symbol!r}"
+        msg = f"no series {symbol!r} {timeframe} from {where} in the store at {self.data_dir}; {held}"
+        return SeriesNotFoundError(msg)
+
+
+def _subdirs(folder: Path) -> builtins.list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _assemble(ts: np.ndarray, columns: Mapping[str, np.ndarray], **options: Any) -> Bars:
+    return Bars(
+        ts=ts, open=columns["open"], high=columns["high"], low=columns["low"], close=columns["close"],
+        volume=columns["volume"], split_factor=columns.get("split_factor"), dividend=columns.get("dividend"),
+        **options,
+    )
+
+
+def _bars(meta: Mapping[str, Any], columns: Mapping[str, np.ndarray], path: Path) -> Bars:
+    try:
+        return _assemble(columns["ts"], columns, symbol=meta["symbol"], timeframe=Timeframe.parse(meta["timeframe"]),
+                         calendar=get_calendar(meta["calendar"]), source=meta["source"],
+                         synthetic=bool(meta["synthetic"]), last_complete=bool(meta["last_complete"]))
+    except (KeyError, DataError) as exc:
+        msg = f"{path} has metadata the store cannot use ({type(exc).__name__}: {exc})"
+        raise StoreError(msg) from exc
+
+
+def _check_writable(bars: Bars) -> None:
+    ts = bars.ts
+    bad = np.flatnonzero(ts[1:] <= ts[:-1])
+    if bad.size:
+        row = int(bad[0]) + 1
+        msg = (f"{bars.symbol!r} {bars.timeframe}: ts must be strictly increasing; row {row} "
+               f"({ts[row]}) is not after row {row - 1} ({ts[row - 1]})")
+        raise DataError(msg)
+    name = bars.calendar.name
+    if CALENDARS.get(name) != bars.calendar:
+        msg = (f"{bars.symbol!r} has calendar {name!r}, which the store cannot name; "
+               f"expected one of {', '.join(CALENDARS)}")
+        raise DataError(msg)
