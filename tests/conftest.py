@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from backgrid.data.bars import Bars
+from backgrid.data.timeframe import Timeframe
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,8 +27,6 @@ def backgrid_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def random_bars(n: int = 500, *, timeframe: str = "1m", seed: int = 0, start_ns: int = 1_704_067_200 * 10**9,
                 calendar: str = "crypto", symbol: str = "TEST", step_ns: int | None = None) -> Bars:
     """Valid random-walk bars every ``step_ns`` (default: one timeframe) from ``start_ns``."""
-    from backgrid.data.timeframe import Timeframe
-
     rng = np.random.default_rng(seed)
     step = step_ns or Timeframe.parse(timeframe).nanos
     ts = start_ns + np.arange(n, dtype=np.int64) * step
