@@ -1,0 +1,1 @@
+"""backgrid benchmarks: ``python -m benchmarks`` runs them all and prints times and ratios to peers."""
