@@ -31,7 +31,7 @@ def test_version_and_help():
     assert "import" in invoke("data", "--help").stdout
 
 
-def test_import_list_show_resample_delete(backgrid_home):
+def test_import_list_show_resample_delete():
     result = invoke("data", "import", FIXTURES / "formats" / "tradingview_btc_1h.csv", "--symbol", "BTCUSD",
                     "--timeframe", "1h")
     assert result.exit_code == 0, result.output
@@ -71,7 +71,7 @@ def test_malformed_import_fails_clearly_and_leaves_the_store_alone(name, backgri
     assert store_state(backgrid_home) == before
 
 
-def test_fix_flag_repairs_and_imports(backgrid_home):
+def test_fix_flag_repairs_and_imports():
     result = invoke("data", "import", FIXTURES / "malformed" / "11_duplicate_timestamp.csv", "--symbol", "X",
                     "--timeframe", "1d", "--fix", "duplicate_timestamp")
     assert result.exit_code == 0, result.output
@@ -79,7 +79,7 @@ def test_fix_flag_repairs_and_imports(backgrid_home):
     assert len(DataStore().read("X", "1d")) == 2
 
 
-def test_bad_options_are_clear(backgrid_home):
+def test_bad_options_are_clear():
     result = runner.invoke(app, ["data", "import", str(FIXTURES / "formats" / "yahoo_aapl_1d.csv"), "-s", "X",
                                  "-t", "2h"])
     assert result.exit_code == 1
@@ -95,3 +95,13 @@ def test_home_option_points_the_store_elsewhere(tmp_path):
                     "-t", "1d")
     assert result.exit_code == 0, result.output
     assert list(other.rglob("*.parquet"))
+
+
+def test_demo_job_builds_validates_and_stores():
+    result = invoke("demo", "--symbol", "DEMO-SPY", "--timeframe", "1h", "--timeframe", "1d")
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    assert "validation DEMO-SPY 1h: ok" in result.output
+    infos = DataStore().list(source="demo")
+    assert {str(i.timeframe) for i in infos} == {"1h", "1d"}
+    assert all(i.synthetic for i in infos)

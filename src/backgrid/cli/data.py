@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table
 
+    from backgrid.data.sources.csv import CsvFormatName
     from backgrid.data.store import SeriesInfo
     from backgrid.data.validate import ValidationReport
 
@@ -83,13 +84,13 @@ def import_(
         raise DataError(msg)
     policy: ValidationPolicy | dict[str, str] | str
     policy = "lenient" if "all" in fix else {**dict.fromkeys(warn, "warn"), **dict.fromkeys(fix, "fix")}
-    options = {"symbol": symbol, "timeframe": timeframe, "tz": tz, "date_format": date_format,
+    options: dict[str, Any] = {"symbol": symbol, "timeframe": timeframe, "tz": tz, "date_format": date_format,
                "calendar": calendar, "policy": policy}
     try:
         if file.suffix.lower() in (".parquet", ".pq"):
             bars, report = load_parquet(file, **options)
         else:
-            bars, report = load_csv(file, format=format_, **options)  # type: ignore[arg-type]
+            bars, report = load_csv(file, format=cast("CsvFormatName", format_), **options)  # checked there
     except ValidationError as exc:
         print_report(exc.report)
         console().print("[red]nothing was imported[/] (use --fix CHECK or --warn CHECK to accept these rows)")

@@ -14,7 +14,6 @@ at ``ts`` closes at ``ts + timeframe``.
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
