@@ -22,24 +22,30 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Import, inspect and resample market data in the local store.", no_args_is_help=True)
 
 
-def series_table(infos: Sequence[SeriesInfo], *, title: str = "Stored series") -> Table:
-    """A table with one row per stored series."""
+def series_table(infos: Sequence[SeriesInfo], *, title: str = "Stored series", brief: bool = False) -> Table:
+    """A table with one row per stored series; ``brief`` keeps symbol, timeframe, bars and dates."""
+    from rich import box  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
-    table = Table(title=title)
-    for name in ("source", "symbol", "timeframe", "rows", "first bar", "last bar", "updated", "note"):
-        table.add_column(name, justify="right" if name == "rows" else "left")
+    names = ["symbol", "timeframe", "bars", "first bar", "last bar"]
+    if not brief:
+        names = ["source", *names, "updated", "note"]
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for name in names:
+        table.add_column(name, justify="right" if name == "bars" else "left", no_wrap=True)
     for info in infos:
         note = "synthetic" if info.synthetic else ""
         if not info.last_complete:
             note = ", ".join(filter(None, [note, "last bar incomplete"]))
-        table.add_row(info.source, info.symbol, str(info.timeframe), f"{info.rows:,}", _when(info.first_ts),
-                      _when(info.last_ts), info.updated_at.strftime("%Y-%m-%d %H:%M:%S"), note)
+        cells = {"source": info.source, "symbol": info.symbol, "timeframe": str(info.timeframe),
+                 "bars": f"{info.rows:,}", "first bar": _when(info.first_ts), "last bar": _when(info.last_ts),
+                 "updated": info.updated_at.strftime("%Y-%m-%d %H:%M"), "note": note}
+        table.add_row(*(cells[name] for name in names))
     return table
 
 
 def _when(stamp: pd.Timestamp | None) -> str:
-    return "-" if stamp is None else str(stamp).replace("+00:00", "")
+    return "-" if stamp is None else stamp.strftime("%Y-%m-%d %H:%M")
 
 
 def print_report(report: ValidationReport) -> None:
@@ -144,9 +150,18 @@ def show(
     bars = store.read(symbol, timeframe, source=source, verify=True)
     info = store.info(symbol, timeframe, source=bars.source)
     out = console()
-    out.print(series_table([info], title=f"{symbol} {timeframe}"))
-    out.print(f"checksum sha256 {info.checksum} (verified), {info.size_bytes:,} bytes, calendar {bars.calendar.name}"
-              + (", SYNTHETIC demo data" if bars.synthetic else ""))
+    facts = {
+        "series": f"{info.symbol} {info.timeframe} from {info.source}"
+                  + (" (SYNTHETIC demo data)" if info.synthetic else ""),
+        "bars": f"{info.rows:,}, {_when(info.first_ts)} .. {_when(info.last_ts)} UTC"
+                + ("" if info.last_complete else ", last bar incomplete"),
+        "calendar": bars.calendar.name,
+        "updated": info.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "file": f"{info.path} ({info.size_bytes:,} bytes)",
+        "checksum": f"sha256 {info.checksum} (verified)",
+    }
+    for key, value in facts.items():
+        out.print(f"[bold]{key:>9}[/]  {value}", soft_wrap=True)
     if len(bars):
         frame = bars.to_pandas()
         out.print(frame.describe().loc[["min", "mean", "max"]].to_string(float_format=lambda x: f"{x:,.4f}"))

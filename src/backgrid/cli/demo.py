@@ -45,7 +45,7 @@ def demo(
                 progress.advance(task)
     out = console()
     out.print(f"[bold]backgrid demo[/] — SYNTHETIC data, written to {store.home}")
-    out.print(series_table(infos, title="Demo series in the store"))
+    out.print(series_table(infos, title="Demo series in the store (synthetic)", brief=True))
     for name, tf, report in reports:
         state = "[green]ok[/]" if report.ok and not report.warnings else report.describe()
         out.print(f"  validation {name} {tf}: {state}")
