@@ -134,7 +134,7 @@ def test_csv_source_finds_files_by_symbol(tmp_path):
     bars = source.fetch("AAPL", "1d", start=pd.Timestamp("2024-01-03", tz="UTC"))  # type: ignore[arg-type]
     assert bars.symbol == "AAPL"
     assert len(bars) == 4
-    with pytest.raises(SourceError, match="it has AAPL_1d"):
+    with pytest.raises(SourceError, match=r"no \.csv file for MSFT 1d .* it has AAPL_1d"):
         source.fetch("MSFT", "1d")  # type: ignore[arg-type]
 
 

@@ -65,3 +65,18 @@ def test_parquet_errors(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(DataError, match="not a readable Parquet file"):
         load_parquet(tmp_path / "bad.parquet", timeframe="1h")
+
+
+def test_parquet_source_serves_a_folder(tmp_path):
+    from backgrid.data.sources import DataSource
+    from backgrid.data.sources.folder import ParquetSource
+    from backgrid.errors import SourceError
+
+    bars, frame = vendor_frame()
+    frame.to_parquet(tmp_path / "ETH_1h.parquet")
+    source = ParquetSource(tmp_path, calendar="crypto")
+    assert isinstance(source, DataSource)
+    got = source.fetch("ETH", "1h", end=bars.index[10])  # type: ignore[arg-type]
+    np.testing.assert_array_equal(got.close, bars.close[:10])
+    with pytest.raises(SourceError, match=r"no \.parquet file for BTC 1h .* it has ETH_1h"):
+        source.fetch("BTC", "1h")  # type: ignore[arg-type]

@@ -34,9 +34,10 @@ import pandas as pd
 from backgrid.data.bars import Bars
 from backgrid.data.calendar import Calendar
 from backgrid.data.ingest import ColumnMap, column_note, ingest, parse_times, resolve_columns
+from backgrid.data.sources.folder import FolderSource
 from backgrid.data.timeframe import Timeframe
 from backgrid.data.validate import Finding, ValidationPolicy, ValidationReport
-from backgrid.errors import ColumnError, DataError, SourceError
+from backgrid.errors import ColumnError, DataError
 
 __all__ = ["CSV_FORMATS", "CSVSource", "detect_format", "load_csv"]
 
@@ -205,23 +206,15 @@ def _read_frame(path: Path, layout: _Layout, where: str) -> pd.DataFrame:
     return frame
 
 
-class CSVSource:
-    """A folder of CSV files named ``<SYMBOL>.csv`` or ``<SYMBOL>_<timeframe>.csv``, as a data source."""
+class CSVSource(FolderSource):
+    """A folder of CSV files named ``<SYMBOL>.csv`` or ``<SYMBOL>_<timeframe>.csv``, as a data source.
+
+    ``options`` go to :func:`load_csv` (``format=``, ``tz=``, ``columns=``, ``policy=`` ...).
+    """
 
     name = "csv"
+    suffix = ".csv"
 
-    def __init__(self, folder: str | Path, **options: Any) -> None:
-        self.folder = Path(folder)
-        self.options = options
-
-    def fetch(self, symbol: str, timeframe: Timeframe, *, start: pd.Timestamp | None = None,
-              end: pd.Timestamp | None = None) -> Bars:
-        """Load ``symbol`` at ``timeframe`` from the folder."""
-        tf = Timeframe.parse(timeframe)
-        for candidate in (self.folder / f"{symbol}_{tf}.csv", self.folder / f"{symbol}.csv"):
-            if candidate.is_file():
-                bars, _ = load_csv(candidate, symbol=symbol, timeframe=tf, **self.options)
-                return bars.slice(start, end)
-        have = sorted(p.stem for p in self.folder.glob("*.csv"))
-        msg = f"no CSV for {symbol} {tf} in {self.folder}; it has {', '.join(have) or 'no CSV files'}"
-        raise SourceError(msg)
+    def load(self, path: Path, symbol: str, timeframe: Timeframe) -> Bars:
+        """Load one file with :func:`load_csv`."""
+        return load_csv(path, symbol=symbol, timeframe=timeframe, **self.options)[0]
