@@ -10,6 +10,7 @@ not know backgrid::
     │   ├── ColumnError                     a missing, unknown or ambiguous column
     │   ├── AmbiguousSeriesError            several sources hold the series asked for; name one
     │   └── ValidationError                 data failed validation; carries the report
+    ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
     └── SourceError (LookupError)           a data source cannot serve the request
@@ -27,6 +28,7 @@ __all__ = [
     "BackgridError",
     "ColumnError",
     "DataError",
+    "IndicatorError",
     "SeriesNotFoundError",
     "SourceError",
     "StoreError",
@@ -64,6 +66,10 @@ class ValidationError(DataError):
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
         super().__init__(report.describe(only_errors=True))
+
+
+class IndicatorError(BackgridError, ValueError):
+    """An indicator is unknown, badly declared, or given a parameter outside its range."""
 
 
 class StoreError(BackgridError, OSError):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["load_frame", "load_parquet"]
 
 
-def load_frame(  # noqa: PLR0913
+def load_frame(
     frame: Any,
     *,
     symbol: str,

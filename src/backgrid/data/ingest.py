@@ -148,7 +148,7 @@ def _parse_text(series: pd.Series, fmt: str, tz: str) -> pd.DatetimeIndex:
         return parsed
 
 
-def ingest(  # noqa: PLR0913
+def ingest(
     columns: Mapping[str, Any],
     *,
     symbol: str,

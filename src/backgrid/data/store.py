@@ -451,7 +451,7 @@ class DataStore:
         return _info(meta, path, size)
 
     # -- reading --------------------------------------------------------------------------------
-    def read(  # noqa: PLR0913 - keyword-only options with defaults, as the style asks
+    def read(
         self, symbol: str, timeframe: str | Timeframe, *, source: str | None = None,
         start: Any = None, end: Any = None, verify: bool = False,
     ) -> Bars:
@@ -500,7 +500,7 @@ class DataStore:
             return False
         return info.is_fresh(ttl, now)
 
-    def get_or_fetch(  # noqa: PLR0913 - keyword-only options, as the style asks
+    def get_or_fetch(
         self, source: DataSource, symbol: str, timeframe: str | Timeframe, *,
         ttl: timedelta | None, start: Any = None, end: Any = None,
     ) -> Bars:

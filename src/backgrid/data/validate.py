@@ -281,7 +281,7 @@ class _Context:
                        tuple(int(x) for x in rows[:100]), column)
 
 
-def check_columns(  # noqa: PLR0913
+def check_columns(
     raw: RawColumns,
     *,
     timeframe: Timeframe,

@@ -123,7 +123,7 @@ def _read_text(path: Path) -> tuple[str, np.ndarray]:
     return lines[non_blank[0] - 1], non_blank
 
 
-def load_csv(  # noqa: PLR0913
+def load_csv(
     path: str | Path,
     *,
     symbol: str | None = None,

@@ -1,0 +1,1 @@
+"""Levels indicators (family module: the registry collects the decorated functions here)."""

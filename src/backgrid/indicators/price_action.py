@@ -1,0 +1,1 @@
+"""Price action indicators (family module: the registry collects the decorated functions here)."""

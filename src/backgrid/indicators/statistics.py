@@ -1,0 +1,1 @@
+"""Statistics indicators (family module: the registry collects the decorated functions here)."""

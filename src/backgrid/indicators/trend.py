@@ -1,0 +1,1 @@
+"""Trend indicators (family module: the registry collects the decorated functions here)."""

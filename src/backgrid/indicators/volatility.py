@@ -1,0 +1,1 @@
+"""Volatility indicators (family module: the registry collects the decorated functions here)."""

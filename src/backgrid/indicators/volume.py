@@ -1,0 +1,1 @@
+"""Volume indicators (family module: the registry collects the decorated functions here)."""

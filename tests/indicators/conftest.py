@@ -1,0 +1,49 @@
+"""Data sets every indicator is tested on: GOOG daily (shipped with backtesting.py) and seeded random bars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from backtesting.test import GOOG
+
+from backgrid.data.bars import Bars
+from backgrid.testing import random_bars
+
+
+def goog() -> Bars:
+    """GOOG daily 2004-2013 from the backtesting package."""
+    return Bars.from_pandas(GOOG.rename(columns=str.lower), symbol="GOOG", timeframe="1d", calendar="us-equity")
+
+
+DATASETS = {"goog": goog, "random": lambda: random_bars(3000, timeframe="1h", seed=42)}
+
+
+@pytest.fixture(params=sorted(DATASETS), scope="session")
+def dataset(request: pytest.FixtureRequest) -> Bars:
+    """Each data set in turn."""
+    return DATASETS[request.param]()
+
+
+def talib_outputs(spec: Any, bars: Bars, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run the TA-Lib function a spec names, with its parameters mapped, and map the outputs back."""
+    from talib import abstract
+
+    ref = spec.talib
+    func = abstract.Function(ref.function)
+    kwargs = {ref.params[k]: v for k, v in params.items() if k in ref.params}
+    kwargs.update(ref.fixed)
+    inputs = {c: bars.column(c) for c in ("open", "high", "low", "close", "volume")}
+    result = func(inputs, **kwargs)
+    names = func.output_names
+    arrays = [result] if len(names) == 1 else list(result)
+    by_name = dict(zip(names, arrays, strict=True))
+    mapping = dict(ref.outputs) or {spec.outputs[0].name: names[0]}
+    return {ours: np.asarray(by_name[theirs], dtype=np.float64) for ours, theirs in mapping.items()}
+
+
+def assert_matches(ours: np.ndarray, theirs: np.ndarray, label: str) -> None:
+    """Same NaN positions (the warm-up) and values within 1e-9 (relative, or absolute near zero)."""
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"{label}: NaN positions differ")
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=label)
