@@ -18,7 +18,7 @@ test: install ## Run the whole test suite (as CI does)
 	$(PY) -m pytest
 
 lint: install ## ruff and mypy only
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
 bench: install ## Run the benchmarks and print the ratios

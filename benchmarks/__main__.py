@@ -1,18 +1,24 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--repeat R]``."""
+"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators] [--rows N] [--repeat R]``."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import data_layer
+from benchmarks import data_layer, indicators
+
+SUITES = {"data": (data_layer.run, 10_000_000), "indicators": (indicators.run, 1_000_000)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=10_000_000, help="1-minute bars in the data benchmarks")
+    parser.add_argument("--suite", default=",".join(SUITES), help=f"comma-separated, from {', '.join(SUITES)}")
+    parser.add_argument("--rows", type=int, default=None, help="bars per workload (default: each suite's own)")
     parser.add_argument("--repeat", type=int, default=5, help="repeats per figure (the median is shown)")
     args = parser.parse_args()
-    data_layer.run(rows=args.rows, repeat=args.repeat)
+    for name in args.suite.split(","):
+        run, rows = SUITES[name]
+        run(rows=args.rows or rows, repeat=args.repeat)
+        print()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import typer
 from backgrid._version import __version__
 from backgrid.cli import data as data_commands
 from backgrid.cli import demo as demo_command
+from backgrid.cli import indicators as indicator_commands
 from backgrid.cli.common import console
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(indicator_commands.app, name="indicators")
 app.command("demo")(demo_command.demo)
 
 
@@ -35,8 +37,7 @@ def main(
         None, "--home", help="Data directory (default: $BACKGRID_HOME or ~/.backgrid).", show_default=False,
     ),
     version: bool = typer.Option(
-        False,  # noqa: FBT003  # typer takes the default positionally before the flag names
-        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.",
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit.",
     ),
 ) -> None:
     """backgrid: right to the cent, fast, and a pleasure to use."""

@@ -1,0 +1,1 @@
+"""Example third-party indicators for backgrid."""
