@@ -105,3 +105,18 @@ def test_demo_job_builds_validates_and_stores():
     infos = DataStore().list(source="demo")
     assert {str(i.timeframe) for i in infos} == {"1h", "1d"}
     assert all(i.synthetic for i in infos)
+
+
+def test_indicators_list_and_show():
+    listed = invoke("indicators", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "moving average" in listed.stdout
+    assert "beginner" in listed.stdout
+    shown = invoke("indicators", "show", "rsi")
+    assert "an integer in [2, 1000]" in shown.stdout
+    assert "warm-up with defaults: 14 bars" in shown.stdout
+    assert '"id": "rsi"' in invoke("indicators", "show", "rsi", "--json").stdout
+    assert '"categories"' in invoke("indicators", "list", "--json").stdout
+    missing = runner.invoke(app, ["indicators", "show", "rsl"])
+    assert missing.exit_code == 1
+    assert "did you mean rsi" in missing.output

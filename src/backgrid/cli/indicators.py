@@ -16,7 +16,8 @@ _BADGES = {"beginner": "[green]beginner[/]", "intermediate": "[yellow]intermedia
 
 @app.command("list")
 @command
-def list_(category: str | None = typer.Option(None, "--category", "-c", help="Only this category.")) -> None:
+def list_(category: str | None = typer.Option(None, "--category", "-c", help="Only this category."),
+          json_: bool = typer.Option(False, "--json", help="Print the whole registry as JSON.")) -> None:
     """List the modules by category, with their difficulty badge."""
     from rich import box  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
@@ -25,6 +26,9 @@ def list_(category: str | None = typer.Option(None, "--category", "-c", help="On
 
     specs = indicators.list(category)
     out = console()
+    if json_:
+        out.print_json(indicators.to_json())
+        return
     for name, group in itertools.groupby(specs, key=lambda s: s.category):
         table = Table(title=name.replace("_", " "), box=box.SIMPLE_HEAD, title_justify="left")
         for column in ("id", "name", "level", "outputs", "TA-Lib"):
