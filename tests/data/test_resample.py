@@ -188,3 +188,18 @@ def test_align_first_visible_on_the_bar_that_closes_with_it():
     assert shown["close"].iloc[119] == higher.close[1]
     with pytest.raises(DataError, match="higher timeframe on a lower one"):
         align(lower, higher)
+
+
+def test_daily_date_labels_resample_to_weeks_without_a_time_zone_shift():
+    days = pd.bdate_range("2024-01-01", "2024-03-29")
+    base = random_bars(len(days), timeframe="1d")
+    daily = Bars("SPYISH", "1d", days.as_unit("ns").asi8, base.open, base.high, base.low, base.close, base.volume,
+                 calendar="us-equity")
+    weekly = resample(daily, "1w")
+    agg = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    peer = daily.to_pandas().resample("W-MON", label="left", closed="left").agg(agg)
+    np.testing.assert_array_equal(weekly.index.asi8, peer.index.as_unit("ns").asi8)
+    np.testing.assert_array_equal(weekly.open, peer["open"].to_numpy())
+    np.testing.assert_array_equal(weekly.close, peer["close"].to_numpy())
+    assert (weekly.index.day_of_week == 0).all()
+    assert weekly.last_complete  # the data ends on Friday 2024-03-29, the last weekday of that week

@@ -283,3 +283,16 @@ def test_validate_existing_bars_returns_report_without_raising():
     d = report.to_dict()
     assert d["ok"] is True
     assert d["rows_in"] == 100
+
+
+def test_daily_bars_stamped_at_midnight_keep_their_date_on_a_session_calendar():
+    # Friday 2024-01-05 then Monday 2024-01-08 (Yahoo-style date stamps): no gap; a week with only a
+    # Tuesday holiday missing is tolerated, two missing weekdays are a gap.
+    day = 86_400 * 10**9
+    friday = 1_704_412_800 * 10**9
+    days = [0, 3, 5, 6, 7, 10, 14]  # Fri, Mon, Wed (Tue missing), Thu, Fri, Mon, Fri (Tue-Thu missing)
+    bars = random_bars(len(days), timeframe="1d", step_ns=day)
+    ts = friday + np.array(days, dtype=np.int64) * day
+    raw = RawColumns(ts, bars.open, bars.high, bars.low, bars.close, bars.volume)
+    _, report = check(raw, timeframe="1d", calendar=US_EQUITY)
+    assert [f.rows for f in report.warnings] == [(6,)]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from backgrid.errors import DataError
 
-__all__ = ["CALENDARS", "Calendar", "day_offsets", "get_calendar", "infer_calendar", "local_nanos"]
+__all__ = ["CALENDARS", "Calendar", "day_offsets", "get_calendar", "infer_calendar", "local_nanos", "session_days"]
 
 DAY_NS = 86_400 * 1_000_000_000
 MINUTE_NS = 60 * 1_000_000_000
@@ -108,3 +108,16 @@ def local_nanos(ts: np.ndarray, tz: str) -> np.ndarray:
         return ts
     first, offsets = day_offsets(ts, tz)
     return np.asarray(ts + offsets[ts // DAY_NS - first], dtype=np.int64)
+
+
+def session_days(ts: np.ndarray, calendar: Calendar) -> np.ndarray:
+    """The trading day (days since the epoch, int64) of each bar of sorted ``ts``.
+
+    Intraday bars of a session market take their date in the exchange's time zone.
+    Bars stamped at UTC midnight are date labels (daily files, and daily bars from
+    :func:`~backgrid.data.resample.resample`): their date is the stamp itself, never
+    shifted into the evening before.
+    """
+    if calendar.continuous or ts.size == 0 or not (ts % DAY_NS).any():
+        return np.asarray(ts // DAY_NS, dtype=np.int64)
+    return np.asarray(local_nanos(ts, calendar.tz) // DAY_NS, dtype=np.int64)

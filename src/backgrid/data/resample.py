@@ -48,7 +48,9 @@ def resample(bars: Bars, timeframe: str | Timeframe) -> Bars:
         raise DataError(msg)
     cal = bars.calendar
     open_ns = 0 if cal.continuous else cal.open_minute * MINUTE_NS
-    first_day, offsets = day_offsets(bars.ts, "UTC" if cal.continuous else cal.tz)
+    # daily and weekly bars are date labels already (see calendar.session_days): no time-zone shift
+    local_tz = "UTC" if cal.continuous or not source.is_intraday else cal.tz
+    first_day, offsets = day_offsets(bars.ts, local_tz)
     n = len(bars)
     out = {name: np.empty(n) for name in ("open", "high", "low", "close", "volume")}
     out_ts = np.empty(n, dtype=np.int64)

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from backgrid.data.calendar import DAY_NS, Calendar, local_nanos
+from backgrid.data.calendar import DAY_NS, Calendar, session_days
 from backgrid.data.kernels import validate_nb as nb
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import DataError, ValidationError
@@ -383,8 +383,7 @@ def _session_gaps(ts: np.ndarray, order: np.ndarray | None, timeframe: Timeframe
     t = ts if order is None else ts[order]
     if t.size < 2:
         return np.empty(0, np.int64)
-    local = local_nanos(t, calendar.tz)
-    day = (local // DAY_NS).astype("datetime64[D]")
+    day = session_days(t, calendar).astype("datetime64[D]")
     new_day = day[1:] != day[:-1]
     missing = np.zeros(t.size - 1, dtype=np.int64)
     if new_day.any():
