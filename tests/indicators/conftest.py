@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from backtesting.test import GOOG
 
@@ -47,3 +48,20 @@ def assert_matches(ours: np.ndarray, theirs: np.ndarray, label: str) -> None:
     """Same NaN positions (the warm-up) and values within 1e-9 (relative, or absolute near zero)."""
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"{label}: NaN positions differ")
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=label)
+
+
+def reference_period_keys(bars: Bars, period: str) -> list[tuple[int, ...]]:
+    """Period of each bar from pandas' own time-zone arithmetic (independent of backgrid's periods).
+
+    Intraday bars of a session market belong to their local date; bars stamped at UTC midnight are
+    date labels and keep their date.
+    """
+    date_labels = not (bars.ts % 86_400_000_000_000).any()
+    tz = "UTC" if bars.calendar.continuous or date_labels else bars.calendar.tz
+    local = pd.to_datetime(bars.ts, utc=True).tz_convert(tz)
+    if period in ("session", "day"):
+        return list(zip(local.year, local.month, local.day, strict=True))
+    if period == "week":
+        monday = local.normalize() - pd.to_timedelta(local.day_of_week, unit="D")
+        return list(zip(monday.year, monday.month, monday.day, strict=True))
+    return list(zip(local.year, local.month, strict=True))

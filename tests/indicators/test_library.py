@@ -19,6 +19,12 @@ SPECS = indicators.list()
 TALIB_SPECS = [s for s in SPECS if s.talib is not None]
 
 
+def test_library_covers_every_category_with_at_least_66_modules():
+    assert len(SPECS) >= 66, f"only {len(SPECS)} modules registered"
+    assert {s.category for s in SPECS} == set(CATEGORIES)
+    assert {s.tier for s in SPECS} == {"beginner", "intermediate", "advanced"}
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 def test_module_conforms_on_random_and_goog(spec):
     check_indicator(spec)
