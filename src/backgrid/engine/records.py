@@ -1,0 +1,66 @@
+"""Structured record types the engine writes (one row per trade, per column)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["COLUMN_PARAMS", "COLUMN_STATE", "TRADE"]
+
+#: One closed (or still open) trade.
+TRADE = np.dtype([
+    ("col", np.int64),            # column (parameter set / symbol) the trade belongs to
+    ("side", np.int64),           # +1 long, -1 short
+    ("entry_idx", np.int64),      # bar of the entry fill
+    ("exit_idx", np.int64),       # bar of the exit fill (the last bar for a trade still open)
+    ("size", np.float64),         # units, positive
+    ("entry_price", np.float64),  # fill price, slippage included
+    ("exit_price", np.float64),
+    ("pnl", np.float64),          # net of commission and borrow cost
+    ("return", np.float64),       # pnl / (entry_price * size)
+    ("commission", np.float64),   # entry plus exit
+    ("slippage", np.float64),     # cost of slippage and spread, entry plus exit, in cash
+    ("borrow", np.float64),       # borrow cost accrued while short
+    ("exit_reason", np.int64),    # ExitReason
+    ("mfe", np.float64),          # maximum favourable excursion, fraction of the entry price
+    ("mae", np.float64),          # maximum adverse excursion, fraction of the entry price (<= 0)
+    ("bars_held", np.int64),      # exit_idx - entry_idx
+    ("open", np.bool_),           # still open at the end of the data
+])
+
+#: The settings of one column, grouped so kernels take one record instead of many arguments.
+COLUMN_PARAMS = np.dtype([
+    ("cash", np.float64),              # starting cash
+    ("size", np.float64),              # quantity, cash, fraction of equity or risk fraction (see size_type)
+    ("size_type", np.int64),           # SizeType
+    ("lot", np.float64),               # quantities are whole multiples of this (0: any fraction)
+    ("commission_pct", np.float64),    # fraction of traded value
+    ("commission_fixed", np.float64),  # per fill
+    ("commission_min", np.float64),    # floor per fill
+    ("slippage_pct", np.float64),      # adverse price move per fill, fraction of price
+    ("spread_pct", np.float64),        # full bid-ask spread; half is paid on each fill
+    ("borrow_rate", np.float64),       # annual rate on the value of a short position
+    ("stop_loss", np.float64),         # fraction below (long) / above (short) the entry; NaN: none
+    ("take_profit", np.float64),       # fraction above (long) / below (short) the entry; NaN: none
+    ("trailing_stop", np.float64),     # fraction behind the best price since entry; NaN: none
+    ("max_bars", np.int64),            # exit after this many bars held; 0: never
+    ("leverage", np.float64),          # position value may be at most leverage x equity at the fill
+])
+
+#: A column's running state inside the simulator (also returned: the final state of each column).
+COLUMN_STATE = np.dtype([
+    ("cash", np.float64),
+    ("pos", np.float64),            # signed units: > 0 long, < 0 short
+    ("entry_px", np.float64),
+    ("entry_idx", np.int64),
+    ("entry_comm", np.float64),
+    ("entry_slip", np.float64),
+    ("borrow", np.float64),         # borrow cost accrued on the open short
+    ("accrued_until", np.int64),    # ns up to which borrow has been charged
+    ("best", np.float64),           # best price since entry (trailing stop reference)
+    ("fav", np.float64),            # running MFE
+    ("adv", np.float64),            # running MAE
+    ("pending", np.int64),          # order for the next open: 0 none, 1 long, -1 short, 2 exit
+    ("pending_reason", np.int64),   # ExitReason of a pending exit
+    ("k", np.int64),                # next trade row to write
+    ("rejected", np.int64),         # orders refused (cash, size or record space)
+])

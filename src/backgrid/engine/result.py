@@ -1,0 +1,87 @@
+"""``Result``: what a backtest returns, as pandas objects for people and arrays for code."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backgrid.data.calendar import Calendar
+from backgrid.engine.enums import ExitReason
+from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
+
+__all__ = ["Result"]
+
+
+class Result:
+    """Trades, equity and statistics of a backtest; one column per parameter set when there are several.
+
+    ``records`` holds the raw trade records (``records.TRADE``); ``trades``,
+    ``equity`` and ``stats`` are pandas views built on first use.
+    """
+
+    def __init__(self, *, trades: np.ndarray, equity: np.ndarray, summary: np.ndarray, state: np.ndarray,
+                 index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray, benchmark: np.ndarray,
+                 calendar: Calendar, bar_ns: int) -> None:
+        self.records = trades
+        self.summary = summary
+        self.state = state
+        self.params = params
+        self.index = index
+        self.columns = pd.Index(labels if labels is not None else range(params.size), name="column")
+        self._equity = equity
+        self._benchmark = benchmark
+        self._calendar = calendar
+        self._bar_ns = bar_ns
+
+    def __repr__(self) -> str:
+        return (f"<Result {len(self.columns)} column(s), {self.records.size} trades, "
+                f"final equity {self.summary[:, 0].round(2).tolist()[:3]}>")
+
+    @property
+    def single(self) -> bool:
+        """True when the backtest ran one column."""
+        return len(self.columns) == 1
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """One row per trade: times, prices, size, PnL, costs, exit reason, MFE/MAE, bars held."""
+        t = self.records
+        frame = pd.DataFrame({name: t[name] for name in t.dtype.names or ()})
+        frame.insert(1, "entry_time", self.index[t["entry_idx"]])
+        frame.insert(2, "exit_time", self.index[t["exit_idx"]])
+        frame["side"] = np.where(t["side"] > 0, "long", "short")
+        frame["exit_reason"] = [ExitReason(code).name.lower() for code in t["exit_reason"]]
+        frame["column"] = self.columns[t["col"]]
+        frame = frame.drop(columns="col")
+        if self.single:
+            frame = frame.drop(columns="column")
+        return frame.sort_values(["entry_idx", "exit_idx"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def equity(self) -> pd.Series | pd.DataFrame:
+        """Equity marked at every close (a Series, or a DataFrame with one column per parameter set)."""
+        if not self._equity.shape[0]:
+            msg = "equity was not kept (keep_equity=False); summary holds the final equity and drawdown"
+            raise AttributeError(msg)
+        frame = pd.DataFrame(self._equity, index=self.index, columns=self.columns)
+        return frame.iloc[:, 0].rename("equity") if self.single else frame
+
+    @cached_property
+    def stats(self) -> pd.Series | pd.DataFrame:
+        """Every metric (see :data:`backgrid.metrics.METRICS`): a Series, or one row per column."""
+        if not self._equity.shape[0]:
+            msg = "stats need the equity curve; run with keep_equity=True"
+            raise AttributeError(msg)
+        ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
+        ppy = periods_per_year(self._bar_ns, self._calendar)
+        rows = []
+        for c in range(len(self.columns)):
+            s = StatsInput(equity=self._equity[:, c], cash=float(self.params["cash"][c]), ts=ts,
+                           bar_ns=self._bar_ns, ppy=ppy, trades=self.records[self.records["col"] == c],
+                           benchmark=self._benchmark)
+            rows.append(compute_stats(s))
+        frame = pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
+        return frame.iloc[0].rename("stats") if self.single else frame

@@ -1,0 +1,42 @@
+"""Metrics of closed trades (arrays of per-trade net PnL ``pnl`` and return ``ret``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["expectancy", "kelly_criterion", "profit_factor", "sqn", "win_rate"]
+
+
+def win_rate(pnl: np.ndarray) -> float:
+    """Share of trades with ``pnl > 0``."""
+    return float(np.mean(pnl > 0)) if pnl.size else math.nan
+
+
+def profit_factor(pnl: np.ndarray) -> float:
+    """``sum(winning pnl) / -sum(losing pnl)`` (NaN without losses)."""
+    loss = -float(pnl[pnl < 0].sum())
+    return float(pnl[pnl > 0].sum()) / loss if loss > 0 else math.nan
+
+
+def expectancy(ret: np.ndarray) -> float:
+    """Mean trade return (a fraction of the entry value)."""
+    return float(np.mean(ret)) if ret.size else math.nan
+
+
+def sqn(pnl: np.ndarray) -> float:
+    """Van Tharp's system quality number: ``sqrt(n) * mean(pnl) / std(pnl, ddof=1)``."""
+    if pnl.size < 2:
+        return math.nan
+    sd = float(np.std(pnl, ddof=1))
+    return math.sqrt(pnl.size) * float(np.mean(pnl)) / sd if sd else math.nan
+
+
+def kelly_criterion(pnl: np.ndarray) -> float:
+    """``W - (1 - W) / R``: win rate ``W``, ``R`` = mean win / mean loss (sizes in cash)."""
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    if not wins.size or not losses.size:
+        return math.nan
+    w = wins.size / pnl.size
+    return w - (1.0 - w) / (float(wins.mean()) / -float(losses.mean()))
