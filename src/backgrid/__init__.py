@@ -23,18 +23,22 @@ if TYPE_CHECKING:
     from backgrid.data.store import DataStore
     from backgrid.data.timeframe import Timeframe
     from backgrid.data.validate import ValidationPolicy, ValidationReport, validate
+    from backgrid.engine import Costs, Result, backtest
     from backgrid.errors import BackgridError
 
 __all__ = [
     "BackgridError",
     "Bars",
+    "Costs",
     "DataStore",
     "MultiBars",
+    "Result",
     "Timeframe",
     "ValidationPolicy",
     "ValidationReport",
     "__version__",
     "align",
+    "backtest",
     "demo_bars",
     "load_csv",
     "load_frame",
@@ -58,6 +62,9 @@ _HOME = {
     "load_csv": "backgrid.data.sources.csv",
     "load_frame": "backgrid.data.frames",
     "load_parquet": "backgrid.data.frames",
+    "backtest": "backgrid.engine",
+    "Costs": "backgrid.engine",
+    "Result": "backgrid.engine",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import typer
 
 from backgrid.cli.common import command, console
@@ -9,14 +11,16 @@ from backgrid.cli.common import command, console
 
 @command
 def demo(
-    symbol: list[str] = typer.Option(None, "--symbol", "-s", help="Demo symbol(s); default: all of them."),
+    symbol: list[str] = typer.Option(None, "--symbol", "-s", help="Demo symbol(s) to build; default: all of them."),
     timeframe: list[str] = typer.Option(["1m", "1h", "1d"], "--timeframe", "-t",
                                         help="Timeframe(s) to build and store."),
+    fast: int = typer.Option(10, "--fast", help="Fast SMA of the demo strategy."),
+    slow: int = typer.Option(50, "--slow", help="Slow SMA of the demo strategy."),
 ) -> None:
-    """Generate the SYNTHETIC demo markets, validate them, resample and store them, then summarise.
+    """Build the SYNTHETIC demo markets, store them, and backtest an SMA cross on DEMO-SPY daily.
 
-    This is the most complete end-to-end job backgrid runs today: data generation,
-    validation, resampling and the local store.
+    The most complete end-to-end job backgrid runs today: data generation,
+    validation, resampling, the local store, indicators, the engine and its metrics.
     """
     from rich.progress import Progress  # noqa: PLC0415
 
@@ -49,5 +53,34 @@ def demo(
     for name, tf, report in reports:
         state = "[green]ok[/]" if report.ok and not report.warnings else report.describe()
         out.print(f"  validation {name} {tf}: {state}")
-    out.print("Next: [bold]backgrid data show DEMO-BTC --timeframe 1h[/] or load it in Python with "
-              "[bold]backgrid.demo_bars('DEMO-BTC', '1h')[/].")
+    _backtest_demo(fast, slow)
+
+
+def _backtest_demo(fast: int, slow: int) -> None:
+    """SMA(fast) / SMA(slow) cross, long only, 0.1 % commission, on DEMO-SPY daily; print the stats."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from backgrid import indicators  # noqa: PLC0415
+    from backgrid.data.sources.demo import demo_bars  # noqa: PLC0415
+    from backgrid.engine import backtest  # noqa: PLC0415
+    from backgrid.metrics import METRICS  # noqa: PLC0415
+
+    bars = demo_bars("DEMO-SPY", "1d")
+    f = indicators.compute("sma", bars, period=fast)["sma"].to_numpy()
+    s = indicators.compute("sma", bars, period=slow)["sma"].to_numpy()
+    result = backtest(bars, entries=f > s, exits=f < s, costs={"commission": 0.001})
+    console().print(f"\n[bold]Backtest[/]: SMA({fast}) / SMA({slow}) cross on DEMO-SPY 1d (synthetic), long only, "
+                    "0.1 % commission, orders fill at the next open")
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.stats.items():
+        unit = METRICS[str(name)].unit
+        if math.isnan(value):
+            text = "-"
+        elif unit == "fraction":
+            text = f"{value:.2%}"
+        else:
+            text = f"{value:,.2f}" if unit == "cash" else f"{value:,.4g}"
+        table.add_row(str(name), text)
+    console().print(table)
