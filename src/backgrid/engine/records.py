@@ -8,7 +8,8 @@ __all__ = ["COLUMN_PARAMS", "COLUMN_STATE", "TRADE"]
 
 #: One closed (or still open) trade.
 TRADE = np.dtype([
-    ("col", np.int64),            # column (parameter set / symbol) the trade belongs to
+    ("col", np.int64),            # column: the account (parameter set, or the shared portfolio) it belongs to
+    ("asset", np.int64),          # asset within the account (the symbol's position; 0 for one-asset accounts)
     ("side", np.int64),           # +1 long, -1 short
     ("entry_idx", np.int64),      # bar of the entry fill
     ("exit_idx", np.int64),       # bar of the exit fill (the last bar for a trade still open)

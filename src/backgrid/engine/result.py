@@ -24,7 +24,7 @@ class Result:
 
     def __init__(self, *, trades: np.ndarray, equity: np.ndarray, summary: np.ndarray, state: np.ndarray,
                  index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray, benchmark: np.ndarray,
-                 calendar: Calendar, bar_ns: int) -> None:
+                 calendar: Calendar, bar_ns: int, assets: list[str] | None = None) -> None:
         self.records = trades
         self.summary = summary
         self.state = state
@@ -35,6 +35,7 @@ class Result:
         self._benchmark = benchmark
         self._calendar = calendar
         self._bar_ns = bar_ns
+        self.assets = assets
 
     def __repr__(self) -> str:
         return (f"<Result {len(self.columns)} column(s), {self.records.size} trades, "
@@ -55,7 +56,9 @@ class Result:
         frame["side"] = np.where(t["side"] > 0, "long", "short")
         frame["exit_reason"] = [ExitReason(code).name.lower() for code in t["exit_reason"]]
         frame["column"] = self.columns[t["col"]]
-        frame = frame.drop(columns="col")
+        if self.assets is not None:
+            frame.insert(0, "symbol", np.asarray(self.assets, dtype=object)[t["asset"]])
+        frame = frame.drop(columns=["col", "asset"])
         if self.single:
             frame = frame.drop(columns="column")
         return frame.sort_values(["entry_idx", "exit_idx"], kind="stable").reset_index(drop=True)

@@ -7,10 +7,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from backgrid.data.bars import Bars
+from backgrid.data.bars import Bars, MultiBars
 from backgrid.data.calendar import infer_calendar
 from backgrid.engine.config import SIZE_TYPES, Costs, EngineError
-from backgrid.engine.kernels import simulate_nb
+from backgrid.engine.kernels import portfolio_nb, simulate_nb
 from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, TRADE
 from backgrid.engine.result import Result
 
@@ -20,10 +20,19 @@ _PRICES = ("open", "high", "low", "close")
 _SIZE_CODES = {"units": 0, "cash": 1, "percent": 2, "risk": 3}
 
 
-def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.DatetimeIndex]:
-    """Timestamps, (n, 1) price arrays, the bar length and the index of ``data``."""
+def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.DatetimeIndex, list[str] | None]:
+    """Timestamps, (n, k) price arrays, the bar length, the index, and the symbols of a portfolio."""
+    if isinstance(data, dict | list) and data and all(isinstance(b, Bars) for b in
+                                                      (data.values() if isinstance(data, dict) else data)):
+        data = MultiBars(data)
+    if isinstance(data, MultiBars):
+        columns = {}
+        for c in _PRICES:
+            ts, columns[c] = data.align(c)
+        index = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC", name="ts")
+        return ts, columns, data.timeframe.nanos, index, data.symbols
     if isinstance(data, Bars):
-        return data.ts, {c: data.column(c)[:, None] for c in _PRICES}, data.timeframe.nanos, data.index
+        return data.ts, {c: data.column(c)[:, None] for c in _PRICES}, data.timeframe.nanos, data.index, None
     if isinstance(data, pd.DataFrame) and isinstance(data.index, pd.DatetimeIndex):
         lowered = {str(c).lower(): c for c in data.columns}
         missing = [c for c in _PRICES if c not in lowered]
@@ -33,17 +42,33 @@ def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.Datet
         index = data.index.tz_localize("UTC") if data.index.tz is None else data.index.tz_convert("UTC")
         ts = np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
         step = int(np.median(np.diff(ts))) if ts.size > 1 else 86_400 * 10**9
-        columns = {c: data[lowered[c]].to_numpy(dtype=np.float64)[:, None] for c in _PRICES}
-        return ts, columns, step, index
-    msg = f"data must be Bars or an OHLC DataFrame with a DatetimeIndex, got {type(data).__name__}"
+        prices = {c: data[lowered[c]].to_numpy(dtype=np.float64)[:, None] for c in _PRICES}
+        return ts, prices, step, index, None
+    msg = ("data must be Bars, several Bars (MultiBars, a dict or a list) or an OHLC DataFrame with a "
+           f"DatetimeIndex, got {type(data).__name__}")
     raise EngineError(msg)
 
 
-def _signal(name: str, value: Any, n: int) -> tuple[np.ndarray, list[Any] | None]:
-    """A (n, 1) or (n, m) bool array and the column labels, if any."""
+def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None,
+            ) -> tuple[np.ndarray, list[Any] | None]:
+    """A (n, 1) or (n, m) bool array and its column labels, if any.
+
+    A Series or DataFrame with a DatetimeIndex is aligned on the data's bars (absent bars: False); for a
+    portfolio, DataFrame columns are matched to the symbols by name.
+    """
+    n = index.size
     if value is None:
         return np.zeros((n, 1), dtype=np.bool_), None
-    labels = list(value.columns) if isinstance(value, pd.DataFrame) else None
+    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
+        own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
+        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=False)
+    if symbols is not None and isinstance(value, pd.DataFrame):
+        missing = [sym for sym in symbols if sym not in value.columns]
+        if missing:
+            msg = f"{name} has no column for symbol(s) {', '.join(missing)}; columns are {list(value.columns)}"
+            raise EngineError(msg)
+        value = value[symbols]
+    labels = list(value.columns) if isinstance(value, pd.DataFrame) and symbols is None else None
     array = np.asarray(value)
     if array.dtype != np.bool_:
         if array.dtype.kind not in "biuf" or not np.isin(array[~pd.isna(array)], (0, 1)).all():
@@ -92,6 +117,7 @@ def backtest(
     cash: float = 10_000.0,
     fill: Literal["next_open", "same_close"] = "next_open",
     stop_policy: Literal["stop_first", "ohlc_path"] = "stop_first",
+    max_positions: int | None = None,
     keep_equity: bool = True,
 ) -> Result:
     """Simulate trading ``data`` on signals; return a :class:`~backgrid.engine.result.Result`.
@@ -106,6 +132,11 @@ def backtest(
     quantities down (1 = whole shares; 0 = any fraction). Orders decided at a bar's
     close fill at the next open unless ``fill="same_close"``.
 
+    Several symbols (``MultiBars``, a dict or a list of Bars) trade from ONE cash
+    account on the union of their timestamps: signals then have one column per
+    symbol (DataFrame columns named by symbol), exits fill before entries and
+    entries in symbol order, and ``max_positions`` caps the open positions.
+
     >>> from backgrid.data.sources.demo import demo_bars
     >>> bars = demo_bars("DEMO-SPY", "1d")
     >>> fast, slow = bars.to_pandas().close.rolling(10).mean(), bars.to_pandas().close.rolling(30).mean()
@@ -113,17 +144,17 @@ def backtest(
     >>> result.stats["trades"] > 0
     True
     """
-    ts, prices, bar_ns, index = _prices(data)
+    ts, prices, bar_ns, index, symbols = _prices(data)
     n = ts.size
-    signals = {name: _signal(name, value, n) for name, value in
+    signals = {name: _signal(name, value, index, symbols) for name, value in
                (("entries", entries), ("exits", exits), ("short_entries", short_entries),
                 ("short_exits", short_exits))}
     widths = {name: s.shape[1] for name, (s, _) in signals.items() if s.shape[1] > 1}
     per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size)
                        if v is not None and np.ndim(v) == 1]
-    m = max([*widths.values(), *per_col_lengths, 1])
+    m = len(symbols) if symbols else max([*widths.values(), *per_col_lengths, 1])
     if any(w != m for w in widths.values()):
-        msg = f"signal columns disagree: {widths}; every 2-D signal needs the same number of columns"
+        msg = f"signal columns disagree: {widths}; every 2-D signal needs {m} columns"
         raise EngineError(msg)
     labels = next((lab for _, lab in signals.values() if lab is not None), None)
     if fill not in ("next_open", "same_close"):
@@ -131,6 +162,9 @@ def backtest(
         raise EngineError(msg)
     if stop_policy not in ("stop_first", "ohlc_path"):
         msg = f"stop_policy must be 'stop_first' or 'ohlc_path', got {stop_policy!r}"
+        raise EngineError(msg)
+    if max_positions is not None and not (isinstance(max_positions, int) and max_positions >= 1):
+        msg = f"max_positions must be an integer >= 1, got {max_positions!r}"
         raise EngineError(msg)
     params = _column_params(m, cash=cash, size=size, size_type=size_type, lot_size=lot_size, leverage=leverage,
                             costs=Costs.coerce(costs), stop_loss=stop_loss, take_profit=take_profit,
@@ -143,16 +177,34 @@ def backtest(
     trades = np.zeros(int(trade_start[-1]), dtype=TRADE)
     state = np.zeros(m, dtype=COLUMN_STATE)
     state["k"] = trade_start[:-1]
-    equity = np.empty((n if keep_equity else 0, m))
-    summary = np.empty((m, 2))
-    kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
-    kernel(ts, bar_ns, prices["open"], prices["high"], prices["low"], prices["close"], np.zeros(m, np.int64),
-           signals["entries"][0], signals["exits"][0], signals["short_entries"][0], signals["short_exits"][0],
-           params, fill == "same_close", stop_policy == "ohlc_path", state, trades, trade_start, equity, summary)
-    used = np.concatenate([np.arange(trade_start[c], state["k"][c]) for c in range(m)])
+    o, h, lo, c = (prices[name] for name in _PRICES)
+    e, x, se, sx = (np.broadcast_to(s, (n, m)) if symbols else s for s, _ in signals.values())
+    accounts = 1 if symbols else m
+    equity = np.empty((n if keep_equity or symbols else 0, accounts))
+    summary = np.empty((accounts, 2))
+    if symbols:
+        cash_out = np.empty(n)
+        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, params, float(cash),
+                                  max_positions or m, fill == "same_close", stop_policy == "ohlc_path", state,
+                                  trades, trade_start, equity[:, 0], cash_out, summary)
+    else:
+        kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
+        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, params, fill == "same_close",
+               stop_policy == "ohlc_path", state, trades, trade_start, equity, summary)
+    used = np.concatenate([np.arange(trade_start[j], state["k"][j]) for j in range(m)])
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     return Result(trades=trades[used], equity=equity, summary=summary, state=state, index=index,
-                  labels=labels, params=params, benchmark=prices["close"][:, 0], calendar=calendar, bar_ns=bar_ns)
+                  labels=["portfolio"] if symbols else labels, params=params[:accounts],
+                  benchmark=_benchmark(c), calendar=calendar, bar_ns=bar_ns, assets=symbols)
+
+
+def _benchmark(close: np.ndarray) -> np.ndarray:
+    """Buy and hold: the close of one asset, or an equal-weight index of several (each from its first bar)."""
+    if close.shape[1] == 1:
+        return np.asarray(close[:, 0])
+    filled = pd.DataFrame(close).ffill().to_numpy()
+    first = np.array([col[np.isfinite(col)][0] if np.isfinite(col).any() else np.nan for col in filled.T])
+    return np.asarray(np.nanmean(np.where(np.isfinite(filled), filled / first, 1.0), axis=1))
 
 
 def _column_params(m: int, *, cash: float, size: Any, size_type: str, lot_size: float, leverage: float,

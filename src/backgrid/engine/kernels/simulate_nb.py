@@ -101,10 +101,10 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
         lo = low[i, pc]
         cl = close[i, pc]
         if s.pending != NONE:  # 1. orders decided at the previous close
-            _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, p, trades, t_hi)
+            _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, 0, p, trades, t_hi, 0.0)
             s.pending = NONE
         if s.pos != 0.0:  # 2. stops inside the bar
-            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, p, ohlc_path, trades)
+            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, 0, p, ohlc_path, trades)
         if s.pos != 0.0:  # 3. costs of time
             _accrue(s, cl, ts[i] + bar_ns, p.borrow_rate)
         last_close = cl
@@ -114,7 +114,7 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
                                short_exits[i, sc_sx], p.max_bars > 0 and i - s.entry_idx + 1 >= p.max_bars)
         if want != NONE:
             if fill_same_close:
-                _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, p, trades, t_hi)
+                _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, 0, p, trades, t_hi, 0.0)
             else:
                 s.pending = want
                 s.pending_reason = reason
@@ -127,7 +127,7 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
     if s.pos != 0.0 and s.k < t_hi:  # still open: marked at the last close, flagged
         side = 1.0 if s.pos > 0.0 else -1.0
         units = abs(s.pos)
-        _record(trades, s, c, side, last_i, units, last_close,
+        _record(trades, s, c, 0, side, last_i, units, last_close,
                 side * (last_close - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
                 R_END, True)
     summary[c, 0] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
@@ -164,15 +164,19 @@ def _units(px, equity, p):
 
 
 @njit(cache=True, nogil=True)
-def _execute(s, want, reason, raw, when, i, c, p, trades, t_hi):
-    """Fill ``want`` at ``raw`` (before slippage): close the position if asked or reversed, then enter."""
+def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others):
+    """Fill ``want`` at ``raw`` (before slippage): close the position if asked or reversed, then enter.
+
+    ``others`` is the value of the account's other positions: the entry is sized on
+    ``s.cash + others``, the account's equity after the close.
+    """
     if s.pos != 0.0 and (want == EXIT or want * s.pos < 0.0):
         _accrue(s, raw, when, p.borrow_rate)
-        _close(s, raw, i, c, reason if want == EXIT else R_SIGNAL, p, trades)
+        _close(s, raw, i, c, a, reason if want == EXIT else R_SIGNAL, p, trades)
     if want == EXIT or s.pos != 0.0:
         return
     px = _fill_price(raw, want, p)
-    units = _units(px, s.cash, p)
+    units = _units(px, s.cash + others, p)
     comm = _commission(units * px, p)
     if not units > 0.0 or s.k >= t_hi or units * px + comm > s.cash * p.leverage * (1.0 + 1e-12):
         s.rejected += 1
@@ -191,7 +195,7 @@ def _execute(s, want, reason, raw, when, i, c, p, trades, t_hi):
 
 
 @njit(cache=True, nogil=True)
-def _stops(s, o, h, lo, cl, mid, i, c, p, ohlc_path, trades):
+def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades):
     """Test the stop-loss, trailing stop and take-profit inside the bar; exit or move the trail."""
     side = 1.0 if s.pos > 0.0 else -1.0
     level = -np.inf * side
@@ -218,7 +222,7 @@ def _stops(s, o, h, lo, cl, mid, i, c, p, ohlc_path, trades):
             raw = max(o, take) if side > 0.0 else min(o, take)
         _excursion(s, side, raw, raw)
         _accrue(s, raw, mid, p.borrow_rate)
-        _close(s, raw, i, c, stop_reason if hit_stop else R_TAKE, p, trades)
+        _close(s, raw, i, c, a, stop_reason if hit_stop else R_TAKE, p, trades)
         return
     _excursion(s, side, h, lo)
     s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
@@ -273,7 +277,7 @@ def _accrue(s, price, until, rate):
 
 
 @njit(cache=True, nogil=True)
-def _close(s, raw, i, c, reason, p, trades):
+def _close(s, raw, i, c, a, reason, p, trades):
     """Close the whole position at ``raw`` (before slippage) and write the trade."""
     side = 1.0 if s.pos > 0.0 else -1.0
     units = abs(s.pos)
@@ -281,15 +285,16 @@ def _close(s, raw, i, c, reason, p, trades):
     comm = _commission(units * px, p)
     s.cash += s.pos * px - comm
     pnl = side * (px - s.entry_px) * units - s.entry_comm - comm - s.borrow
-    _record(trades, s, c, side, i, units, px, pnl, s.entry_comm + comm, s.entry_slip + units * abs(px - raw),
+    _record(trades, s, c, a, side, i, units, px, pnl, s.entry_comm + comm, s.entry_slip + units * abs(px - raw),
             reason, False)
     s.pos = 0.0
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _record(trades, s, c, side, exit_idx, units, exit_px, pnl, comm, slip, reason, still_open):
+def _record(trades, s, c, a, side, exit_idx, units, exit_px, pnl, comm, slip, reason, still_open):
     t = trades[s.k]
     t.col = c
+    t.asset = a
     t.side = int(side)
     t.entry_idx = s.entry_idx
     t.exit_idx = exit_idx
