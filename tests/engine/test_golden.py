@@ -7,8 +7,8 @@ Mapping of semantics, peer -> backgrid:
 - ``crossover(sma1, sma2)`` at a close -> ``entries`` True on that bar; ``crossover(sma2, sma1)`` ->
   ``short_entries``. ``position.close(); buy()`` with ``exclusive_orders`` -> backgrid's reversal on an
   opposite entry. Orders fill at the next bar's open in both.
-- ``buy()`` sizes at 99.99 % of available margin in whole shares, commission included ->
-  ``size=0.9999, size_type="percent", lot_size=1``.
+- ``buy()`` sizes at ``1 - sys.float_info.epsilon`` of available margin (backtesting.py 0.6's default) in
+  whole shares, commission included -> ``size=1 - sys.float_info.epsilon, size_type="percent", lot_size=1``.
 - SMA is backtesting.test.SMA (pandas rolling mean) -> backgrid's ``sma`` indicator (TA-Lib SMA).
 - ``finalize_trades=True`` settles the trade still open at the end at the LAST BAR'S OPEN (the peer
   processes its closing order at the open of the bar it is on); backgrid marks an open trade at the last
@@ -19,6 +19,8 @@ Mapping of semantics, peer -> backgrid:
   empyrical's; the peer's figure is ``annual_return / annual_volatility_compounded`` of the same returns.
 """
 
+import sys
+
 import numpy as np
 import pytest
 from backtesting.test import GOOG
@@ -27,6 +29,8 @@ from backgrid import indicators
 from backgrid.data.bars import Bars
 from backgrid.engine import backtest
 from backgrid.metrics import returns as rt
+
+FULL = 1 - sys.float_info.epsilon  # backtesting.py's default order size: all of the available margin
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +45,7 @@ def result():
     settle = np.zeros(len(bars), dtype=bool)
     settle[-2] = True  # the peer's finalize_trades: settle at the last bar's open
     return backtest(bars, entries=cross_up, short_entries=cross_down, exits=settle, short_exits=settle,
-                    size=0.9999, size_type="percent", lot_size=1, cash=10_000)
+                    size=FULL, size_type="percent", lot_size=1, cash=10_000)
 
 
 def test_same_trades_and_final_equity(result):
@@ -96,7 +100,7 @@ def test_every_trade_equals_the_peer_run():
     settle = np.zeros(len(bars), dtype=bool)
     settle[-2] = True
     ours = backtest(bars, entries=cross_up, short_entries=cross_down, exits=settle, short_exits=settle,
-                    size=0.9999, lot_size=1).trades
+                    size=FULL, lot_size=1).trades
     np.testing.assert_array_equal(ours["entry_idx"], theirs["EntryBar"])
     np.testing.assert_array_equal(ours["exit_idx"], theirs["ExitBar"])
     np.testing.assert_array_equal(ours["size"] * np.where(ours["side"] == "long", 1, -1), theirs["Size"])

@@ -30,6 +30,7 @@ from backgrid.engine.kernels.simulate_nb import (
     _execute,
     _record,
     _stops,
+    time_up_nb,
 )
 
 
@@ -62,7 +63,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
             last[a] = close[i, a]
             p = params[a]
             want, reason = _decide(s, entries[i, a], exits[i, a], short_entries[i, a], short_exits[i, a],
-                                   p.max_bars > 0 and i - s.entry_idx + 1 >= p.max_bars)
+                                   time_up_nb(s, p, i, fill_same_close))
             if want != NONE:
                 s.pending = want
                 s.pending_reason = reason

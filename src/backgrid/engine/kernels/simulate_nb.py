@@ -19,7 +19,8 @@ Order of events in a bar (the engine's contract)
 1. orders decided at the previous close fill at this open: the exit first, then
    the entry (a reversal is both), sized on the equity after the exit;
 2. stops are tested inside the bar against its high and low, a position entered
-   at this open included. A gap through a stop fills at the open. When stop-loss
+   at this open included. A bar that opens beyond a level (a gap through the stop,
+   or past the take-profit) fills that level at the open. Otherwise, when stop-loss
    and take-profit are both touched, ``stop_first`` fills the stop; ``ohlc_path``
    assumes open -> low -> high -> close on an up bar (close >= open) and
    open -> high -> low -> close on a down bar. A trailing stop is tested at its
@@ -72,7 +73,8 @@ def simulate_parallel_nb(ts, bar_ns, open_, high, low, close, price_col, entries
                          short_exits, params, fill_same_close, ohlc_path, state, trades, trade_start, equity,
                          summary):
     """Run every column, columns spread over all cores; results equal :func:`simulate_nb`'s."""
-    for c in prange(params.size):
+    for j in prange(params.size):
+        c = np.int64(j)  # parfor lowering otherwise types the index as float64 inside _column_nb
         _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
                    short_exits, params[c], fill_same_close, ohlc_path, state[c], trades, trade_start[c + 1],
                    equity, summary)
@@ -111,7 +113,7 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
         last_i = i
         # 4. decisions at the close
         want, reason = _decide(s, entries[i, sc_e], exits[i, sc_x], short_entries[i, sc_se],
-                               short_exits[i, sc_sx], p.max_bars > 0 and i - s.entry_idx + 1 >= p.max_bars)
+                               short_exits[i, sc_sx], time_up_nb(s, p, i, fill_same_close))
         if want != NONE:
             if fill_same_close:
                 _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, 0, p, trades, t_hi, 0.0)
@@ -208,24 +210,41 @@ def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades):
             level = trail
             stop_reason = R_TRAIL
     take = s.entry_px * (1.0 + side * p.take_profit) if p.take_profit > 0.0 else np.inf * side
-    hit_stop = lo <= level if side > 0.0 else h >= level
-    hit_take = h >= take if side > 0.0 else lo <= take
-    if hit_stop and hit_take:
-        up_bar = cl >= o
-        stop_first = (not ohlc_path) or (up_bar if side > 0.0 else not up_bar)
-        hit_take = not stop_first
-        hit_stop = stop_first
+    # when both are touched inside the bar, the policy decides (see the module docstring)
+    if side * (o - level) <= 0.0 or side * (o - take) >= 0.0:
+        # the bar opens beyond a level: the open comes first, whatever the policy
+        hit_stop = side * (o - level) <= 0.0
+        hit_take = not hit_stop
+    else:
+        hit_stop = lo <= level if side > 0.0 else h >= level
+        hit_take = h >= take if side > 0.0 else lo <= take
+        if hit_stop and hit_take:
+            up_bar = cl >= o
+            stop_first = (not ohlc_path) or (up_bar if side > 0.0 else not up_bar)
+            hit_take = not stop_first
+            hit_stop = stop_first
     if hit_stop or hit_take:
         if hit_stop:  # a gap through the level fills at the open
             raw = min(o, level) if side > 0.0 else max(o, level)
         else:
             raw = max(o, take) if side > 0.0 else min(o, take)
-        _excursion(s, side, raw, raw)
         _accrue(s, raw, mid, p.borrow_rate)
         _close(s, raw, i, c, a, stop_reason if hit_stop else R_TAKE, p, trades)
         return
     _excursion(s, side, h, lo)
     s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def time_up_nb(s, p, i, fill_same_close):
+    """Whether the position has been held ``max_bars`` bars once the order decided at bar ``i`` fills.
+
+    Entered at an open, bars ``entry..i`` are held and the exit fills at the next open; entered at a
+    close (same-close fills), the bars after the entry bar count and the exit fills at this close.
+    """
+    if p.max_bars <= 0 or s.pos == 0.0:
+        return False
+    return i - s.entry_idx + (0 if fill_same_close else 1) >= p.max_bars
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -281,6 +300,7 @@ def _close(s, raw, i, c, a, reason, p, trades):
     """Close the whole position at ``raw`` (before slippage) and write the trade."""
     side = 1.0 if s.pos > 0.0 else -1.0
     units = abs(s.pos)
+    _excursion(s, side, raw, raw)  # the exit price is part of the trade's path too
     px = _fill_price(raw, -side, p)
     comm = _commission(units * px, p)
     s.cash += s.pos * px - comm
