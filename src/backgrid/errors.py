@@ -11,6 +11,7 @@ not know backgrid::
     │   ├── AmbiguousSeriesError            several sources hold the series asked for; name one
     │   └── ValidationError                 data failed validation; carries the report
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
+    ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
     └── SourceError (LookupError)           a data source cannot serve the request
@@ -29,6 +30,7 @@ __all__ = [
     "ColumnError",
     "DataError",
     "IndicatorError",
+    "MetricsError",
     "SeriesNotFoundError",
     "SourceError",
     "StoreError",
@@ -70,6 +72,10 @@ class ValidationError(DataError):
 
 class IndicatorError(BackgridError, ValueError):
     """An indicator is unknown, badly declared, or given a parameter outside its range."""
+
+
+class MetricsError(BackgridError, ValueError):
+    """A metric was asked for with settings that cannot work (a non-positive periods_per_year...)."""
 
 
 class StoreError(BackgridError, OSError):

@@ -85,3 +85,13 @@ def test_signal_columns_must_name_every_symbol():
     a, b = flat_bars("A", [1, 1]), flat_bars("B", [1, 1])
     with pytest.raises(EngineError, match="no column for symbol"):
         backtest([a, b], entries=pd.DataFrame({"A": [True, False]}, index=a.index))
+
+
+def test_periods_per_year_override_reaches_the_stats():
+    bars = random_bars(300, timeframe="1d", seed=4)
+    close = bars.to_pandas().close
+    entries = close > close.rolling(20).mean()
+    default = backtest(bars, entries=entries, exits=~entries).stats
+    weekly = backtest(bars, entries=entries, exits=~entries, periods_per_year=52).stats
+    # the same returns, annualised over 52 instead of 365 periods: Sharpe scales by sqrt(52 / 365)
+    assert weekly["sharpe_ratio"] == pytest.approx(default["sharpe_ratio"] * np.sqrt(52 / 365), rel=1e-12)

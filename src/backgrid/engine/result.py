@@ -24,7 +24,8 @@ class Result:
 
     def __init__(self, *, trades: np.ndarray, equity: np.ndarray, summary: np.ndarray, state: np.ndarray,
                  index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray, benchmark: np.ndarray,
-                 calendar: Calendar, bar_ns: int, assets: list[str] | None = None) -> None:
+                 calendar: Calendar, bar_ns: int, assets: list[str] | None = None,
+                 periods_per_year: float | None = None) -> None:
         self.records = trades
         self.summary = summary
         self.state = state
@@ -36,6 +37,7 @@ class Result:
         self._calendar = calendar
         self._bar_ns = bar_ns
         self.assets = assets
+        self._ppy = periods_per_year
 
     def __repr__(self) -> str:
         return (f"<Result {len(self.columns)} column(s), {self.records.size} trades, "
@@ -79,11 +81,12 @@ class Result:
             msg = "stats need the equity curve; run with keep_equity=True"
             raise AttributeError(msg)
         ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
-        ppy = periods_per_year(self._bar_ns, self._calendar)
+        ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
         rows = []
+        bounds = np.searchsorted(self.records["col"], np.arange(len(self.columns) + 1))  # records come by column
         for c in range(len(self.columns)):
             s = StatsInput(equity=self._equity[:, c], cash=float(self.params["cash"][c]), ts=ts,
-                           bar_ns=self._bar_ns, ppy=ppy, trades=self.records[self.records["col"] == c],
+                           bar_ns=self._bar_ns, ppy=ppy, trades=self.records[bounds[c]:bounds[c + 1]],
                            benchmark=self._benchmark)
             rows.append(compute_stats(s))
         frame = pd.DataFrame(rows, index=self.columns, columns=list(METRICS))

@@ -118,6 +118,7 @@ def backtest(
     fill: Literal["next_open", "same_close"] = "next_open",
     stop_policy: Literal["stop_first", "ohlc_path"] = "stop_first",
     max_positions: int | None = None,
+    periods_per_year: float | None = None,
     keep_equity: bool = True,
 ) -> Result:
     """Simulate trading ``data`` on signals; return a :class:`~backgrid.engine.result.Result`.
@@ -136,6 +137,9 @@ def backtest(
     account on the union of their timestamps: signals then have one column per
     symbol (DataFrame columns named by symbol), exits fill before entries and
     entries in symbol order, and ``max_positions`` caps the open positions.
+
+    ``periods_per_year`` overrides the annualisation the calendar implies (see
+    :func:`backgrid.metrics.periods_per_year`), e.g. for data with holidays.
 
     >>> from backgrid.data.sources.demo import demo_bars
     >>> bars = demo_bars("DEMO-SPY", "1d")
@@ -195,7 +199,8 @@ def backtest(
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     return Result(trades=trades[used], equity=equity, summary=summary, state=state, index=index,
                   labels=["portfolio"] if symbols else labels, params=params[:accounts],
-                  benchmark=_benchmark(c), calendar=calendar, bar_ns=bar_ns, assets=symbols)
+                  benchmark=_benchmark(c), calendar=calendar, bar_ns=bar_ns, assets=symbols,
+                  periods_per_year=periods_per_year)
 
 
 def _benchmark(close: np.ndarray) -> np.ndarray:

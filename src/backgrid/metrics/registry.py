@@ -3,38 +3,80 @@
 Each metric is a pure function of a :class:`StatsInput`; the formulas live in the
 docstrings of :mod:`.returns` and :mod:`.trades`. Annualisation uses the data's
 calendar: 252 sessions a year for session markets, 365 days for 24/7 markets,
-scaled by bars per day for intraday data (override with ``periods_per_year``).
+times bars per day for intraday data (see :func:`periods_per_year`, which also
+takes an explicit ``override``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
 from backgrid.data.calendar import Calendar
+from backgrid.errors import MetricsError
 from backgrid.metrics import returns as rt
 from backgrid.metrics import trades as tr
 
-__all__ = ["METRICS", "Metric", "StatsInput", "compute_stats", "periods_per_year"]
+__all__ = ["METRICS", "Metric", "MetricsError", "StatsInput", "compute_stats", "periods_per_year"]
 
 DAY_NS = 86_400 * 10**9
 
 
-def periods_per_year(bar_ns: int, calendar: Calendar) -> float:
-    """Bars in a year: 252 sessions (session markets) or 365 days (24/7), times bars per day."""
+def periods_per_year(bar_ns: int, calendar: Calendar, *, override: float | None = None) -> float:
+    """Bars in a year, the annualisation factor of every ``ppy`` metric.
+
+    - bars of a day: 252 sessions a year on a session calendar, 365 days on a 24/7 one;
+    - longer bars: ``365 days / bar length`` whatever the calendar (a week is 7
+      calendar days on any market: 1w -> 52.14);
+    - intraday bars: days a year times bars per day, ``ceil(day / bar)``: a session
+      market's day is its session, binned from the open, with a last shorter bar when
+      the bar does not divide it (1h on us-equity, 9:30-16:00: 7 bars, 252 x 7 = 1764;
+      1h on 24/7: 365 x 24 = 8760).
+
+    ``override`` (> 0) is returned as is: use it for data whose calendar is not
+    modelled (holidays, half days, an inferred calendar without session hours).
+
+    >>> from backgrid.data.calendar import CRYPTO
+    >>> periods_per_year(3_600 * 10**9, CRYPTO)
+    8760.0
+    """
+    if override is not None:
+        if isinstance(override, bool) or not (isinstance(override, Real) and math.isfinite(override) and override > 0):
+            msg = f"periods_per_year must be a number > 0, got {override!r}"
+            raise MetricsError(msg)
+        return float(override)
+    if bar_ns <= 0:
+        msg = f"bar length must be > 0 ns, got {bar_ns}"
+        raise MetricsError(msg)
     days = 365.0 if calendar.continuous else 252.0
-    if bar_ns >= DAY_NS:
-        return days * DAY_NS / bar_ns
+    if bar_ns > DAY_NS:
+        return 365.0 * DAY_NS / bar_ns
     day_ns = DAY_NS if calendar.continuous else calendar.session_minutes * 60 * 10**9
-    return days * max(1.0, day_ns / bar_ns)
+    return days * max(1, -(-day_ns // bar_ns))
+
+
+def _simple_returns(values: np.ndarray, before: float) -> np.ndarray:
+    """``values[t] / values[t - 1] - 1``, with ``before`` as the value ahead of the first."""
+    out = np.empty(values.size)
+    if values.size:
+        with np.errstate(divide="ignore", invalid="ignore"):  # equity at 0 (ruin): the metrics turn NaN
+            np.divide(values[1:], values[:-1], out=out[1:])
+            out[0] = values[0] / before
+        out -= 1.0
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class StatsInput:
-    """What metrics are computed from: one account's equity curve, trades and benchmark."""
+    """What metrics are computed from: one account's equity curve, trades and benchmark.
+
+    The derived arrays (``returns``, ``benchmark_returns``, ``closed``) are computed
+    once, when the input is built, and shared by every metric.
+    """
 
     equity: np.ndarray      # (n,) marked at each close
     cash: float             # starting cash
@@ -43,23 +85,16 @@ class StatsInput:
     ppy: float              # periods per year
     trades: np.ndarray      # records.TRADE rows of this account, closed and open
     benchmark: np.ndarray   # (n,) close prices of buy and hold
+    returns: np.ndarray = field(init=False, repr=False)
+    benchmark_returns: np.ndarray = field(init=False, repr=False)
+    closed: np.ndarray = field(init=False, repr=False)
 
-    @property
-    def returns(self) -> np.ndarray:
-        """Per-bar simple returns; the first bar's is against the starting cash."""
-        prev = np.r_[self.cash, self.equity[:-1]]
-        return np.asarray(self.equity / prev - 1.0)
-
-    @property
-    def benchmark_returns(self) -> np.ndarray:
-        """Per-bar returns of buy and hold (0 on the first bar)."""
-        b = self.benchmark
-        return np.asarray(np.r_[0.0, b[1:] / b[:-1] - 1.0]) if b.size else b
-
-    @property
-    def closed(self) -> np.ndarray:
-        """Trades that were exited."""
-        return np.asarray(self.trades[~self.trades["open"]])
+    def __post_init__(self) -> None:
+        # per-bar simple returns; the first bar's is against the starting cash
+        object.__setattr__(self, "returns", _simple_returns(self.equity, self.cash))
+        b = self.benchmark  # buy and hold: 0 on the first bar
+        object.__setattr__(self, "benchmark_returns", _simple_returns(b, b[0]) if b.size else b)
+        object.__setattr__(self, "closed", np.asarray(self.trades[~self.trades["open"]]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,27 +108,56 @@ class Metric:
 
 
 def _alpha_beta(s: StatsInput) -> tuple[float, float]:
-    """Beta = cov(r, b) / var(b); alpha = (1 + mean(r - beta * b)) ** ppy - 1 (empyrical's definitions)."""
+    """Alpha and beta of the returns against buy and hold, from the second bar on.
+
+    ``beta = cov(r, b) / var(b)``; ``alpha = (1 + mean(r - beta * b)) ** ppy - 1``
+    (empyrical's definitions). The first bar is left out: buy and hold has no return
+    on it. NaN for fewer than two pairs or a flat benchmark.
+    """
     r, b = s.returns[1:], s.benchmark_returns[1:]
-    if r.size < 2 or not np.var(b):
+    if r.size < 2 or b.max() == b.min():
         return math.nan, math.nan
-    beta = float(np.cov(r, b, ddof=1)[0, 1] / np.var(b, ddof=1))
-    return float((1.0 + np.mean(r - beta * b)) ** s.ppy - 1.0), beta
+    bc = b - b.mean()
+    # sums of products, not np.dot: BLAS threads cost more than they save on one column
+    beta = float((bc * (r - r.mean())).sum() / (bc * bc).sum())
+    base = 1.0 + float(np.mean(r - beta * b))
+    return (rt.compound(base, s.ppy) if base >= 0 else math.nan), beta
 
 
 def _cagr(s: StatsInput) -> float:
-    """Growth per calendar year: ``(final / cash) ** (365.25 days / elapsed) - 1``."""
-    elapsed = (s.ts[-1] + s.bar_ns - s.ts[0]) / (365.25 * DAY_NS) if s.ts.size else 0.0
-    growth = s.equity[-1] / s.cash if s.equity.size else math.nan
-    return float(growth ** (1.0 / elapsed) - 1.0) if elapsed > 0 and growth > 0 else math.nan
+    """Growth per calendar year: ``(final / cash) ** (365.25 days / elapsed) - 1``.
+
+    ``elapsed`` runs from the first bar's open to the last bar's close. NaN without
+    bars or when equity ended at or below 0.
+    """
+    if not s.ts.size:
+        return math.nan
+    years = (s.ts[-1] + s.bar_ns - s.ts[0]) / (365.25 * DAY_NS)
+    growth = s.equity[-1] / s.cash
+    return rt.compound(growth, 1.0 / years) if years > 0 and growth > 0 else math.nan
 
 
 def _exposure(s: StatsInput) -> float:
-    """Share of bars that close with a position open."""
-    held = np.zeros(s.equity.size, dtype=np.int64)
-    for t in s.trades:
-        held[t["entry_idx"]:t["exit_idx"] + (1 if t["open"] else 0)] = 1
-    return float(held.mean()) if held.size else math.nan
+    """Share of bars that close with a position open.
+
+    A trade holds from its entry bar up to the bar before its exit (a closed trade
+    exits at an open, inside the bar or at its close: no position at that close) or
+    through the last bar (a trade still open). A trade entered and stopped in one bar
+    holds at no close.
+    """
+    n = s.equity.size
+    if not n:
+        return math.nan
+    t = s.trades
+    change = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(change, t["entry_idx"], 1)
+    np.add.at(change, t["exit_idx"] + t["open"], -1)
+    return float(np.count_nonzero(np.cumsum(change[:-1]) > 0) / n)
+
+
+def _buy_and_hold(s: StatsInput) -> float:
+    """``last close / first close - 1``."""
+    return float(s.benchmark[-1] / s.benchmark[0] - 1.0) if s.benchmark.size else math.nan
 
 
 def _side(s: StatsInput, side: int) -> np.ndarray:
@@ -119,18 +183,19 @@ _LIST = [
     Metric("sortino_ratio", "ratio", "Mean return over downside deviation, annualised",
            lambda s: rt.sortino_ratio(s.returns, s.ppy)),
     Metric("calmar_ratio", "ratio", "Annual return over the maximum drawdown",
-           lambda s: rt.calmar_ratio(s.returns, s.equity, s.ppy)),
+           lambda s: rt.calmar_ratio(s.returns, s.ppy)),
     Metric("omega_ratio", "ratio", "Gains over losses around a zero threshold", lambda s: rt.omega_ratio(s.returns)),
     Metric("probabilistic_sharpe_ratio", "probability", "Chance the true Sharpe ratio is above zero",
            lambda s: rt.probabilistic_sharpe_ratio(s.returns)),
-    Metric("max_drawdown", "fraction", "Deepest fall from a peak (negative)", lambda s: rt.max_drawdown(s.equity)),
+    Metric("max_drawdown", "fraction", "Deepest fall from a peak (negative)",
+           lambda s: rt.max_drawdown(s.equity, s.cash)),
     Metric("max_drawdown_duration", "bars", "Longest time below a previous peak",
-           lambda s: float(rt.max_drawdown_duration(s.equity))),
-    Metric("avg_drawdown", "fraction", "Mean depth of drawdown periods", lambda s: rt.avg_drawdown(s.equity)),
-    Metric("ulcer_index", "fraction", "Root mean square of drawdowns", lambda s: rt.ulcer_index(s.equity)),
+           lambda s: float(rt.max_drawdown_duration(s.equity, s.cash))),
+    Metric("avg_drawdown", "fraction", "Mean depth of drawdown periods", lambda s: rt.avg_drawdown(s.equity, s.cash)),
+    Metric("ulcer_index", "fraction", "Root mean square of drawdowns", lambda s: rt.ulcer_index(s.equity, s.cash)),
     Metric("exposure", "fraction", "Share of bars closing with a position", _exposure),
     Metric("buy_and_hold_return", "fraction", "Return of holding the asset from first to last close",
-           lambda s: float(s.benchmark[-1] / s.benchmark[0] - 1.0) if s.benchmark.size else math.nan),
+           _buy_and_hold),
     Metric("alpha", "fraction", "Annualised return not explained by buy and hold", lambda s: _alpha_beta(s)[0]),
     Metric("beta", "ratio", "Sensitivity of returns to buy and hold", lambda s: _alpha_beta(s)[1]),
     Metric("trades", "count", "Trades, including one still open", lambda s: float(s.trades.size)),
@@ -143,7 +208,7 @@ _LIST = [
     Metric("avg_bars_held", "bars", "Mean bars a closed trade was held",
            lambda s: _nan_if_empty(s.closed["bars_held"], np.mean)),
     Metric("profit_factor", "ratio", "Gross profit over gross loss", lambda s: tr.profit_factor(s.closed["pnl"])),
-    Metric("expectancy", "cash", "Mean closed trade's net PnL", lambda s: _nan_if_empty(s.closed["pnl"], np.mean)),
+    Metric("expectancy", "cash", "Mean closed trade's net PnL", lambda s: tr.expectancy(s.closed["pnl"])),
     Metric("sqn", "ratio", "System quality number", lambda s: tr.sqn(s.closed["pnl"])),
     Metric("kelly_criterion", "fraction", "Kelly fraction from win rate and win/loss ratio",
            lambda s: tr.kelly_criterion(s.closed["pnl"])),

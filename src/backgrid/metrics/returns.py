@@ -1,8 +1,16 @@
 """Metrics of a return series (per-bar simple returns ``r``; ``ppy`` = periods per year).
 
-Conventions follow empyrical: volatility uses the sample standard deviation
-(ddof=1), ratios are annualised with ``sqrt(ppy)``, drawdowns are fractions of the
-running peak (negative numbers), the risk-free rate is 0.
+Conventions follow empyrical (``empyrical-reloaded``, checked in ``tests/metrics``):
+volatility uses the sample standard deviation (ddof=1), ratios are annualised with
+``sqrt(ppy)``, drawdowns are fractions of the running peak (negative numbers), the
+risk-free rate is 0. Drawdowns of an equity curve take the value held before the
+first bar (``start``, the starting cash) as the first peak, as a drawdown computed
+from the returns does. Where empyrical answers ``inf`` (a ratio over a zero
+deviation), these functions answer NaN: the ratio is undefined, and an infinite
+score would rank first in a parameter sweep.
+
+Every function is vectorised over bars (no Python loop over the series), so a
+sweep can call it once per column cheaply.
 """
 
 from __future__ import annotations
@@ -13,26 +21,42 @@ import numpy as np
 
 __all__ = [
     "annual_return", "annual_volatility", "annual_volatility_compounded", "avg_drawdown", "calmar_ratio",
-    "drawdown", "max_drawdown", "max_drawdown_duration", "omega_ratio", "probabilistic_sharpe_ratio",
+    "compound", "drawdown", "max_drawdown", "max_drawdown_duration", "omega_ratio", "probabilistic_sharpe_ratio",
     "sharpe_ratio", "sortino_ratio", "total_return", "ulcer_index",
 ]
 
 
 def total_return(r: np.ndarray) -> float:
-    """Compounded return: ``prod(1 + r) - 1``."""
+    """Compounded return: ``prod(1 + r) - 1`` (0 for no returns)."""
     return float(np.prod(1.0 + r) - 1.0) if r.size else 0.0
 
 
+def compound(growth: float, times: float) -> float:
+    """``growth ** times - 1``: the return of ``times`` repeats of a growth factor ``growth >= 0``.
+
+    ``+inf`` when the power overflows a float (a short run on minute bars can
+    annualise to ``1.1 ** 5256``), never an exception or a warning.
+    """
+    try:
+        return float(float(growth) ** float(times)) - 1.0
+    except OverflowError:
+        return math.inf
+
+
 def annual_return(r: np.ndarray, ppy: float) -> float:
-    """Compound annual growth rate: ``(1 + total_return) ** (ppy / len(r)) - 1``."""
+    """Compound annual growth over the bars: ``(1 + total_return) ** (ppy / len(r)) - 1``.
+
+    A run that lost everything (growth ``<= 0``) answers -1 (empyrical: -1 at exactly 0,
+    NaN below it).
+    """
     if not r.size:
         return math.nan
     growth = 1.0 + total_return(r)
-    return float(growth ** (ppy / r.size) - 1.0) if growth > 0 else -1.0
+    return compound(growth, ppy / r.size) if growth > 0 else -1.0
 
 
 def annual_volatility(r: np.ndarray, ppy: float) -> float:
-    """``std(r, ddof=1) * sqrt(ppy)``."""
+    """``std(r, ddof=1) * sqrt(ppy)`` (NaN for fewer than two returns)."""
     return float(np.std(r, ddof=1) * math.sqrt(ppy)) if r.size > 1 else math.nan
 
 
@@ -41,91 +65,137 @@ def annual_volatility_compounded(r: np.ndarray, ppy: float) -> float:
 
     ``g`` is the geometric mean return per period and ``var`` the sample variance;
     this is the standard deviation of ``prod(1 + r_i) - 1`` over ``ppy`` independent
-    periods (the definition backtesting.py reports as volatility).
+    periods (the definition backtesting.py reports as volatility). Computed as
+    ``a^(ppy/2) * sqrt(1 - (b/a)^ppy)`` with ``a = var + (1 + g)^2``, ``b = (1 + g)^2``,
+    which neither overflows nor cancels when both powers are huge. NaN when the run
+    lost everything.
     """
-    if r.size < 2:
+    growth = 1.0 + total_return(r)
+    if r.size < 2 or growth <= 0:
         return math.nan
-    g = (1.0 + total_return(r)) ** (1.0 / r.size) - 1.0
-    var = float(np.var(r, ddof=1))
-    return float(math.sqrt((var + (1.0 + g) ** 2) ** ppy - (1.0 + g) ** (2.0 * ppy)))
+    b = growth ** (2.0 / r.size)
+    a = float(np.var(r, ddof=1)) + b
+    return float(math.sqrt(-math.expm1(ppy * math.log(b / a)))) * (compound(a, ppy / 2.0) + 1.0)
+
+
+def _constant(r: np.ndarray) -> bool:
+    """True when every return is the same (the deviation is 0, whatever rounding says)."""
+    return bool(r.max() == r.min())
 
 
 def sharpe_ratio(r: np.ndarray, ppy: float) -> float:
-    """``mean(r) / std(r, ddof=1) * sqrt(ppy)`` (risk-free rate 0)."""
-    sd = np.std(r, ddof=1) if r.size > 1 else math.nan
-    return float(np.mean(r) / sd * math.sqrt(ppy)) if sd and np.isfinite(sd) else math.nan
+    """``mean(r) / std(r, ddof=1) * sqrt(ppy)`` (risk-free rate 0).
+
+    NaN for fewer than two returns or constant returns (empyrical: ``±inf``).
+    """
+    if r.size < 2 or _constant(r):
+        return math.nan
+    return float(np.mean(r) / np.std(r, ddof=1) * math.sqrt(ppy))
 
 
-def sortino_ratio(r: np.ndarray, ppy: float) -> float:
-    """``mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(ppy)`` (downside deviation below 0)."""
-    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else math.nan
-    return float(np.mean(r) / downside * math.sqrt(ppy)) if downside else math.nan
+def sortino_ratio(r: np.ndarray, ppy: float, required_return: float = 0.0) -> float:
+    """``mean(r - t) / sqrt(mean(min(r - t, 0)^2)) * sqrt(ppy)``, ``t`` = ``required_return`` per bar.
+
+    The downside deviation averages over every bar, not only the losing ones
+    (Sortino & Price; empyrical's ``downside_risk``). NaN for fewer than two
+    returns or when no return is below ``t`` (empyrical: ``inf``).
+    """
+    if r.size < 2:
+        return math.nan
+    excess = r - required_return
+    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
+    return float(np.mean(excess) / downside * math.sqrt(ppy)) if downside else math.nan
 
 
-def drawdown(equity: np.ndarray) -> np.ndarray:
-    """``equity / running_max(equity) - 1`` at every bar (0 at new highs, negative below)."""
-    return equity / np.maximum.accumulate(equity) - 1.0
+def drawdown(equity: np.ndarray, start: float | None = None) -> np.ndarray:
+    """``equity / running_max - 1`` at every bar (0 at new highs, negative below).
+
+    ``start`` is the value before the first bar (the starting cash): it is the
+    first peak, so a loss on the very first bar is a drawdown.
+    """
+    peak = np.maximum.accumulate(equity)
+    if start is not None:
+        np.maximum(peak, start, out=peak)
+    return np.asarray(equity / peak - 1.0)
 
 
-def max_drawdown(equity: np.ndarray) -> float:
-    """The deepest drawdown, a negative fraction (0 when equity never fell)."""
-    return float(drawdown(equity).min()) if equity.size else 0.0
+def max_drawdown(equity: np.ndarray, start: float | None = None) -> float:
+    """The deepest drawdown, ``min(drawdown)``: a negative fraction (0 when equity never fell)."""
+    return float(drawdown(equity, start).min()) if equity.size else 0.0
 
 
-def max_drawdown_duration(equity: np.ndarray) -> int:
-    """The most bars spent below a previous peak before regaining it (or to the end)."""
-    below = drawdown(equity) < 0
-    longest = run = 0
-    for flag in below:
-        run = run + 1 if flag else 0
-        longest = max(longest, run)
-    return longest
+def max_drawdown_duration(equity: np.ndarray, start: float | None = None) -> int:
+    """The most consecutive bars that closed below a previous peak (0 when equity never fell).
+
+    This counts the bars under water; backtesting.py's duration runs from the
+    peak's bar to the recovery bar, one more for a drawdown that recovered.
+    """
+    starts, ends = _runs(drawdown(equity, start) < 0)
+    return int((ends - starts).max()) if starts.size else 0
 
 
-def avg_drawdown(equity: np.ndarray) -> float:
-    """Mean of the deepest point of each drawdown period (negative; 0 when there is none)."""
-    dd = drawdown(equity)
-    below = dd < 0
-    if not below.any():
-        return 0.0
-    starts = np.flatnonzero(below & ~np.r_[False, below[:-1]])
-    ends = np.flatnonzero(below & ~np.r_[below[1:], False]) + 1
-    return float(np.mean([dd[a:b].min() for a, b in zip(starts, ends, strict=True)]))
+def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First index and one past the last index of every run of True in ``flags``."""
+    edges = np.diff(np.concatenate(([0], flags.view(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def ulcer_index(equity: np.ndarray) -> float:
-    """``sqrt(mean(drawdown^2))``, drawdowns as fractions."""
-    return float(math.sqrt(np.mean(drawdown(equity) ** 2))) if equity.size else math.nan
+def avg_drawdown(equity: np.ndarray, start: float | None = None) -> float:
+    """Mean of the deepest point of each drawdown period (negative; 0 when there is none).
+
+    A period is a run of bars below the peak; it ends when equity regains the peak
+    or at the last bar.
+    """
+    dd = drawdown(equity, start)
+    starts, _ = _runs(dd < 0)
+    # between periods dd is 0, so each slice [start_i, start_i+1) has the period's minimum
+    return float(np.minimum.reduceat(dd, starts).mean()) if starts.size else 0.0
 
 
-def calmar_ratio(r: np.ndarray, equity: np.ndarray, ppy: float) -> float:
-    """``annual_return / -max_drawdown``."""
-    mdd = max_drawdown(equity)
-    return annual_return(r, ppy) / -mdd if mdd < 0 else math.nan
+def ulcer_index(equity: np.ndarray, start: float | None = None) -> float:
+    """``sqrt(mean(drawdown^2))`` over the bars, drawdowns as fractions (0 for no bars)."""
+    return float(math.sqrt(np.mean(drawdown(equity, start) ** 2))) if equity.size else 0.0
+
+
+def calmar_ratio(r: np.ndarray, ppy: float) -> float:
+    """``annual_return / -max_drawdown``, the drawdown of ``prod(1 + r)`` from 1 (NaN without a drawdown)."""
+    if not r.size:
+        return math.nan
+    mdd = max_drawdown(np.cumprod(1.0 + r), 1.0)
+    ratio = annual_return(r, ppy) / -mdd if mdd < 0 else math.nan
+    return ratio if math.isfinite(ratio) else math.nan
 
 
 def omega_ratio(r: np.ndarray, threshold: float = 0.0) -> float:
-    """``sum(max(r - t, 0)) / sum(max(t - r, 0))`` with per-period threshold ``t``."""
-    loss = float(np.sum(np.maximum(threshold - r, 0.0)))
-    return float(np.sum(np.maximum(r - threshold, 0.0)) / loss) if loss > 0 else math.nan
+    """``sum(max(r - t, 0)) / sum(max(t - r, 0))`` with a per-bar threshold ``t``.
+
+    empyrical takes an annual ``required_return`` R and uses ``t = (1 + R) ** (1 / ppy) - 1``.
+    NaN for fewer than two returns or no return below ``t``.
+    """
+    if r.size < 2:
+        return math.nan
+    excess = r - threshold
+    loss = -float(np.minimum(excess, 0.0).sum())
+    return float(np.maximum(excess, 0.0).sum()) / loss if loss > 0 else math.nan
 
 
 def probabilistic_sharpe_ratio(r: np.ndarray, benchmark_sharpe: float = 0.0) -> float:
-    """Probability that the true per-period Sharpe exceeds ``benchmark_sharpe`` (Bailey & López de Prado).
+    """Probability that the true per-bar Sharpe ratio exceeds ``benchmark_sharpe`` (Bailey & López de Prado).
 
     ``PSR = Phi((SR - SR*) * sqrt(n - 1) / sqrt(1 - skew * SR + (kurt - 1) / 4 * SR^2))`` with the
-    per-period (not annualised) ``SR``, skewness and (non-excess) kurtosis of ``r``.
+    per-bar (not annualised) ``SR = mean / std(ddof=1)``, and the skewness and (non-excess) kurtosis
+    of ``r`` from population moments (``scipy.stats.skew``, ``kurtosis(fisher=False)``).
+    NaN for fewer than three returns or constant returns.
     """
-    if r.size < 3:
+    if r.size < 3 or _constant(r):
         return math.nan
-    sd = np.std(r, ddof=1)
-    if not sd:
-        return math.nan
-    sr = float(np.mean(r) / sd)
-    centred = r - np.mean(r)
-    m2 = float(np.mean(centred**2))
-    skew = float(np.mean(centred**3)) / m2**1.5  # population moments, as scipy.stats.skew / kurtosis
-    kurt = float(np.mean(centred**4)) / m2**2
+    mean = float(np.mean(r))
+    centred = r - mean
+    c2 = centred * centred  # products, not powers: numpy's pow is many times slower for cubes
+    m2 = float(np.mean(c2))
+    sr = mean / math.sqrt(m2 * r.size / (r.size - 1))
+    skew = float(np.mean(c2 * centred)) / m2**1.5
+    kurt = float(np.mean(c2 * c2)) / m2**2
     denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
     if denom <= 0:
         return math.nan

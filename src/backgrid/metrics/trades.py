@@ -1,4 +1,4 @@
-"""Metrics of closed trades (arrays of per-trade net PnL ``pnl`` and return ``ret``)."""
+"""Metrics of closed trades: arrays of per-trade net PnL ``pnl`` (cash, after costs), one value a trade."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def profit_factor(pnl: np.ndarray) -> float:
     return float(pnl[pnl > 0].sum()) / loss if loss > 0 else math.nan
 
 
-def expectancy(ret: np.ndarray) -> float:
-    """Mean trade return (a fraction of the entry value)."""
-    return float(np.mean(ret)) if ret.size else math.nan
+def expectancy(values: np.ndarray) -> float:
+    """Mean outcome of a trade: ``mean(values)`` of per-trade PnL (cash) or returns (fractions); NaN for none."""
+    return float(np.mean(values)) if values.size else math.nan
 
 
 def sqn(pnl: np.ndarray) -> float:
