@@ -80,7 +80,9 @@ def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] |
     if array.ndim != 2 or array.shape[0] != n:
         msg = f"{name} has shape {array.shape}; expected ({n},) or ({n}, columns) like the data's {n} bars"
         raise EngineError(msg)
-    return np.ascontiguousarray(array), labels
+    # column-major: each column's kernel walks its own signals contiguously (a 2-D C-order array would cost a
+    # cache miss per bar and column: 8x slower on a 1,590-column sweep)
+    return np.asfortranarray(array), labels
 
 
 def _per_column(name: str, value: Any, m: int, *, low: float, high: float, default: float) -> np.ndarray:

@@ -123,8 +123,9 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
         value = s.cash + s.pos * cl
         if keep_equity:
             equity[i, c] = value
-        peak = max(peak, value)
-        if peak > 0.0:
+        if value >= peak:
+            peak = value
+        elif peak > 0.0:
             max_dd = max(max_dd, 1.0 - value / peak)
     if s.pos != 0.0 and s.k < t_hi:  # still open: marked at the last close, flagged
         side = 1.0 if s.pos > 0.0 else -1.0
