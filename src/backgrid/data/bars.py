@@ -222,10 +222,27 @@ class MultiBars(Mapping[str, Bars]):
 
         Cells where a symbol has no bar are NaN.
         """
-        ts = np.unique(np.concatenate([b.ts for b in self._bars.values()]))
-        out = np.full((ts.size, len(self._bars)), np.nan)
-        for j, b in enumerate(self._bars.values()):
-            out[np.searchsorted(ts, b.ts), j] = b.column(column)
+        ts, panel = self.panel((column,))
+        return ts, panel[column]
+
+    def panel(self, columns: tuple[str, ...] = ("open", "high", "low", "close")) -> tuple[np.ndarray,
+                                                                                       dict[str, np.ndarray]]:
+        """The union of timestamps and one ``(len(ts), n_symbols)`` array per column (NaN where absent).
+
+        The union is worked out once for all columns; symbols that share one calendar skip it entirely.
+        """
+        series = list(self._bars.values())
+        first = series[0].ts
+        if all(b.ts.size == first.size and np.array_equal(b.ts, first) for b in series[1:]):
+            return first, {c: np.column_stack([b.column(c) for b in series]) for c in columns}
+        ts = np.unique(np.concatenate([b.ts for b in series]))
+        rows = [np.searchsorted(ts, b.ts) for b in series]
+        out = {}
+        for c in columns:
+            values = np.full((ts.size, len(series)), np.nan)
+            for j, (b, where) in enumerate(zip(series, rows, strict=True)):
+                values[where, j] = b.column(c)
+            out[c] = values
         return ts, out
 
     def to_pandas(self, column: str = "close") -> pd.DataFrame:

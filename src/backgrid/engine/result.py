@@ -33,7 +33,7 @@ class Result:
         self.index = index
         self.columns = pd.Index(labels if labels is not None else range(params.size), name="column")
         self._equity = equity
-        self._benchmark = benchmark
+        self._benchmark = benchmark  # close prices, (n, assets)
         self._calendar = calendar
         self._bar_ns = bar_ns
         self.assets = assets
@@ -82,12 +82,22 @@ class Result:
             raise AttributeError(msg)
         ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
         ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
+        benchmark = _buy_and_hold(self._benchmark)
         rows = []
         bounds = np.searchsorted(self.records["col"], np.arange(len(self.columns) + 1))  # records come by column
         for c in range(len(self.columns)):
             s = StatsInput(equity=self._equity[:, c], cash=float(self.params["cash"][c]), ts=ts,
                            bar_ns=self._bar_ns, ppy=ppy, trades=self.records[bounds[c]:bounds[c + 1]],
-                           benchmark=self._benchmark)
+                           benchmark=benchmark)
             rows.append(compute_stats(s))
         frame = pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
         return frame.iloc[0].rename("stats") if self.single else frame
+
+
+def _buy_and_hold(close: np.ndarray) -> np.ndarray:
+    """Buy and hold: the close of one asset, or an equal-weight index of several (each from its first bar)."""
+    if close.shape[1] == 1:
+        return np.asarray(close[:, 0])
+    filled = pd.DataFrame(close).ffill().to_numpy()
+    first = np.array([col[np.isfinite(col)][0] if np.isfinite(col).any() else np.nan for col in filled.T])
+    return np.asarray(np.nanmean(np.where(np.isfinite(filled), filled / first, 1.0), axis=1))

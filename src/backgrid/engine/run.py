@@ -26,9 +26,7 @@ def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.Datet
                                                       (data.values() if isinstance(data, dict) else data)):
         data = MultiBars(data)
     if isinstance(data, MultiBars):
-        columns = {}
-        for c in _PRICES:
-            ts, columns[c] = data.align(c)
+        ts, columns = data.panel(_PRICES)
         index = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC", name="ts")
         return ts, columns, data.timeframe.nanos, index, data.symbols
     if isinstance(data, Bars):
@@ -201,17 +199,8 @@ def backtest(
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     return Result(trades=trades[used], equity=equity, summary=summary, state=state, index=index,
                   labels=["portfolio"] if symbols else labels, params=params[:accounts],
-                  benchmark=_benchmark(c), calendar=calendar, bar_ns=bar_ns, assets=symbols,
+                  benchmark=c, calendar=calendar, bar_ns=bar_ns, assets=symbols,
                   periods_per_year=periods_per_year)
-
-
-def _benchmark(close: np.ndarray) -> np.ndarray:
-    """Buy and hold: the close of one asset, or an equal-weight index of several (each from its first bar)."""
-    if close.shape[1] == 1:
-        return np.asarray(close[:, 0])
-    filled = pd.DataFrame(close).ffill().to_numpy()
-    first = np.array([col[np.isfinite(col)][0] if np.isfinite(col).any() else np.nan for col in filled.T])
-    return np.asarray(np.nanmean(np.where(np.isfinite(filled), filled / first, 1.0), axis=1))
 
 
 def _column_params(m: int, *, cash: float, size: Any, size_type: str, lot_size: float, leverage: float,
