@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ class Result:
     """
 
     def __init__(self, *, trades: np.ndarray, equity: np.ndarray, summary: np.ndarray, state: np.ndarray,
-                 index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray, benchmark: np.ndarray,
+                 index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray,
+                 prices: dict[str, np.ndarray],
                  calendar: Calendar, bar_ns: int, assets: list[str] | None = None,
                  periods_per_year: float | None = None) -> None:
         self.records = trades
@@ -33,7 +35,7 @@ class Result:
         self.index = index
         self.columns = pd.Index(labels if labels is not None else range(params.size), name="column")
         self._equity = equity
-        self._benchmark = benchmark  # close prices, (n, assets)
+        self._prices = prices  # open/high/low/close, (n, assets)
         self._calendar = calendar
         self._bar_ns = bar_ns
         self.assets = assets
@@ -82,7 +84,7 @@ class Result:
             raise AttributeError(msg)
         ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
         ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
-        benchmark = _buy_and_hold(self._benchmark)
+        benchmark = _buy_and_hold(self._prices["close"])
         rows = []
         bounds = np.searchsorted(self.records["col"], np.arange(len(self.columns) + 1))  # records come by column
         for c in range(len(self.columns)):
@@ -92,6 +94,48 @@ class Result:
             rows.append(compute_stats(s))
         frame = pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
         return frame.iloc[0].rename("stats") if self.single else frame
+
+
+    def plot(self, path: str | Path | None = None, *, column: Any = None, max_bars: int = 100_000) -> Path:
+        """Write one interactive HTML chart and return its path: candles with entries and exits, equity, drawdown.
+
+        ``column`` picks the parameter set of a sweep (default: the first). A portfolio of several symbols
+        shows its equity and drawdown. Only the last ``max_bars`` bars are drawn (a browser draws a few
+        hundred thousand candles comfortably, not millions). The file is self-contained and opens offline.
+        """
+        from backgrid.charts import backtest_chart  # noqa: PLC0415  # the chart library is read on demand
+
+        if column is not None and column not in self.columns:
+            msg = f"column {column!r} is not one column of this result; it has {list(self.columns)}"
+            raise KeyError(msg)
+        c = 0 if column is None else list(self.columns).index(column)
+        equity = self._equity[:, c] if self._equity.shape[0] else None
+        if equity is None:
+            msg = "plot needs the equity curve; run with keep_equity=True"
+            raise AttributeError(msg)
+        start = max(0, equity.size - max_bars)
+        trades = self.trades if self.single else self.trades[self.trades["column"] == self.columns[c]]
+        trades = trades[trades["entry_idx"] >= start].assign(entry_idx=lambda t: t["entry_idx"] - start,
+                                                             exit_idx=lambda t: t["exit_idx"] - start)
+        ts = np.asarray(self.index.as_unit("ns").asi8[start:], dtype=np.int64)
+        single_asset = self.assets is None or len(self.assets) == 1
+        ohlc = {k: v[start:, 0] for k, v in self._prices.items()} if single_asset else None
+        stats = compute_stats(StatsInput(equity=equity, cash=float(self.params["cash"][c]),
+                                         ts=np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64),
+                                         bar_ns=self._bar_ns, ppy=periods_per_year(self._bar_ns, self._calendar,
+                                                                                   override=self._ppy),
+                                         trades=self.records[self.records["col"] == c],
+                                         benchmark=_buy_and_hold(self._prices["close"])))
+        subtitle = (f"{int(stats['trades'])} trades, total return {stats['total_return']:.2%}, "
+                    f"max drawdown {stats['max_drawdown']:.2%}, Sharpe {stats['sharpe_ratio']:.2f}"
+                    + (f"; showing the last {max_bars:,} of {equity.size:,} bars" if start else ""))
+        page = backtest_chart(title=f"backgrid backtest — column {self.columns[c]}", subtitle=subtitle, ts=ts,
+                              equity=equity[start:], cash=float(equity[start - 1]) if start else
+                              float(self.params["cash"][c]), ohlc=ohlc, trades=trades,
+                              intraday=self._bar_ns < 86_400 * 10**9)
+        out = Path(path) if path is not None else Path.cwd() / "backtest.html"
+        out.write_text(page, encoding="utf-8")
+        return out
 
 
 def _buy_and_hold(close: np.ndarray) -> np.ndarray:

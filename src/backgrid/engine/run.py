@@ -199,7 +199,7 @@ def backtest(
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     return Result(trades=trades[used], equity=equity, summary=summary, state=state, index=index,
                   labels=["portfolio"] if symbols else labels, params=params[:accounts],
-                  benchmark=c, calendar=calendar, bar_ns=bar_ns, assets=symbols,
+                  prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
                   periods_per_year=periods_per_year)
 
 
