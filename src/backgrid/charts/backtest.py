@@ -21,6 +21,7 @@ h1 {{ font-size: 18px; margin: 0 0 4px; }} p {{ margin: 0 0 12px; color: #555; f
 .pane {{ width: 100%; margin-bottom: 6px; }} .label {{ font-size: 12px; color: #666; margin: 4px 0; }}
 </style></head><body>
 <h1>{title}</h1><p>{subtitle}</p>
+<p>Arrows: entries (up long, down short). Dots: exits, green for a gain, red for a loss.</p>
 {panes}
 <script>{library}</script>
 <script>
@@ -78,12 +79,10 @@ def backtest_chart(*, title: str, subtitle: str, ts: np.ndarray, equity: np.ndar
         for t in trades.itertuples():
             long = t.side == "long"
             markers.append({"time": int(seconds[t.entry_idx]), "position": "belowBar" if long else "aboveBar",
-                            "color": "#26a69a" if long else "#ef5350", "shape": "arrowUp" if long else "arrowDown",
-                            "text": f"{t.side} in"})
-            if not t.open:
+                            "color": "#26a69a" if long else "#ef5350", "shape": "arrowUp" if long else "arrowDown"})
+            if not t.open:  # exits: a dot, green for a gain and red for a loss
                 markers.append({"time": int(seconds[t.exit_idx]), "position": "aboveBar" if long else "belowBar",
-                                "color": "#555", "shape": "circle",
-                                "text": f"{t.exit_reason} {t.pnl:+,.2f}"})
+                                "color": "#2e7d32" if t.pnl > 0 else "#c62828", "shape": "circle"})
         payload["markers"] = sorted(markers, key=lambda m: m["time"])
     panes = "\n".join(f'<div class="label">{label}</div><div id="{pane}" class="pane"></div>'
                       for pane, label in (("price", "price and trades"), ("equity", "equity"),
