@@ -1,7 +1,9 @@
-"""Data sets every indicator is tested on: GOOG daily (shipped with backtesting.py) and seeded random bars."""
+"""Data sets every indicator is tested on (GOOG daily, shipped with backtesting.py, and seeded random bars) and
+the checks the family tests share: TA-Lib agreement at given parameters, reference and hand-worked comparisons."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -9,6 +11,7 @@ import pandas as pd
 import pytest
 from backtesting.test import GOOG
 
+from backgrid import indicators
 from backgrid.data.bars import Bars
 from backgrid.testing import random_bars
 
@@ -19,6 +22,18 @@ def goog() -> Bars:
 
 
 DATASETS = {"goog": goog, "random": lambda: random_bars(3000, timeframe="1h", seed=42)}
+
+
+@functools.cache
+def bars_of(name: str) -> Bars:
+    """Data set ``name``, built once (for tests that only read it)."""
+    return DATASETS[name]()
+
+
+def columns(data: str) -> dict[str, np.ndarray]:
+    """The OHLCV arrays of data set ``data`` (fresh arrays on every call)."""
+    bars = DATASETS[data]()
+    return {c: bars.column(c) for c in ("open", "high", "low", "close", "volume")}
 
 
 @pytest.fixture(params=sorted(DATASETS), scope="session")
@@ -48,6 +63,31 @@ def assert_matches(ours: np.ndarray, theirs: np.ndarray, label: str) -> None:
     """Same NaN positions (the warm-up) and values within 1e-9 (relative, or absolute near zero)."""
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"{label}: NaN positions differ")
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=label)
+
+
+def assert_values(ours: np.ndarray, expected: Any, label: str = "") -> None:
+    """Same NaNs and values to 1e-12 (for the small hand-worked cases)."""
+    np.testing.assert_allclose(ours, np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-12,
+                               equal_nan=True, err_msg=label)
+
+
+def case_ids(cases: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Test ids for ``(module id, parameters)`` cases."""
+    return [f"{id_}-{given}" for id_, given in cases]
+
+
+def check_talib_case(id_: str, given: dict[str, Any], data: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Assert every output of module ``id_`` at parameters ``given`` matches its TA-Lib twin on data set ``data``.
+
+    Returns our outputs and the resolved parameters, for checks of the caller's own.
+    """
+    bars = bars_of(data)
+    spec = indicators.get(id_)
+    params = spec.resolve(given)
+    ours = indicators.compute(id_, bars, **params)
+    for name, theirs in talib_outputs(spec, bars, params).items():
+        assert_matches(ours[name].to_numpy(), theirs, f"{id_}.{name} {given} on {data}")
+    return ours, params
 
 
 def reference_period_keys(bars: Bars, period: str) -> list[tuple[int, ...]]:

@@ -9,32 +9,22 @@ import pytest
 
 from backgrid import indicators
 from backgrid.indicators.kernels import core_nb, momentum_nb
-from tests.indicators.conftest import DATASETS, assert_matches, talib_outputs
+from tests.indicators.conftest import (
+    DATASETS,
+    assert_matches,
+    assert_values,
+    case_ids,
+    check_talib_case,
+    columns,
+    talib_outputs,
+)
 
 NAN = math.nan
-
-
-def columns(data):
-    """The OHLCV arrays of data set ``data``."""
-    bars = DATASETS[data]()
-    return {c: bars.column(c) for c in ("open", "high", "low", "close", "volume")}
 
 
 def run(id_, inputs, **params):
     """All outputs of module ``id_`` on array inputs."""
     return indicators.compute_arrays(id_, inputs, **params)
-
-
-def assert_values(ours, expected, label=""):
-    """Same NaNs and values to 1e-12 (for the small hand-worked cases)."""
-    np.testing.assert_allclose(ours, np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-12,
-                               equal_nan=True, err_msg=label)
-
-
-def assert_reference(ours, reference, label):
-    """Same NaNs and values to 1e-9 (against a slow reference)."""
-    np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference), err_msg=f"{label}: NaN positions differ")
-    np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=label)
 
 
 class Arrays:
@@ -111,15 +101,11 @@ TALIB_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=[f"{i}-{p}" for i, p in TALIB_CASES])
+@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=case_ids(TALIB_CASES))
 @pytest.mark.parametrize("data", sorted(DATASETS))
 def test_matches_talib_at_other_parameters(id_, given, data):
-    bars = DATASETS[data]()
+    ours, params = check_talib_case(id_, given, data)
     spec = indicators.get(id_)
-    params = spec.resolve(given)
-    ours = indicators.compute(id_, bars, **params)
-    for name, theirs in talib_outputs(spec, bars, params).items():
-        assert_matches(ours[name].to_numpy(), theirs, f"{id_}.{name} {given} on {data}")
     assert spec.warmup_bars(params) == int(np.isnan(ours[spec.outputs[0].name].to_numpy()).sum())
 
 
@@ -192,31 +178,9 @@ def test_stoch_k_waits_for_d_as_talib_does():
     warmup = 14 + 3 + 5 - 3
     assert np.isnan(out["k"][:warmup]).all()
     assert np.isfinite(out["k"][warmup:]).all()
-    raw = momentum_nb.stoch_fastk_nb(inputs["high"], inputs["low"], inputs["close"], 14)
+    raw = momentum_nb.stoch_fastk_nb(inputs["high"], inputs["low"], inputs["close"], 14,
+                                     *np.empty((2, inputs["close"].size)))
     np.testing.assert_allclose(out["k"][warmup:], core_nb.sma_nb(raw, 3)[warmup:], rtol=1e-12)
-
-
-# --- primitives written for this family ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 14, 61, 500])
-def test_rolling_extreme_equals_the_deque_primitive(n):
-    rng = np.random.default_rng(n)
-    x = np.r_[np.full(7, NAN), np.cumsum(rng.normal(size=2000)), rng.choice([1.0, 2.0], size=300)]
-    np.testing.assert_array_equal(momentum_nb.rolling_extreme_nb(x, n, 1.0), core_nb.rolling_max_nb(x, n))
-    np.testing.assert_array_equal(momentum_nb.rolling_extreme_nb(x, n, -1.0), core_nb.rolling_min_nb(x, n))
-    assert np.isnan(momentum_nb.rolling_extreme_nb(x[:n + 6], n, 1.0)).all()
-
-
-@pytest.mark.parametrize("periods", [[1], [5], [3, 3, 3], [25, 13], [1, 7, 2, 4]])
-def test_ema_chain_equals_nested_emas_to_the_last_bit(periods):
-    x = np.r_[np.full(4, NAN), columns("goog")["close"]]
-    nested = x
-    for p in periods:
-        nested = core_nb.ema_nb(nested, p)
-    np.testing.assert_array_equal(momentum_nb.ema_chain_nb(x, np.array(periods)), nested)
-    np.testing.assert_array_equal(momentum_nb.ema_chain_nb(x[:sum(periods) + 2], np.array(periods)),
-                                  nested[:sum(periods) + 2])
 
 
 # --- modules without TA-Lib: hand-worked cases ------------------------------------------------------
@@ -358,7 +322,7 @@ def centred_dpo_ref(close, n):
 def test_tsi_matches_slow_reference(data, params):
     close = columns(data)["close"]
     ref = tsi_ref(list(close), params["long_period"], params["short_period"])
-    assert_reference(run("tsi", {"close": close}, **params)["tsi"], np.array(ref), f"tsi {params} on {data}")
+    assert_matches(run("tsi", {"close": close}, **params)["tsi"], np.array(ref), f"tsi {params} on {data}")
 
 
 @pytest.mark.parametrize("data", sorted(DATASETS))
@@ -367,7 +331,7 @@ def test_ao_matches_slow_reference(data, fast, slow):
     cols = columns(data)
     ref = ao_ref(list(cols["high"]), list(cols["low"]), fast, slow)
     ours = run("ao", cols, fast_period=fast, slow_period=slow)["ao"]
-    assert_reference(ours, np.array(ref), f"ao {fast}/{slow} on {data}")
+    assert_matches(ours, np.array(ref), f"ao {fast}/{slow} on {data}")
 
 
 @pytest.mark.parametrize("data", sorted(DATASETS))
@@ -376,8 +340,8 @@ def test_fisher_matches_slow_reference(data, period):
     cols = columns(data)
     fisher, trigger = fisher_ref(list(cols["high"]), list(cols["low"]), period)
     ours = run("fisher", cols, period=period)
-    assert_reference(ours["fisher"], np.array(fisher), f"fisher {period} on {data}")
-    assert_reference(ours["trigger"], np.array(trigger), f"trigger {period} on {data}")
+    assert_matches(ours["fisher"], np.array(fisher), f"fisher {period} on {data}")
+    assert_matches(ours["trigger"], np.array(trigger), f"trigger {period} on {data}")
 
 
 @pytest.mark.parametrize("data", sorted(DATASETS))
@@ -385,7 +349,7 @@ def test_fisher_matches_slow_reference(data, period):
 def test_coppock_matches_slow_reference(data, long, short, n):
     close = columns(data)["close"]
     ours = run("coppock", {"close": close}, long_roc=long, short_roc=short, wma_period=n)["coppock"]
-    assert_reference(ours, np.array(coppock_ref(list(close), long, short, n)), f"coppock {long}/{short}/{n} on {data}")
+    assert_matches(ours, np.array(coppock_ref(list(close), long, short, n)), f"coppock {long}/{short}/{n} on {data}")
 
 
 @pytest.mark.parametrize("data", sorted(DATASETS))
@@ -396,7 +360,7 @@ def test_dpo_reports_the_centred_value_once_it_is_known(data, period):
     lag = period // 2 + 1
     ours = run("dpo", {"close": close}, period=period)["dpo"]
     centred = np.array(centred_dpo_ref(list(close), period))
-    assert_reference(ours[lag:], centred[:-lag], f"dpo {period} on {data}")
+    assert_matches(ours[lag:], centred[:-lag], f"dpo {period} on {data}")
     assert np.isnan(ours[:lag]).all()
 
 

@@ -8,26 +8,14 @@ import talib
 
 from backgrid import indicators
 from backgrid.indicators.kernels import core_nb
-from tests.indicators.conftest import DATASETS, assert_matches, talib_outputs
+from tests.indicators.conftest import DATASETS, assert_matches, assert_values, case_ids, check_talib_case, columns
 
 NAN = math.nan
-
-
-def columns(data):
-    """The OHLCV arrays of data set ``data``."""
-    bars = DATASETS[data]()
-    return {c: bars.column(c) for c in ("open", "high", "low", "close", "volume")}
 
 
 def run(id_, inputs, **params):
     """Module ``id_``'s first output on array inputs."""
     return indicators.compute_arrays(id_, inputs, **params)[indicators.get(id_).outputs[0].name]
-
-
-def assert_values(ours, expected, label=""):
-    """Same NaNs and values to 1e-12 (for the small hand-worked cases)."""
-    np.testing.assert_allclose(ours, np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-12,
-                               equal_nan=True, err_msg=label)
 
 
 # --- TA-Lib at parameters other than the defaults -------------------------------------------------
@@ -44,15 +32,10 @@ TALIB_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=[f"{i}-{p}" for i, p in TALIB_CASES])
+@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=case_ids(TALIB_CASES))
 @pytest.mark.parametrize("data", sorted(DATASETS))
 def test_matches_talib_at_other_parameters(id_, given, data):
-    bars = DATASETS[data]()
-    spec = indicators.get(id_)
-    params = spec.resolve(given)
-    ours = indicators.compute(id_, bars, **params)
-    for name, theirs in talib_outputs(spec, bars, params).items():
-        assert_matches(ours[name].to_numpy(), theirs, f"{id_}.{name} {given} on {data}")
+    check_talib_case(id_, given, data)
 
 
 def awkward_closes(seed=3, size=1500):

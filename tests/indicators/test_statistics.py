@@ -9,8 +9,8 @@ import talib
 
 from backgrid import indicators
 from backgrid.errors import IndicatorError
-from tests.indicators.conftest import DATASETS, assert_matches, talib_outputs
-from tests.indicators.test_moving_averages import NAN, assert_values, awkward_closes, columns, run
+from tests.indicators.conftest import DATASETS, assert_matches, assert_values, case_ids, check_talib_case, columns
+from tests.indicators.test_moving_averages import NAN, awkward_closes, run
 
 
 def series(x, y):
@@ -26,15 +26,10 @@ TALIB_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=[f"{i}-{p}" for i, p in TALIB_CASES])
+@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=case_ids(TALIB_CASES))
 @pytest.mark.parametrize("data", sorted(DATASETS))
 def test_matches_talib_at_other_parameters(id_, given, data):
-    bars = DATASETS[data]()
-    spec = indicators.get(id_)
-    params = spec.resolve(given)
-    ours = indicators.compute(id_, bars, **params)
-    for name, theirs in talib_outputs(spec, bars, params).items():
-        assert_matches(ours[name].to_numpy(), theirs, f"{id_}.{name} {given} on {data}")
+    check_talib_case(id_, given, data)
 
 
 PAIRS = [("close", "open", 10), ("open", "close", 30), ("close", "volume", 14), ("low", "high", 3)]

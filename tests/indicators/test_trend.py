@@ -1,6 +1,5 @@
 """Trend family: TA-Lib at other parameters, slow references for the modules TA-Lib lacks, causal details."""
 
-import functools
 import math
 
 import numpy as np
@@ -8,15 +7,9 @@ import pytest
 import talib
 
 from backgrid import indicators
-from backgrid.data.bars import Bars
-from tests.indicators.conftest import DATASETS, assert_matches, talib_outputs
+from tests.indicators.conftest import DATASETS, assert_matches, bars_of, case_ids, check_talib_case
 
 NAN = math.nan
-
-
-@functools.cache
-def bars_of(name: str) -> Bars:
-    return DATASETS[name]()
 
 
 def hlc_of(bars):
@@ -50,22 +43,13 @@ TALIB_CASES = [
 ]
 
 
-def talib_and_ours(id_, bars, given):
-    spec = indicators.get(id_)
-    params = spec.resolve(given)
-    ours = indicators.compute(id_, bars, **params)
-    theirs = talib_outputs(spec, bars, params)
-    if id_ == "dmi":  # the spec names PLUS_DI; MINUS_DI is the same system's other half
-        theirs["minus_di"] = talib.MINUS_DI(*hlc_of(bars), timeperiod=params["period"])
-    return ours, theirs
-
-
-@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=[f"{i}-{p}" for i, p in TALIB_CASES])
+@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=case_ids(TALIB_CASES))
 @pytest.mark.parametrize("data", sorted(DATASETS))
 def test_matches_talib_at_other_parameters(id_, given, data):
-    ours, theirs = talib_and_ours(id_, bars_of(data), given)
-    for name, values in theirs.items():
-        assert_matches(ours[name].to_numpy(), values, f"{id_}.{name} {given} on {data}")
+    ours, params = check_talib_case(id_, given, data)
+    if id_ == "dmi":  # the spec names PLUS_DI; MINUS_DI is the same system's other half
+        assert_matches(ours["minus_di"].to_numpy(), talib.MINUS_DI(*hlc(data), timeperiod=params["period"]),
+                       f"dmi.minus_di {given} on {data}")
 
 
 def awkward_bars(seed=5, size=3000):

@@ -9,8 +9,8 @@ import talib
 
 from backgrid import indicators
 from backgrid.errors import IndicatorError
-from tests.indicators.conftest import DATASETS, assert_matches, talib_outputs
-from tests.indicators.test_trend import NAN, assert_close, bars_of, check_reference, hlc, ref_atr, run
+from tests.indicators.conftest import DATASETS, assert_matches, bars_of, case_ids, check_talib_case
+from tests.indicators.test_trend import NAN, assert_close, check_reference, hlc, ref_atr, run
 
 # --- TA-Lib at parameters other than the defaults -------------------------------------------------
 
@@ -25,15 +25,10 @@ TALIB_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=[f"{i}-{p}" for i, p in TALIB_CASES])
+@pytest.mark.parametrize(("id_", "given"), TALIB_CASES, ids=case_ids(TALIB_CASES))
 @pytest.mark.parametrize("data", sorted(DATASETS))
 def test_matches_talib_at_other_parameters(id_, given, data):
-    bars = bars_of(data)
-    spec = indicators.get(id_)
-    params = spec.resolve(given)
-    ours = indicators.compute(id_, bars, **params)
-    for name, theirs in talib_outputs(spec, bars, params).items():
-        assert_matches(ours[name].to_numpy(), theirs, f"{id_}.{name} {given} on {data}")
+    check_talib_case(id_, given, data)
 
 
 def badly_conditioned_closes(seed=9, size=4000):

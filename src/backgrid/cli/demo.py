@@ -74,7 +74,7 @@ def _backtest_demo(fast: int, slow: int) -> None:
     table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name, value in result.stats.items():
+    for name, value in result.stats.to_dict().items():
         unit = METRICS[str(name)].unit
         if math.isnan(value):
             text = "-"

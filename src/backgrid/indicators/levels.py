@@ -143,9 +143,10 @@ def fib_retracement(high: np.ndarray, low: np.ndarray, *, left: int, right: int)
     (low, then high) 0% is the high and 100% the low; after a swing down 0% is
     the low and 100% the high. If one bar made both, it counts as a swing up.
     """
-    levels = levels_nb.swing_retracement_nb(core_nb.pivot_high_nb(high, left, right),
-                                            core_nb.pivot_low_nb(low, left, right), right,
-                                            np.asarray(_FIB_RATIOS), np.empty((len(_FIB_RATIOS), high.size)))
+    swing_high, swing_low = np.empty((2, high.size))
+    core_nb.swings_nb(high, low, left, right, swing_high, swing_low)
+    levels = levels_nb.swing_retracement_nb(swing_high, swing_low, right, np.asarray(_FIB_RATIOS),
+                                            np.empty((len(_FIB_RATIOS), high.size)))
     return dict(zip(_FIB_NAMES, levels, strict=True))
 
 
@@ -182,8 +183,9 @@ def sr_zones(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, left: int,
     downwards from the highest point strictly below the close. A zone the close is
     inside is neither: its points split into the two sides.
     """
-    zones = levels_nb.sr_zones_nb(close, core_nb.pivot_high_nb(high, left, right),
-                                  core_nb.pivot_low_nb(low, left, right),
-                                  core_nb.atr_nb(high, low, close, atr_period), right, lookback, tolerance,
-                                  min_touches, np.empty((4, close.size)))
+    swing_high, swing_low, atr = np.empty((3, close.size))
+    core_nb.swings_nb(high, low, left, right, swing_high, swing_low)
+    core_nb.atr_nb(high, low, close, atr_period, atr)
+    zones = levels_nb.sr_zones_nb(close, swing_high, swing_low, atr, right, lookback, tolerance, min_touches,
+                                  np.empty((4, close.size)))
     return dict(zip(("resistance_upper", "resistance_lower", "support_upper", "support_lower"), zones, strict=True))

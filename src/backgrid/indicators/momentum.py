@@ -23,7 +23,7 @@ def _period(name: str, default: int, help: str, *, minimum: int = 2, title: str 
            warmup=lambda period: period, talib=TalibRef("RSI", {"period": "timeperiod"}))
 def rsi(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Relative strength index."""
-    return {"rsi": momentum_nb.rsi_nb(close, period)}
+    return {"rsi": momentum_nb.rsi_nb(close, period, np.empty(close.size))}
 
 
 @indicator("stoch", name="Stochastic", category="momentum", tier="beginner",
@@ -46,7 +46,8 @@ def rsi(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
 def stoch(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, fastk_period: int, slowk_period: int,
           slowd_period: int) -> dict[str, np.ndarray]:
     """Slow stochastic with simple-average smoothing (TA-Lib STOCH, both MA types SMA)."""
-    k, d = momentum_nb.stoch_nb(high, low, close, fastk_period, slowk_period, slowd_period)
+    k, d = momentum_nb.stoch_nb(high, low, close, fastk_period, slowk_period, slowd_period,
+                                *np.empty((2, close.size)))
     return {"k": k, "d": d}
 
 
@@ -67,8 +68,9 @@ def stoch(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, fastk_period:
                           fixed={"fastd_matype": 0}))
 def stochrsi(close: np.ndarray, *, period: int, fastk_period: int, fastd_period: int) -> dict[str, np.ndarray]:
     """Stochastic RSI (TA-Lib STOCHRSI: STOCHF on the RSI, %D a simple average)."""
-    rsi_line = momentum_nb.rsi_nb(close, period)
-    k, d = momentum_nb.stoch_nb(rsi_line, rsi_line, rsi_line, fastk_period, 1, fastd_period)
+    k, d, rsi_line = np.empty((3, close.size))
+    momentum_nb.rsi_nb(close, period, rsi_line)
+    momentum_nb.stoch_nb(rsi_line, rsi_line, rsi_line, fastk_period, 1, fastd_period, k, d)
     return {"k": k, "d": d}
 
 
@@ -91,7 +93,8 @@ def stochrsi(close: np.ndarray, *, period: int, fastk_period: int, fastd_period:
                           {"macd": "macd", "signal": "macdsignal", "histogram": "macdhist"}))
 def macd(close: np.ndarray, *, fast_period: int, slow_period: int, signal_period: int) -> dict[str, np.ndarray]:
     """MACD with TA-Lib's alignment: both EMAs start on bar ``slow - 1`` (see :func:`momentum_nb.macd_nb`)."""
-    line, signal, histogram = momentum_nb.macd_nb(close, fast_period, slow_period, signal_period)
+    line, signal, histogram = momentum_nb.macd_nb(close, fast_period, slow_period, signal_period,
+                                                  *np.empty((3, close.size)))
     return {"macd": line, "signal": signal, "histogram": histogram}
 
 
@@ -104,7 +107,7 @@ def macd(close: np.ndarray, *, fast_period: int, slow_period: int, signal_period
            warmup=lambda period, **_: period - 1, talib=TalibRef("CCI", {"period": "timeperiod"}))
 def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Commodity channel index (TA-Lib CCI)."""
-    return {"cci": momentum_nb.cci_nb(high, low, close, period)}
+    return {"cci": momentum_nb.cci_nb(high, low, close, period, np.empty(close.size))}
 
 
 @indicator("mfi", name="Money flow index", category="momentum", tier="intermediate",
@@ -117,7 +120,7 @@ def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) ->
 def mfi(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, *,
         period: int) -> dict[str, np.ndarray]:
     """Money flow index (TA-Lib MFI)."""
-    return {"mfi": momentum_nb.mfi_nb(high, low, close, volume, period)}
+    return {"mfi": momentum_nb.mfi_nb(high, low, close, volume, period, np.empty(close.size))}
 
 
 @indicator("roc", name="Rate of change", category="momentum", tier="beginner",
@@ -127,7 +130,7 @@ def mfi(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
            warmup=lambda period, **_: period, talib=TalibRef("ROC", {"period": "timeperiod"}))
 def roc(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Rate of change in percent (TA-Lib ROC)."""
-    return {"roc": momentum_nb.roc_nb(close, period)}
+    return {"roc": momentum_nb.roc_nb(close, period, np.empty(close.size))}
 
 
 @indicator("momentum", name="Momentum", category="momentum", tier="beginner",
@@ -137,7 +140,7 @@ def roc(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period, talib=TalibRef("MOM", {"period": "timeperiod"}))
 def momentum(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Momentum (TA-Lib MOM)."""
-    return {"momentum": momentum_nb.mom_nb(close, period)}
+    return {"momentum": momentum_nb.mom_nb(close, period, np.empty(close.size))}
 
 
 @indicator("willr", name="Williams %R", category="momentum", tier="beginner",
@@ -149,7 +152,7 @@ def momentum(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period - 1, talib=TalibRef("WILLR", {"period": "timeperiod"}))
 def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Williams %R (TA-Lib WILLR)."""
-    return {"willr": momentum_nb.willr_nb(high, low, close, period)}
+    return {"willr": momentum_nb.willr_nb(high, low, close, period, *np.empty((2, close.size)))}
 
 
 @indicator("ultosc", name="Ultimate oscillator", category="momentum", tier="intermediate",
@@ -169,7 +172,8 @@ def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) 
 def ultosc(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, short_period: int, medium_period: int,
            long_period: int) -> dict[str, np.ndarray]:
     """Ultimate oscillator (TA-Lib ULTOSC)."""
-    return {"ultosc": momentum_nb.ultosc_nb(high, low, close, short_period, medium_period, long_period)}
+    return {"ultosc": momentum_nb.ultosc_nb(high, low, close, short_period, medium_period, long_period,
+                                            np.empty(close.size))}
 
 
 @indicator("tsi", name="True strength index", category="momentum", tier="intermediate",
@@ -185,7 +189,8 @@ def ultosc(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, short_period
            warmup=lambda long_period, short_period, **_: long_period + short_period - 1)
 def tsi(close: np.ndarray, *, long_period: int, short_period: int) -> dict[str, np.ndarray]:
     """True strength index with SMA-seeded EMAs (as TA-Lib seeds its EMA), first value at bar long + short - 1."""
-    return {"tsi": momentum_nb.tsi_nb(close, long_period, short_period)}
+    rows = np.empty((3, close.size))
+    return {"tsi": momentum_nb.tsi_nb(close, long_period, short_period, rows[0], rows[1:])}
 
 
 @indicator("ao", name="Awesome oscillator", category="momentum", tier="beginner",
@@ -200,7 +205,10 @@ def tsi(close: np.ndarray, *, long_period: int, short_period: int) -> dict[str, 
 def ao(high: np.ndarray, low: np.ndarray, *, fast_period: int, slow_period: int) -> dict[str, np.ndarray]:
     """Awesome oscillator: ``SMA(median, fast) - SMA(median, slow)``."""
     median = (high + low) / 2.0
-    return {"ao": core_nb.sma_nb(median, fast_period) - core_nb.sma_nb(median, slow_period)}
+    fast, slow = np.empty((2, high.size))
+    core_nb.sma_nb(median, fast_period, fast)
+    core_nb.sma_nb(median, slow_period, slow)
+    return {"ao": np.subtract(fast, slow, out=fast)}
 
 
 @indicator("cmo", name="Chande momentum oscillator", category="momentum", tier="intermediate",
@@ -211,7 +219,7 @@ def ao(high: np.ndarray, low: np.ndarray, *, fast_period: int, slow_period: int)
            warmup=lambda period, **_: period, talib=TalibRef("CMO", {"period": "timeperiod"}))
 def cmo(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Chande momentum oscillator as TA-Lib computes it (Wilder smoothing, like its RSI)."""
-    return {"cmo": momentum_nb.cmo_nb(close, period)}
+    return {"cmo": momentum_nb.cmo_nb(close, period, np.empty(close.size))}
 
 
 @indicator("trix", name="TRIX", category="momentum", tier="advanced",
@@ -221,7 +229,7 @@ def cmo(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: 3 * (period - 1) + 1, talib=TalibRef("TRIX", {"period": "timeperiod"}))
 def trix(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """TRIX (TA-Lib TRIX)."""
-    return {"trix": momentum_nb.trix_nb(close, period)}
+    return {"trix": momentum_nb.trix_nb(close, period, *np.empty((2, close.size)))}
 
 
 @indicator("fisher", name="Fisher transform", category="momentum", tier="advanced",
@@ -234,7 +242,7 @@ def trix(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period)
 def fisher(high: np.ndarray, low: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Ehlers' Fisher transform of ``(high + low) / 2`` (see :func:`momentum_nb.fisher_nb` for the recursion)."""
-    line, trigger = momentum_nb.fisher_nb(high, low, period)
+    line, trigger = momentum_nb.fisher_nb(high, low, period, *np.empty((3, high.size)))
     return {"fisher": line, "trigger": trigger}
 
 
@@ -251,7 +259,7 @@ def fisher(high: np.ndarray, low: np.ndarray, *, period: int) -> dict[str, np.nd
            warmup=lambda long_roc, short_roc, wma_period, **_: max(long_roc, short_roc) + wma_period - 1)
 def coppock(close: np.ndarray, *, long_roc: int, short_roc: int, wma_period: int) -> dict[str, np.ndarray]:
     """Coppock curve: ``WMA(ROC(long) + ROC(short), wma)``, ROC in percent as TA-Lib's."""
-    return {"coppock": momentum_nb.coppock_nb(close, long_roc, short_roc, wma_period)}
+    return {"coppock": momentum_nb.coppock_nb(close, long_roc, short_roc, wma_period, *np.empty((2, close.size)))}
 
 
 @indicator("dpo", name="Detrended price oscillator", category="momentum", tier="intermediate",
@@ -273,4 +281,4 @@ def dpo(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     ``t = j + N // 2 + 1``, the first bar at which it is known; this is the value
     TradingView computes for its centred DPO before shifting the plot back.
     """
-    return {"dpo": momentum_nb.dpo_nb(close, period)}
+    return {"dpo": momentum_nb.dpo_nb(close, period, np.empty(close.size))}

@@ -17,13 +17,19 @@ _DEMA_WEIGHTS = np.array([2.0, -1.0])
 _TEMA_WEIGHTS = np.array([3.0, -3.0, 1.0])
 
 
+def _chain(close: np.ndarray, period: int, weights: np.ndarray) -> np.ndarray:
+    """``weights @ (EMA, EMA of EMA, ...)`` of ``close``, every EMA over ``period`` bars."""
+    chained: np.ndarray = core_nb.ema_chain_nb(close, np.full(weights.size, period), weights, np.empty(close.size))
+    return chained
+
+
 @indicator("sma", name="Simple moving average", category="moving_average", tier="beginner",
            description="The plain average of the last N closes.", inputs=("close",), params=(_PERIOD,),
            outputs=(Output("sma", "price", "average of the last N closes"),),
            warmup=lambda period, **_: period - 1, talib=TalibRef("SMA", _TALIB_PERIOD))
 def sma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Simple moving average."""
-    return {"sma": core_nb.sma_nb(close, period)}
+    return {"sma": core_nb.sma_nb(close, period, np.empty(close.size))}
 
 
 @indicator("ema", name="Exponential moving average", category="moving_average", tier="beginner",
@@ -32,7 +38,7 @@ def sma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period - 1, talib=TalibRef("EMA", _TALIB_PERIOD))
 def ema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Exponential moving average seeded by the simple average of the first N closes (as TA-Lib)."""
-    return {"ema": core_nb.ema_nb(close, period)}
+    return {"ema": core_nb.ema_nb(close, period, np.empty(close.size))}
 
 
 @indicator("wma", name="Weighted moving average", category="moving_average", tier="beginner",
@@ -42,7 +48,7 @@ def ema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period - 1, talib=TalibRef("WMA", _TALIB_PERIOD))
 def wma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Linearly weighted moving average (TA-Lib WMA)."""
-    return {"wma": core_nb.wma_nb(close, period)}
+    return {"wma": core_nb.wma_nb(close, period, np.empty(close.size))}
 
 
 @indicator("dema", name="Double exponential moving average", category="moving_average", tier="intermediate",
@@ -51,7 +57,7 @@ def wma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: 2 * (period - 1), talib=TalibRef("DEMA", _TALIB_PERIOD))
 def dema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Double EMA; each EMA in the chain is seeded by the SMA of its first N inputs (TA-Lib DEMA)."""
-    return {"dema": ma_nb.ema_cascade_nb(close, period, _DEMA_WEIGHTS)}
+    return {"dema": _chain(close, period, _DEMA_WEIGHTS)}
 
 
 @indicator("tema", name="Triple exponential moving average", category="moving_average", tier="intermediate",
@@ -61,7 +67,7 @@ def dema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: 3 * (period - 1), talib=TalibRef("TEMA", _TALIB_PERIOD))
 def tema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Triple EMA; each EMA in the chain is seeded by the SMA of its first N inputs (TA-Lib TEMA)."""
-    return {"tema": ma_nb.ema_cascade_nb(close, period, _TEMA_WEIGHTS)}
+    return {"tema": _chain(close, period, _TEMA_WEIGHTS)}
 
 
 @indicator("hma", name="Hull moving average", category="moving_average", tier="intermediate",
@@ -71,7 +77,7 @@ def tema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period + math.isqrt(period) - 2)
 def hma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Hull moving average; the half period is ``N // 2`` and the final period ``floor(sqrt(N))``."""
-    return {"hma": ma_nb.hma_nb(close, period)}
+    return {"hma": ma_nb.hma_nb(close, period, *np.empty((2, close.size)))}
 
 
 @indicator("zlema", name="Zero-lag exponential moving average", category="moving_average", tier="intermediate",
@@ -81,7 +87,7 @@ def hma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: (period - 1) // 2 + period - 1)
 def zlema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Zero-lag EMA (Ehlers and Way): the EMA, seeded by its SMA, of ``close + (close - close[t - L])``."""
-    return {"zlema": ma_nb.zlema_nb(close, period)}
+    return {"zlema": ma_nb.zlema_nb(close, period, *np.empty((2, close.size)))}
 
 
 @indicator("kama", name="Kaufman adaptive moving average", category="moving_average", tier="advanced",
@@ -93,7 +99,7 @@ def zlema(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period, talib=TalibRef("KAMA", _TALIB_PERIOD))
 def kama(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Kaufman's adaptive moving average (TA-Lib KAMA: starts from ``close[N - 1]``, first value at bar N)."""
-    return {"kama": ma_nb.kama_nb(close, period)}
+    return {"kama": ma_nb.kama_nb(close, period, np.empty(close.size))}
 
 
 @indicator("vwma", name="Volume-weighted moving average", category="moving_average", tier="beginner",
@@ -103,7 +109,7 @@ def kama(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period - 1)
 def vwma(close: np.ndarray, volume: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Volume-weighted moving average; a window without any volume gets the plain average of its closes."""
-    return {"vwma": ma_nb.vwma_nb(close, volume, period)}
+    return {"vwma": ma_nb.vwma_nb(close, volume, period, np.empty(close.size))}
 
 
 @indicator("smma", name="Smoothed moving average (Wilder)", category="moving_average", tier="intermediate",
@@ -114,7 +120,7 @@ def vwma(close: np.ndarray, volume: np.ndarray, *, period: int) -> dict[str, np.
            warmup=lambda period, **_: period - 1)
 def smma(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Wilder's smoothed moving average: ``s = s + (close - s) / N``, seeded by the SMA of the first N closes."""
-    return {"smma": core_nb.wilder_nb(close, period)}
+    return {"smma": core_nb.wilder_nb(close, period, np.empty(close.size))}
 
 
 @indicator("t3", name="Tillson T3", category="moving_average", tier="advanced",
@@ -136,4 +142,4 @@ def t3(close: np.ndarray, *, period: int, vfactor: float) -> dict[str, np.ndarra
     c1 = -v2 * vfactor
     weights = np.array([0.0, 0.0, 1.0 + 3.0 * vfactor - c1 + 3.0 * v2, -6.0 * v2 - 3.0 * (vfactor - c1),
                         3.0 * (v2 - c1), c1])
-    return {"t3": ma_nb.ema_cascade_nb(close, period, weights)}
+    return {"t3": _chain(close, period, weights)}

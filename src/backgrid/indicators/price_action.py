@@ -49,7 +49,8 @@ ZoneEvents = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # at, sign, 
 
 
 def _pivots(high: np.ndarray, low: np.ndarray, left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
-    return core_nb.pivot_high_nb(high, left, right), core_nb.pivot_low_nb(low, left, right)
+    swings: tuple[np.ndarray, np.ndarray] = core_nb.swings_nb(high, low, left, right, *np.empty((2, high.size)))
+    return swings
 
 
 def _breaks(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int, right: int) -> Events:
@@ -61,7 +62,7 @@ def _breaks(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int, rig
 def _zones(n: int, events: ZoneEvents, bull_price: np.ndarray, bear_price: np.ndarray, event: str, *,
            max_zones: int, touch: bool, flip: bool = False) -> Arrays:
     names = ("bull_top", "bull_bottom", "bear_top", "bear_bottom", event)
-    result = price_action_nb.zones_nb(n, *events, bull_price, bear_price, touch, max_zones, flip)
+    result = price_action_nb.zones_nb(n, *events, bull_price, bear_price, touch, max_zones, flip, np.empty((5, n)))
     return dict(zip(names, result, strict=True))
 
 
@@ -84,9 +85,10 @@ def _order_blocks(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np
            confirmation="a swing is reported `right` bars after the bar that made it (on the bar that confirms it)")
 def swings(high: np.ndarray, low: np.ndarray, *, left: int, right: int) -> Arrays:
     """Swing highs and lows, each at the bar that confirms it, and the last of each carried forward."""
-    sh, sl = _pivots(high, low, left, right)
-    return {"swing_high": sh, "swing_low": sl, "last_swing_high": price_action_nb.carry_nb(sh),
-            "last_swing_low": price_action_nb.carry_nb(sl)}
+    sh, sl, last_high, last_low = np.empty((4, high.size))
+    core_nb.swings_nb(high, low, left, right, sh, sl)
+    return {"swing_high": sh, "swing_low": sl, "last_swing_high": price_action_nb.carry_nb(sh, last_high),
+            "last_swing_low": price_action_nb.carry_nb(sl, last_low)}
 
 
 @indicator("market_structure", name="Market structure (BOS / MSS)", category="price_action", tier="intermediate",
@@ -107,7 +109,7 @@ def market_structure(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, le
     is set, is a BOS; a break against it is an MSS. Either sets the trend.
     """
     at, sign, shift, *_ = _breaks(high, low, close, left, right)
-    bos, mss, trend = price_action_nb.structure_series_nb(close.size, at, sign, shift)
+    bos, mss, trend = price_action_nb.structure_series_nb(close.size, at, sign, shift, *np.empty((3, close.size)))
     return {"bos": bos, "mss": mss, "trend": trend}
 
 
@@ -125,7 +127,7 @@ def fvg(high: np.ndarray, low: np.ndarray, *, max_zones: int) -> Arrays:
     gap is filled (dies) at the first later bar whose low reaches its bottom, a
     bearish one when a high reaches its top.
     """
-    events = price_action_nb.fvg_candidates_nb(high, low)
+    events = price_action_nb.gap_candidates_nb(high, low, 2, body=False)
     return _zones(high.size, events, low, high, "fvg", max_zones=max_zones, touch=True)
 
 
@@ -211,7 +213,8 @@ def liquidity_sweep(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, lef
     (-1), otherwise it broke it (no sweep). Swing lows mirror it (+1). A bar that
     sweeps both sides gives 0 and both levels.
     """
-    sweep, swept_high, swept_low = price_action_nb.sweeps_nb(high, low, close, *_pivots(high, low, left, right))
+    sweep, swept_high, swept_low = price_action_nb.sweeps_nb(high, low, close, *_pivots(high, low, left, right),
+                                                             *np.empty((3, close.size)))
     return {"sweep": sweep, "swept_high": swept_high, "swept_low": swept_low}
 
 
@@ -231,8 +234,9 @@ def displacement(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.
     * ATR`` (non-zero body), where ATR is TA-Lib's ``ATR(period)`` of the bars before
     this one, so that the candle is measured against the volatility preceding it.
     """
-    atr = core_nb.atr_nb(high, low, close, period)
-    return {"displacement": price_action_nb.displacement_nb(open, close, atr, multiplier)}
+    out, atr = np.empty((2, close.size))
+    core_nb.atr_nb(high, low, close, period, atr)
+    return {"displacement": price_action_nb.displacement_nb(open, close, atr, multiplier, out)}
 
 
 @indicator("imbalance", name="Imbalance zones", category="price_action", tier="intermediate",
@@ -252,7 +256,7 @@ def imbalance(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.nda
     mirrors it. Zones are filled like fair value gaps: a later low (high) reaching
     the bottom (top).
     """
-    events = price_action_nb.imbalance_candidates_nb(open, close)
+    events = price_action_nb.gap_candidates_nb(open, close, 1, body=True)
     return _zones(close.size, events, low, high, "imbalance", max_zones=max_zones, touch=True)
 
 
@@ -286,7 +290,7 @@ def inducement(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, left: in
     at, sign, *_ = price_action_nb.structure_nb(close, sh, sl, right)
     minor_sh, minor_sl = _pivots(high, low, minor_left, minor_right)
     signal, level = price_action_nb.inducement_nb(high, low, at, sign, sh, sl, right, minor_sh, minor_sl,
-                                                  minor_right)
+                                                  minor_right, *np.empty((2, high.size)))
     return {"inducement": signal, "inducement_level": level}
 
 
@@ -302,7 +306,8 @@ def inducement(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, left: in
            confirmation=f"{_SWING_DELAY}; the range includes swings confirmed on the bar itself")
 def premium_discount(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, left: int, right: int) -> Arrays:
     """Premium and discount from the last confirmed swing high and swing low (NaN until both exist)."""
-    eq, top, bottom, position = price_action_nb.premium_discount_nb(close, *_pivots(high, low, left, right))
+    eq, top, bottom, position = price_action_nb.premium_discount_nb(close, *_pivots(high, low, left, right),
+                                                                    *np.empty((4, close.size)))
     return {"equilibrium": eq, "range_high": top, "range_low": bottom, "position": position}
 
 
@@ -344,10 +349,9 @@ def kill_zones(high: np.ndarray, low: np.ndarray, ts: np.ndarray, *, asia_start:
     minutes = np.rint(hours * 60).astype(np.int64)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     first_day, offsets = day_offsets(ts, timezone)
-    flags, zone_high, zone_low = price_action_nb.kill_zones_nb(ts, first_day, offsets, high, low, minutes[0],
-                                                               minutes[1])
-    return {"asia": flags[0], "london": flags[1], "new_york": flags[2], "kill_zone_high": zone_high,
-            "kill_zone_low": zone_low}
+    out = np.empty((5, high.size))
+    price_action_nb.kill_zones_nb(ts, first_day, offsets, high, low, minutes[0], minutes[1], out[:3], out[3], out[4])
+    return dict(zip(("asia", "london", "new_york", "kill_zone_high", "kill_zone_low"), out, strict=True))
 
 
 @indicator("heikin_ashi", name="Heikin-Ashi", category="price_action", tier="beginner",
@@ -360,5 +364,6 @@ def kill_zones(high: np.ndarray, low: np.ndarray, ts: np.ndarray, *, asia_start:
            warmup=lambda **_: 0)
 def heikin_ashi(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> Arrays:  # noqa: A002
     """Heikin-Ashi candles; the first ``ha_open`` is ``(open + close) / 2`` of the first bar."""
-    ha_open, ha_high, ha_low, ha_close = price_action_nb.heikin_ashi_nb(open, high, low, close)
+    ha_open, ha_high, ha_low, ha_close = price_action_nb.heikin_ashi_nb(open, high, low, close,
+                                                                        *np.empty((4, close.size)))
     return {"ha_open": ha_open, "ha_high": ha_high, "ha_low": ha_low, "ha_close": ha_close}

@@ -25,7 +25,7 @@ def zscore(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     The window includes the current close, so ``|z| <= sqrt(N - 1)``. A flat window
     (deviation 0) gives 0.
     """
-    return {"zscore": statistics_nb.zscore_nb(close, period)}
+    return {"zscore": statistics_nb.zscore_nb(close, period, *np.empty((2, close.size)))}
 
 
 @indicator("correlation", name="Rolling correlation", category="statistics", tier="intermediate",
@@ -37,7 +37,7 @@ def zscore(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
            warmup=lambda period, **_: period - 1, talib=TalibRef("CORREL", {"period": "timeperiod"}))
 def correlation(*, period: int, x: str, y: str, **series: np.ndarray) -> dict[str, np.ndarray]:
     """Rolling Pearson correlation of the levels of ``x`` and ``y`` (TA-Lib CORREL); ``series`` holds OHLCV."""
-    return {"correlation": statistics_nb.correl_nb(series[x], series[y], period)}
+    return {"correlation": statistics_nb.correl_nb(series[x], series[y], period, np.empty(series[x].size))}
 
 
 @indicator("beta", name="Rolling beta", category="statistics", tier="advanced",
@@ -54,7 +54,7 @@ def beta(*, period: int, x: str, y: str, **series: np.ndarray) -> dict[str, np.n
     after a zero price); with ``x`` a benchmark and ``y`` an asset this is the
     asset's beta. N returns need N + 1 bars.
     """
-    return {"beta": statistics_nb.beta_nb(series[x], series[y], period)}
+    return {"beta": statistics_nb.beta_nb(series[x], series[y], period, np.empty(series[x].size))}
 
 
 @indicator("percent_rank", name="Percent rank", category="statistics", tier="beginner",
@@ -72,4 +72,4 @@ def percent_rank(close: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     ties do not count as below, so a close equal to all N gives 0 and a new N-bar
     high gives 100. The first value is at bar N.
     """
-    return {"percent_rank": statistics_nb.percent_rank_nb(close, period)}
+    return {"percent_rank": statistics_nb.percent_rank_nb(close, period, np.empty(close.size))}

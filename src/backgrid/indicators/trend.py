@@ -32,7 +32,7 @@ _HLC = ("high", "low", "close")
            warmup=lambda period, **_: 2 * period - 1, talib=TalibRef("ADX", {"period": "timeperiod"}))
 def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> Arrays:
     """Average directional index (TA-Lib ADX)."""
-    return {"adx": trend_nb.dmi_nb(high, low, close, period, want_adx=True)[2]}
+    return {"adx": trend_nb.adx_nb(high, low, close, period, np.empty(close.size))}
 
 
 @indicator("dmi", name="Directional movement index", category="trend", tier="intermediate",
@@ -46,7 +46,7 @@ def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) ->
            talib=TalibRef("PLUS_DI", {"period": "timeperiod"}, {"plus_di": "real"}))
 def dmi(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> Arrays:
     """Directional indicators (TA-Lib PLUS_DI and MINUS_DI; the ADX is its own module)."""
-    plus_di, minus_di, _ = trend_nb.dmi_nb(high, low, close, period, want_adx=False)
+    plus_di, minus_di = trend_nb.dmi_nb(high, low, close, period, *np.empty((2, close.size)))
     return {"plus_di": plus_di, "minus_di": minus_di}
 
 
@@ -59,7 +59,7 @@ def dmi(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) ->
            talib=TalibRef("AROON", {"period": "timeperiod"}, {"up": "aroonup", "down": "aroondown"}))
 def aroon(high: np.ndarray, low: np.ndarray, *, period: int) -> Arrays:
     """Aroon up and down over the last ``period + 1`` bars (TA-Lib AROON)."""
-    up, down = trend_nb.aroon_nb(high, low, period)
+    up, down = trend_nb.aroon_nb(high, low, period, *np.empty((2, high.size)))
     return {"up": up, "down": down}
 
 
@@ -71,7 +71,7 @@ def aroon(high: np.ndarray, low: np.ndarray, *, period: int) -> Arrays:
            warmup=lambda period, **_: period, talib=TalibRef("AROONOSC", {"period": "timeperiod"}))
 def aroon_osc(high: np.ndarray, low: np.ndarray, *, period: int) -> Arrays:
     """Aroon oscillator (TA-Lib AROONOSC)."""
-    return {"aroon_osc": trend_nb.aroon_osc_nb(high, low, period)}
+    return {"aroon_osc": trend_nb.aroon_osc_nb(high, low, period, *np.empty((2, high.size)))}
 
 
 def _ichimoku_warmup(tenkan_period: int, kijun_period: int, senkou_b_period: int, displacement: int,
@@ -111,7 +111,8 @@ def ichimoku(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, tenkan_per
     conversion and base lines are NaN for the first bars although they could be
     computed earlier.
     """
-    lines = trend_nb.ichimoku_nb(high, low, close, tenkan_period, kijun_period, senkou_b_period, displacement)
+    lines = trend_nb.ichimoku_nb(high, low, close, tenkan_period, kijun_period, senkou_b_period, displacement,
+                                 *np.empty((5, close.size)))
     return dict(zip(("tenkan", "kijun", "senkou_a", "senkou_b", "chikou"), lines, strict=True))
 
 
@@ -128,7 +129,7 @@ def ichimoku(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, tenkan_per
            talib=TalibRef("SAR", {"acceleration": "acceleration", "maximum": "maximum"}, {"sar": "real"}))
 def psar(high: np.ndarray, low: np.ndarray, *, acceleration: float, maximum: float) -> Arrays:
     """Parabolic SAR (TA-Lib SAR) with the side it is on."""
-    sar, direction = trend_nb.sar_nb(high, low, acceleration, maximum)
+    sar, direction = trend_nb.sar_nb(high, low, acceleration, maximum, *np.empty((2, high.size)))
     return {"sar": sar, "direction": direction}
 
 
@@ -147,7 +148,8 @@ def psar(high: np.ndarray, low: np.ndarray, *, acceleration: float, maximum: flo
 def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int,
                multiplier: float) -> Arrays:
     """Supertrend on the bar midpoint with TA-Lib's ATR; starts in a downtrend like TradingView's."""
-    line, direction, upper, lower = trend_nb.supertrend_nb(high, low, close, period, multiplier)
+    line, direction, upper, lower = trend_nb.supertrend_nb(high, low, close, period, multiplier,
+                                                           *np.empty((4, close.size)))
     return {"supertrend": line, "direction": direction, "upper": upper, "lower": lower}
 
 
@@ -159,7 +161,7 @@ def supertrend(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: 
            warmup=lambda period, **_: period)
 def vortex(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> Arrays:
     """Vortex indicator (Botes and Siepman)."""
-    vi_plus, vi_minus = trend_nb.vortex_nb(high, low, close, period)
+    vi_plus, vi_minus = trend_nb.vortex_nb(high, low, close, period, *np.empty((2, close.size)))
     return {"vi_plus": vi_plus, "vi_minus": vi_minus}
 
 
@@ -171,7 +173,7 @@ def vortex(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int)
            warmup=lambda period, **_: period - 1, talib=TalibRef("LINEARREG_SLOPE", {"period": "timeperiod"}))
 def linreg_slope(close: np.ndarray, *, period: int) -> Arrays:
     """Linear regression slope (TA-Lib LINEARREG_SLOPE)."""
-    return {"linreg_slope": trend_nb.linreg_slope_nb(close, period)}
+    return {"linreg_slope": trend_nb.linreg_slope_nb(close, period, np.empty(close.size))}
 
 
 @indicator("choppiness", name="Choppiness index", category="trend", tier="intermediate",
@@ -183,4 +185,4 @@ def linreg_slope(close: np.ndarray, *, period: int) -> Arrays:
            warmup=lambda period, **_: period)
 def choppiness(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> Arrays:
     """Choppiness index (E.W. Dreiss), true ranges and high-low range over the same bars."""
-    return {"choppiness": trend_nb.choppiness_nb(high, low, close, period)}
+    return {"choppiness": trend_nb.choppiness_nb(high, low, close, period, *np.empty((2, close.size)))}

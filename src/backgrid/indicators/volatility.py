@@ -34,7 +34,7 @@ _BANDS_TALIB = TalibRef("BBANDS", {"period": "timeperiod", "deviations_up": "nbd
            warmup=lambda period, **_: period, talib=TalibRef("ATR", {"period": "timeperiod"}))
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> Arrays:
     """Average true range (TA-Lib ATR)."""
-    return {"atr": core_nb.atr_nb(high, low, close, period)}
+    return {"atr": core_nb.atr_nb(high, low, close, period, np.empty(close.size))}
 
 
 @indicator("natr", name="Normalized average true range", category="volatility", tier="intermediate",
@@ -47,7 +47,7 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) ->
            warmup=lambda period, **_: period, talib=TalibRef("NATR", {"period": "timeperiod"}))
 def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -> Arrays:
     """Normalized average true range (TA-Lib NATR)."""
-    return {"natr": volatility_nb.natr_nb(high, low, close, period)}
+    return {"natr": volatility_nb.natr_nb(high, low, close, period, np.empty(close.size))}
 
 
 @indicator("bbands", name="Bollinger Bands", category="volatility", tier="beginner",
@@ -59,7 +59,8 @@ def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int) -
            warmup=lambda period, **_: period - 1, talib=_BANDS_TALIB)
 def bbands(close: np.ndarray, *, period: int, deviations_up: float, deviations_down: float) -> Arrays:
     """Bollinger Bands on the simple average with the population standard deviation (TA-Lib BBANDS, matype 0)."""
-    upper, middle, lower = volatility_nb.bbands_nb(close, period, deviations_up, deviations_down)
+    upper, middle, lower = volatility_nb.bbands_nb(close, period, deviations_up, deviations_down,
+                                                   *np.empty((3, close.size)))
     return {"upper": upper, "middle": middle, "lower": lower}
 
 
@@ -70,7 +71,8 @@ def bbands(close: np.ndarray, *, period: int, deviations_up: float, deviations_d
            warmup=lambda period, **_: period - 1)
 def bb_width(close: np.ndarray, *, period: int, deviations_up: float, deviations_down: float) -> Arrays:
     """Bollinger band width as a fraction of the middle band."""
-    return {"bb_width": volatility_nb.bb_width_nb(close, period, deviations_up, deviations_down)}
+    return {"bb_width": volatility_nb.bb_width_nb(close, period, deviations_up, deviations_down,
+                                                  *np.empty((2, close.size)))}
 
 
 @indicator("bb_percent", name="Bollinger %B", category="volatility", tier="intermediate",
@@ -81,7 +83,8 @@ def bb_width(close: np.ndarray, *, period: int, deviations_up: float, deviations
            warmup=lambda period, **_: period - 1)
 def bb_percent(close: np.ndarray, *, period: int, deviations_up: float, deviations_down: float) -> Arrays:
     """Bollinger %B (0.5 when the bands meet on a flat window)."""
-    return {"bb_percent": volatility_nb.bb_percent_nb(close, period, deviations_up, deviations_down)}
+    return {"bb_percent": volatility_nb.bb_percent_nb(close, period, deviations_up, deviations_down,
+                                                      *np.empty((2, close.size)))}
 
 
 @indicator("keltner", name="Keltner channel", category="volatility", tier="intermediate",
@@ -98,7 +101,8 @@ def bb_percent(close: np.ndarray, *, period: int, deviations_up: float, deviatio
 def keltner(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int, atr_period: int,
             multiplier: float) -> Arrays:
     """Keltner channel (modern form: EMA ± ATR, both as TA-Lib seeds them)."""
-    upper, middle, lower = volatility_nb.keltner_nb(high, low, close, period, atr_period, multiplier)
+    upper, middle, lower = volatility_nb.keltner_nb(high, low, close, period, atr_period, multiplier,
+                                                    *np.empty((3, close.size)))
     return {"upper": upper, "middle": middle, "lower": lower}
 
 
@@ -113,7 +117,7 @@ def keltner(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, period: int
            warmup=lambda period, **_: period - 1)
 def donchian(high: np.ndarray, low: np.ndarray, *, period: int) -> Arrays:
     """Donchian channel over the last ``period`` bars including the current one."""
-    upper, middle, lower = volatility_nb.donchian_nb(high, low, period)
+    upper, middle, lower = volatility_nb.donchian_nb(high, low, period, *np.empty((3, high.size)))
     return {"upper": upper, "middle": middle, "lower": lower}
 
 
@@ -128,7 +132,7 @@ def donchian(high: np.ndarray, low: np.ndarray, *, period: int) -> Arrays:
            talib=TalibRef("STDDEV", {"period": "timeperiod", "deviations": "nbdev"}))
 def stddev(close: np.ndarray, *, period: int, deviations: float) -> Arrays:
     """Standard deviation (TA-Lib STDDEV)."""
-    return {"stddev": volatility_nb.stddev_nb(close, period, deviations)}
+    return {"stddev": volatility_nb.stddev_nb(close, period, deviations, np.empty(close.size))}
 
 
 @indicator("hist_vol", name="Historical volatility", category="volatility", tier="intermediate",
@@ -143,7 +147,7 @@ def stddev(close: np.ndarray, *, period: int, deviations: float) -> Arrays:
            warmup=lambda period, **_: period)
 def hist_vol(close: np.ndarray, *, period: int, periods_per_year: float) -> Arrays:
     """Historical volatility: sample (n - 1) standard deviation of log returns, annualised."""
-    return {"hist_vol": volatility_nb.hist_vol_nb(close, period, periods_per_year)}
+    return {"hist_vol": volatility_nb.hist_vol_nb(close, period, periods_per_year, *np.empty((2, close.size)))}
 
 
 @indicator("chaikin_vol", name="Chaikin volatility", category="volatility", tier="advanced",
@@ -157,4 +161,4 @@ def hist_vol(close: np.ndarray, *, period: int, periods_per_year: float) -> Arra
            warmup=lambda period, roc_period, **_: period - 1 + roc_period)
 def chaikin_vol(high: np.ndarray, low: np.ndarray, *, period: int, roc_period: int) -> Arrays:
     """Chaikin volatility (EMA seeded by its SMA, as TA-Lib's EMA)."""
-    return {"chaikin_vol": volatility_nb.chaikin_vol_nb(high, low, period, roc_period)}
+    return {"chaikin_vol": volatility_nb.chaikin_vol_nb(high, low, period, roc_period, *np.empty((2, high.size)))}

@@ -26,7 +26,7 @@ def _typical_price(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.n
            warmup=lambda **_: 0, talib=TalibRef("OBV"))
 def obv(close: np.ndarray, volume: np.ndarray) -> dict[str, np.ndarray]:
     """On-balance volume (as TA-Lib: the first bar counts its whole volume)."""
-    return {"obv": volume_nb.obv_nb(close, volume)}
+    return {"obv": volume_nb.obv_nb(close, volume, np.empty(close.size))}
 
 
 @indicator("ad", name="Accumulation/distribution line", category="volume", tier="intermediate",
@@ -35,7 +35,7 @@ def obv(close: np.ndarray, volume: np.ndarray) -> dict[str, np.ndarray]:
            warmup=lambda **_: 0, talib=TalibRef("AD"))
 def ad(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> dict[str, np.ndarray]:
     """Chaikin's accumulation/distribution line; a bar with no range adds nothing."""
-    return {"ad": volume_nb.ad_nb(high, low, close, volume)}
+    return {"ad": volume_nb.ad_nb(high, low, close, volume, np.empty(close.size))}
 
 
 @indicator("adosc", name="Chaikin oscillator", category="volume", tier="intermediate",
@@ -49,7 +49,7 @@ def ad(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray)
 def adosc(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, *, fast: int,
           slow: int) -> dict[str, np.ndarray]:
     """Chaikin oscillator; both EMAs start from the first A/D value, as TA-Lib's."""
-    return {"adosc": volume_nb.adosc_nb(high, low, close, volume, fast, slow)}
+    return {"adosc": volume_nb.adosc_nb(high, low, close, volume, fast, slow, np.empty(close.size))}
 
 
 @indicator("cmf", name="Chaikin money flow", category="volume", tier="intermediate",
@@ -62,12 +62,8 @@ def adosc(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarr
 def cmf(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, *,
         period: int) -> dict[str, np.ndarray]:
     """Chaikin money flow: sum of money-flow volume / sum of volume over ``period`` bars (0 when no volume)."""
-    flow = core_nb.rolling_sum_nb(volume_nb.money_flow_volume_nb(high, low, close, volume), period)
-    total = core_nb.rolling_sum_nb(volume, period)
-    out = np.zeros_like(flow)
-    np.divide(flow, total, out=out, where=total != 0.0)
-    out[np.isnan(total)] = np.nan
-    return {"cmf": out}
+    rows = np.empty((3, close.size))
+    return {"cmf": volume_nb.cmf_nb(high, low, close, volume, period, rows[0], rows[1:])}
 
 
 @indicator("vwap", name="Anchored VWAP", category="volume", tier="beginner",
@@ -91,10 +87,14 @@ def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarra
     Until the period has traded any volume the VWAP is the bar's typical price.
     """
     ids = period_ids(ts, calendar, anchor)
-    line, std = volume_nb.vwap_nb(_typical_price(high, low, close), volume, ids)
+    line, upper, lower = np.empty((3, close.size))
+    volume_nb.vwap_nb(_typical_price(high, low, close), volume, ids, line, upper)  # upper: the deviation for now
     if not bands:
-        std = np.full_like(std, np.nan)
-    return {"vwap": line, "upper": line + band_stdev * std, "lower": line - band_stdev * std}
+        upper[:] = np.nan
+    upper *= band_stdev
+    np.subtract(line, upper, out=lower)
+    np.add(line, upper, out=upper)
+    return {"vwap": line, "upper": upper, "lower": lower}
 
 
 @indicator("volume_profile", name="Volume profile", category="volume", tier="advanced",
@@ -119,11 +119,12 @@ def volume_profile(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume:
     time towards the fuller neighbour (upwards on ties) until it holds
     ``value_area`` percent of the window's volume.
     """
-    lowest = core_nb.rolling_min_nb(low, period)
-    highest = core_nb.rolling_max_nb(high, period)
-    poc, vah, val = volume_nb.volume_profile_nb(_typical_price(high, low, close), volume,
-                                                core_nb.rolling_sum_nb(volume, period), lowest, highest, period,
-                                                bins, value_area / 100.0)
+    poc, vah, val, lowest, highest, window_volume = np.empty((6, close.size))
+    core_nb.rolling_extreme_nb(low, period, -1.0, lowest)
+    core_nb.rolling_extreme_nb(high, period, 1.0, highest)
+    core_nb.rolling_sum_nb(volume, period, window_volume)
+    volume_nb.volume_profile_nb(_typical_price(high, low, close), volume, window_volume, lowest, highest, period,
+                                bins, value_area / 100.0, poc, vah, val)
     return {"poc": poc, "vah": vah, "val": val}
 
 
@@ -135,9 +136,11 @@ def volume_profile(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume:
            warmup=lambda period, **_: period)
 def force_index(close: np.ndarray, volume: np.ndarray, *, period: int) -> dict[str, np.ndarray]:
     """Force index: EMA (seeded by the SMA of the first N values) of ``(close - previous close) * volume``."""
-    raw = np.full(close.size, np.nan)
-    raw[1:] = np.diff(close) * volume[1:]
-    return {"force_index": core_nb.ema_nb(raw, period)}
+    out, raw = np.empty((2, close.size))
+    raw[:1] = np.nan
+    np.subtract(close[1:], close[:-1], out=raw[1:])
+    raw[1:] *= volume[1:]
+    return {"force_index": core_nb.ema_nb(raw, period, out)}
 
 
 @indicator("eom", name="Ease of movement", category="volume", tier="advanced",
@@ -151,4 +154,5 @@ def force_index(close: np.ndarray, volume: np.ndarray, *, period: int) -> dict[s
 def eom(high: np.ndarray, low: np.ndarray, volume: np.ndarray, *, period: int,
         scale: float) -> dict[str, np.ndarray]:
     """Ease of movement; bars with no range or no volume count as 0."""
-    return {"eom": core_nb.sma_nb(volume_nb.ease_of_movement_nb(high, low, volume, scale), period)}
+    out, raw = np.empty((2, high.size))
+    return {"eom": core_nb.sma_nb(volume_nb.ease_of_movement_nb(high, low, volume, scale, raw), period, out)}

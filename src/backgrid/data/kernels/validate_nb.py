@@ -105,11 +105,12 @@ def scan_nb(ts, o, h, lo, c, v, flags, order, tf_ns, continuous, outlier_k, warm
                 capped = r * r
                 if seen >= warmup and sd > 0.0:
                     limit = outlier_k * sd
+                    if h[i] / max(o[i], ci) - 1.0 > limit or 1.0 - lo[i] / min(o[i], ci) > limit:
+                        f |= OUTLIER
+                    # a row already counted (a wick spike) is not counted again as a return spike
                     if abs(r) > limit and (store or f == 0):
                         pending = i
                         pending_r = r
-                    if h[i] / max(o[i], ci) - 1.0 > limit or 1.0 - lo[i] / min(o[i], ci) > limit:
-                        f |= OUTLIER
                     capped = min(capped, limit * limit)
                 if seen == 0:
                     var = capped

@@ -4,6 +4,9 @@ Swings come from :func:`~backgrid.indicators.kernels.core_nb.pivot_high_nb` and
 ``pivot_low_nb``: a pivot array holds a swing's level at the bar that *confirms* it
 (``right`` bars after the bar that made it, its *origin*) and NaN elsewhere.
 
+Per-bar outputs are filled into the arrays the caller passes (allocated with
+NumPy), in the order the docstring names them, and returned.
+
 Stepping kernels judge bar ``t`` against the levels known at the end of bar
 ``t - 1`` and only then take in the swings confirmed at ``t`` (a swing can never be
 crossed by its own confirmation bar, so nothing is lost by that order).
@@ -30,9 +33,8 @@ MINUTE_NS = 60_000_000_000
 
 
 @njit(cache=True, nogil=True)
-def carry_nb(x):
+def carry_nb(x, out):
     """Each bar's most recent non-NaN value of ``x`` (NaN until the first): a sparse level held forward."""
-    out = np.full(x.size, np.nan)
     last = np.nan
     for i in range(x.size):
         if not np.isnan(x[i]):
@@ -88,11 +90,8 @@ def structure_nb(close, sh, sl, right):
 
 
 @njit(cache=True, nogil=True)
-def structure_series_nb(n, at, sign, shift):
+def structure_series_nb(n, at, sign, shift, bos, mss, trend):
     """Per-bar ``(bos, mss, trend)`` from break events: the break's sign on its bar, and the last sign held."""
-    bos = np.empty(n)
-    mss = np.empty(n)
-    trend = np.empty(n)
     e = 0
     state = 0.0
     for t in range(n):
@@ -129,6 +128,25 @@ def _last_candle_nb(open_, close, start, stop, colour):
 
 
 @njit(cache=True, nogil=True)
+def _zone_events_nb(capacity):
+    """Empty zone event buffers ``(at, sign, top, bottom)`` for up to ``capacity`` events."""
+    return np.empty(capacity, dtype=np.int64), np.empty(capacity), np.empty(capacity), np.empty(capacity)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_zone_nb(events, m, at, sign, top, bottom):
+    """Write zone event ``m`` into ``events`` (from :func:`_zone_events_nb`); return the new count."""
+    events[0][m], events[1][m], events[2][m], events[3][m] = at, sign, top, bottom
+    return m + 1
+
+
+@njit(cache=True, nogil=True)
+def _first_events_nb(events, m):
+    """The first ``m`` events of each buffer."""
+    return events[0][:m], events[1][:m], events[2][:m], events[3][:m]
+
+
+@njit(cache=True, nogil=True)
 def order_block_candidates_nb(open_, high, low, close, at, sign, origin):
     """New order blocks as zone events ``(at, sign, top, bottom)``, from break events.
 
@@ -136,19 +154,15 @@ def order_block_candidates_nb(open_, high, low, close, at, sign, origin):
     ``m`` is the lowest low in ``[h, t]`` and the block is the last down-close candle
     in ``[h, m]`` (its low to high); a bearish break mirrors it. No candle, no block.
     """
-    z_at = np.empty(at.size, dtype=np.int64)
-    z_sign = np.empty(at.size)
-    z_top = np.empty(at.size)
-    z_bot = np.empty(at.size)
+    events = _zone_events_nb(at.size)
     m = 0
     for e in range(at.size):
         t, h, d = at[e], origin[e], sign[e]
         leg = _leg_extreme_nb(low if d > 0.0 else high, h, t, d)
         b = _last_candle_nb(open_, close, h, leg, -d)
         if b >= 0:
-            z_at[m], z_sign[m], z_top[m], z_bot[m] = t, d, high[b], low[b]
-            m += 1
-    return z_at[:m], z_sign[:m], z_top[:m], z_bot[:m]
+            m = _add_zone_nb(events, m, t, d, high[b], low[b])
+    return _first_events_nb(events, m)
 
 
 @njit(cache=True, nogil=True)
@@ -160,10 +174,7 @@ def mitigation_candidates_nb(open_, high, low, close, at, sign, shift, origin, r
     swing: a higher or equal low), the block is the last up-close candle in
     ``[ref_origin, h]``. A bearish shift mirrors it.
     """
-    z_at = np.empty(at.size, dtype=np.int64)
-    z_sign = np.empty(at.size)
-    z_top = np.empty(at.size)
-    z_bot = np.empty(at.size)
+    events = _zone_events_nb(at.size)
     m = 0
     for e in range(at.size):
         if not shift[e] or ref_origin[e] < 0:
@@ -174,57 +185,39 @@ def mitigation_candidates_nb(open_, high, low, close, at, sign, shift, origin, r
             continue
         b = _last_candle_nb(open_, close, ref_origin[e], h, d)
         if b >= 0:
-            z_at[m], z_sign[m], z_top[m], z_bot[m] = t, d, high[b], low[b]
-            m += 1
-    return z_at[:m], z_sign[:m], z_top[:m], z_bot[:m]
+            m = _add_zone_nb(events, m, t, d, high[b], low[b])
+    return _first_events_nb(events, m)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _span_nb(a, b, t, body):
+    """Upper and lower end of bar ``t``: ``a[t]`` and ``b[t]``, or with ``body`` their max and min."""
+    if body:
+        return max(a[t], b[t]), min(a[t], b[t])
+    return a[t], b[t]
 
 
 @njit(cache=True, nogil=True)
-def fvg_candidates_nb(high, low):
-    """New fair value gaps as zone events ``(at, sign, top, bottom)`` at their third candle.
+def gap_candidates_nb(a, b, lag, body):
+    """New gaps between bar ``t - lag`` and bar ``t`` as zone events ``(at, sign, top, bottom)`` at bar ``t``.
 
-    Bullish at ``t`` when ``low[t] > high[t-2]`` (zone ``high[t-2]`` .. ``low[t]``),
-    bearish when ``high[t] < low[t-2]`` (zone ``high[t]`` .. ``low[t-2]``).
+    Each bar spans ``b`` .. ``a`` (with ``body``: ``min(a, b)`` .. ``max(a, b)``).
+    Bullish when bar ``t`` lies wholly above bar ``t - lag`` (zone: the older upper
+    end .. the newer lower end), bearish when wholly below. A fair value gap is the
+    gap between the wicks (``high``, ``low``) of bars ``t - 2`` and ``t``; an
+    imbalance the gap between the bodies (``open``, ``close``, ``body``) of bars
+    ``t - 1`` and ``t``.
     """
-    n = high.size
-    z_at = np.empty(n, dtype=np.int64)
-    z_sign = np.empty(n)
-    z_top = np.empty(n)
-    z_bot = np.empty(n)
+    events = _zone_events_nb(a.size)
     m = 0
-    for t in range(2, n):
-        if low[t] > high[t - 2]:
-            z_at[m], z_sign[m], z_top[m], z_bot[m] = t, 1.0, low[t], high[t - 2]
-            m += 1
-        elif high[t] < low[t - 2]:
-            z_at[m], z_sign[m], z_top[m], z_bot[m] = t, -1.0, low[t - 2], high[t]
-            m += 1
-    return z_at[:m], z_sign[:m], z_top[:m], z_bot[:m]
-
-
-@njit(cache=True, nogil=True)
-def imbalance_candidates_nb(open_, close):
-    """New body gaps as zone events ``(at, sign, top, bottom)`` at the second candle.
-
-    Bullish at ``t`` when the body of ``t`` lies wholly above the body of ``t-1``
-    (zone: top of the older body .. bottom of the newer), bearish when wholly below.
-    """
-    n = close.size
-    z_at = np.empty(n, dtype=np.int64)
-    z_sign = np.empty(n)
-    z_top = np.empty(n)
-    z_bot = np.empty(n)
-    m = 0
-    for t in range(1, n):
-        lo_prev, hi_prev = min(open_[t - 1], close[t - 1]), max(open_[t - 1], close[t - 1])
-        lo_now, hi_now = min(open_[t], close[t]), max(open_[t], close[t])
-        if lo_now > hi_prev:
-            z_at[m], z_sign[m], z_top[m], z_bot[m] = t, 1.0, lo_now, hi_prev
-            m += 1
-        elif hi_now < lo_prev:
-            z_at[m], z_sign[m], z_top[m], z_bot[m] = t, -1.0, lo_prev, hi_now
-            m += 1
-    return z_at[:m], z_sign[:m], z_top[:m], z_bot[:m]
+    for t in range(lag, a.size):
+        upper, lower = _span_nb(a, b, t, body)
+        upper_then, lower_then = _span_nb(a, b, t - lag, body)
+        if lower > upper_then:
+            m = _add_zone_nb(events, m, t, 1.0, lower, upper_then)
+        elif upper < lower_then:
+            m = _add_zone_nb(events, m, t, -1.0, lower_then, upper)
+    return _first_events_nb(events, m)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -280,8 +273,10 @@ def _breach_nb(top, bot, count, price, side, inclusive, gone_top, gone_bot):
 
 
 @njit(cache=True, nogil=True)
-def zones_nb(n, at, sign, top, bottom, bull_price, bear_price, inclusive, k, flip):
-    """Track zone stacks over ``n`` bars; return the active ``(bull_top, bull_bottom, bear_top, bear_bottom, event)``.
+def zones_nb(n, at, sign, top, bottom, bull_price, bear_price, inclusive, k, flip, out):
+    """Track zone stacks over ``n`` bars; fill ``out`` (``(5, n)``) with the active zones and the events.
+
+    The rows of ``out`` are ``bull_top, bull_bottom, bear_top, bear_bottom, event``.
 
     Zone events ``(at, sign, top, bottom)`` (sorted by bar) create bullish
     (``sign > 0``, support) and bearish (resistance) zones. At each bar: zones
@@ -295,11 +290,7 @@ def zones_nb(n, at, sign, top, bottom, bull_price, bear_price, inclusive, k, fli
     a support), tracked on stacks of their own with the same breach rule; ``event``
     is then +1 when a support appears this way, -1 for a resistance, 0 for both.
     """
-    bull_top = np.empty(n)
-    bull_bot = np.empty(n)
-    bear_top = np.empty(n)
-    bear_bot = np.empty(n)
-    event = np.empty(n)
+    bull_top, bull_bot, bear_top, bear_bot, event = out[0], out[1], out[2], out[3], out[4]
     # stacks, oldest first: s = support (bullish), r = resistance, f = flipped; g receives breached zones
     st, sb, rt, rb = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
     fst, fsb, frt, frb = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
@@ -356,11 +347,11 @@ def zones_nb(n, at, sign, top, bottom, bull_price, bear_price, inclusive, k, fli
         bull_top[t], bull_bot[t], bear_top[t], bear_bot[t] = shown[0], shown[1], shown[2], shown[3]
         event[t] = ev
         t += 1
-    return bull_top, bull_bot, bear_top, bear_bot, event
+    return out
 
 
 @njit(cache=True, nogil=True)
-def sweeps_nb(high, low, close, sh, sl):
+def sweeps_nb(high, low, close, sh, sl, sweep, high_level, low_level):
     """Liquidity sweeps ``(sweep, high_level, low_level)`` of the last confirmed swings.
 
     A swing level is live from its confirmation until the first bar that trades
@@ -369,9 +360,6 @@ def sweeps_nb(high, low, close, sh, sl):
     sweeps both sides gives 0 with both levels set.
     """
     n = close.size
-    sweep = np.empty(n)
-    high_level = np.empty(n)
-    low_level = np.empty(n)
     hi = lo = np.nan
     hi_live = lo_live = False
     for t in range(n):
@@ -396,7 +384,7 @@ def sweeps_nb(high, low, close, sh, sl):
 
 
 @njit(cache=True, nogil=True)
-def inducement_nb(high, low, at, sign, sh, sl, right, minor_sh, minor_sl, minor_right):
+def inducement_nb(high, low, at, sign, sh, sl, right, minor_sh, minor_sl, minor_right, signal, level):
     """Inducement ``(signal, level)``: a minor swing inside the leg taken before the leg's major swing.
 
     The trend is the sign of the last break event (``at``, ``sign`` from
@@ -407,8 +395,6 @@ def inducement_nb(high, low, at, sign, sh, sl, right, minor_sh, minor_sl, minor_
     ``level`` the minor low; a minor high taken in a downtrend mirrors it with -1.
     """
     n = high.size
-    signal = np.empty(n)
-    level = np.empty(n)
     hi = lo = m_hi = m_lo = np.nan
     hi_at = lo_at = m_hi_at = m_lo_at = -1
     m_hi_live = m_lo_live = False
@@ -442,17 +428,13 @@ def inducement_nb(high, low, at, sign, sh, sl, right, minor_sh, minor_sl, minor_
 
 
 @njit(cache=True, nogil=True)
-def premium_discount_nb(close, sh, sl):
+def premium_discount_nb(close, sh, sl, eq, top, bottom, position):
     """``(equilibrium, range_high, range_low, position)`` from the last confirmed swing high and low.
 
     The equilibrium is their midpoint; ``position`` is +1 when the close is below
     it (discount), -1 above (premium), 0 on it. All NaN until both swings exist.
     """
     n = close.size
-    eq = np.empty(n)
-    top = np.empty(n)
-    bottom = np.empty(n)
-    position = np.empty(n)
     hi = lo = np.nan
     for t in range(n):
         if not np.isnan(sh[t]):
@@ -468,13 +450,12 @@ def premium_discount_nb(close, sh, sl):
 
 
 @njit(cache=True, nogil=True)
-def displacement_nb(open_, close, atr, k):
+def displacement_nb(open_, close, atr, k, out):
     """+1 / -1 where the body is non-zero and at least ``k`` times the previous bar's ``atr``, else 0.
 
     NaN while the previous ATR is NaN.
     """
     n = close.size
-    out = np.empty(n)
     for t in range(n):
         prev = atr[t - 1] if t > 0 else np.nan
         body = close[t] - open_[t]
@@ -488,8 +469,8 @@ def displacement_nb(open_, close, atr, k):
 
 
 @njit(cache=True, nogil=True)
-def kill_zones_nb(ts, first_day, offsets, high, low, starts, ends):
-    """Kill-zone membership ``flags[zone, bar]`` (0/1) and the running ``(high, low)`` of the current zone.
+def kill_zones_nb(ts, first_day, offsets, high, low, starts, ends, flags, run_high, run_low):
+    """Fill kill-zone membership ``flags[zone, bar]`` (0/1) and the running ``(run_high, run_low)`` of the zone.
 
     Local wall-clock time is ``ts + offsets[ts // day - first_day]`` (one UTC
     offset per UTC day, as :func:`backgrid.data.calendar.day_offsets` gives). A bar
@@ -500,9 +481,7 @@ def kill_zones_nb(ts, first_day, offsets, high, low, starts, ends):
     (the local day its window opened) changes; NaN outside all zones.
     """
     n = high.size
-    flags = np.zeros((starts.size, n))
-    run_high = np.empty(n)
-    run_low = np.empty(n)
+    flags[:] = 0.0
     prev_zone = -1
     prev_day = 0
     hi = lo = np.nan
@@ -532,13 +511,9 @@ def kill_zones_nb(ts, first_day, offsets, high, low, starts, ends):
 
 
 @njit(cache=True, nogil=True)
-def heikin_ashi_nb(open_, high, low, close):
+def heikin_ashi_nb(open_, high, low, close, ha_open, ha_high, ha_low, ha_close):
     """Heikin-Ashi candles ``(open, high, low, close)``; the first open is ``(open + close) / 2`` of bar 0."""
     n = close.size
-    ha_open = np.empty(n)
-    ha_high = np.empty(n)
-    ha_low = np.empty(n)
-    ha_close = np.empty(n)
     for t in range(n):
         c = (open_[t] + high[t] + low[t] + close[t]) / 4.0
         o = (open_[t] + close[t]) / 2.0 if t == 0 else (ha_open[t - 1] + ha_close[t - 1]) / 2.0

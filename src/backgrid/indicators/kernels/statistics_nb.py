@@ -1,7 +1,7 @@
 """Statistics kernels (conventions as in :mod:`backgrid.indicators.kernels.core_nb`).
 
-Inputs are 1-D float64 arrays, outputs new float64 arrays of the same length with
-NaN during the warm-up. CORREL and BETA follow the C code of the TA-Lib release
+Inputs are 1-D float64 arrays; kernels fill the caller's ``out`` (NaN during the
+warm-up) and return it. CORREL and BETA follow the C code of the TA-Lib release
 the tests pin (0.8): anchored running sums, their rebuild rules and zero tests.
 """
 
@@ -10,67 +10,30 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from backgrid.indicators.kernels.core_nb import first_valid_nb
+from backgrid.indicators.kernels.core_nb import TA_EPSILON, first_valid_nb, mask_before_nb, rolling_var_nb
 
-#: TA-Lib's zero band (``TA_EPSILON``), also the flat-window test of :func:`zscore_nb`.
-_EPSILON = 1e-14
 #: ``of_returns`` flags for the window helpers: run on the values, or on their one-bar returns.
 _LEVELS = False
 _RETURNS = True
-#: Precision-loss factor at which :func:`zscore_nb` rebuilds its sums.
-_REBUILD = 100.0
 
 
 @njit(cache=True, nogil=True)
-def zscore_nb(x, n):
+def zscore_nb(x, n, out, scratch):
     """``(x - mean) / std`` over the last ``n`` values (population deviation); 0 where the window is flat.
 
-    The plain running sums of ``x`` and ``x^2`` (TA-Lib's VAR) lose about half the
-    digits on short windows: the z-score of a 2-bar window came out 1e-3 away from
-    +-1. The sums here run on ``x - anchor`` instead, and are rebuilt from the window,
-    anchored at the newest value, when the anchored sum of squares exceeds 100 times
-    ``n`` times the variance (the mean drifted 10 deviations from the anchor), when a
-    departing square exceeds 100 times that sum, or every ``32 n`` bars; that keeps
-    the variance to about 1e4 rounding steps. A flat window anchored at its own value
-    has exactly zero sums and gives 0.
+    The variance and the distance from the mean come from the shifted running sums
+    of :func:`~backgrid.indicators.kernels.core_nb.rolling_var_nb` (TA-Lib 0.8's
+    VAR): plain sums of ``x`` and ``x^2`` lose about half the digits on short
+    windows (the z-score of a 2-bar window came out 1e-3 away from +-1), the
+    shifted ones stay within about 1e-10 of a two-pass computation (VAR rebuilds
+    its sums only once the variance falls below 1e-6 of their mean square). A flat
+    window's variance is exactly 0 there, and reads 0. ``scratch`` is overwritten.
     """
-    out = np.full(x.size, np.nan)
-    start = first_valid_nb(x)
-    if n < 2 or x.size - start < n:
-        return out
-    inv_n = 1.0 / n
-    anchor = x[start]
-    s = 0.0
-    ss = 0.0
-    for j in range(start, start + n - 1):
-        d = x[j] - anchor
-        s += d
-        ss += d * d
-    budget = 32 * n
-    gone = 0.0  # square of the value that left the window last
-    for i in range(start + n - 1, x.size):
-        t = i - n + 1  # oldest value in the window
-        d = x[i] - anchor
-        s += d
-        ss += d * d
-        m2 = ss - s * s * inv_n  # n times the variance
-        budget -= 1
-        if budget == 0 or ss > _REBUILD * m2 or gone > _REBUILD * ss:
-            anchor = x[i]
-            s = 0.0
-            ss = 0.0
-            for j in range(t, i + 1):
-                e = x[j] - anchor
-                s += e
-                ss += e * e
-            m2 = ss - s * s * inv_n
-            budget = 32 * n
-            d = 0.0
-        out[i] = (d - s * inv_n) / np.sqrt(m2 * inv_n) if m2 > _EPSILON * ss else 0.0
-        e = x[t] - anchor
-        gone = e * e
-        s -= e
-        ss -= gone
+    if n < 2:
+        return mask_before_nb(out, x.size)
+    rolling_var_nb(x, n, out, scratch)
+    for i in range(first_valid_nb(x) + n - 1, x.size):
+        out[i] = scratch[i] / np.sqrt(out[i]) if out[i] > 0.0 else 0.0
     return out
 
 
@@ -112,7 +75,20 @@ def _shifted_sums_nb(x, y, lo, hi, kx, ky, of_returns):
 
 
 @njit(cache=True, nogil=True)
-def correl_nb(x, y, n):
+def _drop_nb(x, y, t, kx, ky, of_returns, sx, sxx, sxy, sy, syy):
+    """Take bar ``t``'s terms out of the anchored sums: ``(sx, sxx, sxy, sy, syy, gone_xx, gone_yy)``.
+
+    ``gone_*`` are the squares that left, which the callers' precision checks compare with the sums.
+    """
+    dx = _term_nb(x, t, of_returns) - kx
+    dy = _term_nb(y, t, of_returns) - ky
+    gone_xx = dx * dx
+    gone_yy = dy * dy
+    return sx - dx, sxx - gone_xx, sxy - dx * dy, sy - dy, syy - gone_yy, gone_xx, gone_yy
+
+
+@njit(cache=True, nogil=True)
+def correl_nb(x, y, n, out):
     """Pearson correlation of ``x`` and ``y`` over the last ``n`` bars, as TA-Lib 0.8 computes CORREL.
 
     Running sums are kept on values less an anchor (first ``x[0]``, ``y[0]``) so that
@@ -122,9 +98,9 @@ def correl_nb(x, y, n):
     sums are rebuilt from the window. A window where either series is flat gives 0;
     the result is clamped to [-1, 1].
     """
-    out = np.full(x.size, np.nan)
     if n < 2 or x.size < n:
-        return out
+        return mask_before_nb(out, x.size)
+    mask_before_nb(out, n - 1)
     inv_n = 1.0 / n
     kx = x[0]
     ky = y[0]
@@ -159,23 +135,15 @@ def correl_nb(x, y, n):
             sxy = dx * dy + sxy
         cov = sxy - sx * sy * inv_n
         r = 0.0
-        if var_x > _EPSILON * sxx and var_y > _EPSILON * syy and var_x * var_y > 0.0:
+        if var_x > TA_EPSILON * sxx and var_y > TA_EPSILON * syy and var_x * var_y > 0.0:
             r = min(1.0, max(-1.0, cov / np.sqrt(var_x * var_y)))
         out[i] = r
-        dx = x[t] - kx
-        dy = y[t] - ky
-        gone_xx = dx * dx
-        gone_yy = dy * dy
-        sx -= dx
-        sxx -= gone_xx
-        sxy -= dx * dy
-        sy -= dy
-        syy -= gone_yy
+        sx, sxx, sxy, sy, syy, gone_xx, gone_yy = _drop_nb(x, y, t, kx, ky, _LEVELS, sx, sxx, sxy, sy, syy)
     return out
 
 
 @njit(cache=True, nogil=True)
-def beta_nb(x, y, n):
+def beta_nb(x, y, n, out):
     """Slope of ``y``'s one-bar returns on ``x``'s over the last ``n`` returns, as TA-Lib 0.8 computes BETA.
 
     ``beta = (n Sxy - Sx Sy) / (n Sxx - Sx^2)``, i.e. ``cov(rx, ry) / var(rx)``, with
@@ -185,9 +153,9 @@ def beta_nb(x, y, n):
     precision is at risk (variance below 1e-6 of ``n Sxx``, a departing square above
     1000 times the sum) or every ``32 n`` bars. The first value is at bar ``n``.
     """
-    out = np.full(x.size, np.nan)
     if n < 2 or x.size <= n:
-        return out
+        return mask_before_nb(out, x.size)
+    mask_before_nb(out, n)
     kx = _term_nb(x, 1, _RETURNS)
     ky = _term_nb(y, 1, _RETURNS)
     sx, sxx, sxy, sy, syy = _shifted_sums_nb(x, y, 1, n - 1, kx, ky, _RETURNS)
@@ -219,28 +187,20 @@ def beta_nb(x, y, n):
         else:
             sy = dy + sy
             sxy = dx * dy + sxy
-        out[i] = (sxy * n - sx * sy) / var_x if var_x > _EPSILON * nxx else 0.0
-        dx = _term_nb(x, t, _RETURNS) - kx
-        dy = _term_nb(y, t, _RETURNS) - ky
-        gone_xx = dx * dx
-        gone_yy = dy * dy
-        sx -= dx
-        sxx -= gone_xx
-        sxy -= dx * dy
-        sy -= dy
-        syy -= gone_yy
+        out[i] = (sxy * n - sx * sy) / var_x if var_x > TA_EPSILON * nxx else 0.0
+        sx, sxx, sxy, sy, syy, gone_xx, gone_yy = _drop_nb(x, y, t, kx, ky, _RETURNS, sx, sxx, sxy, sy, syy)
     return out
 
 
 @njit(cache=True, nogil=True)
-def percent_rank_nb(x, n):
+def percent_rank_nb(x, n, out):
     """Share, in percent, of the ``n`` values before each bar that are strictly below it; first value at ``n``.
 
     A direct count, O(len * n): it vectorises, and measured faster than a sorted
     window or a Fenwick tree over global ranks for windows up to a few hundred bars.
     """
-    out = np.full(x.size, np.nan)
     start = first_valid_nb(x)
+    mask_before_nb(out, start + n)
     for i in range(start + n, x.size):
         v = x[i]
         below = 0

@@ -1,14 +1,11 @@
 """Trend kernels (conventions as in :mod:`backgrid.indicators.kernels.core_nb`).
 
-Kernels that return several series return a tuple of float64 arrays in the order
-their docstring names; kernels that take ``out`` (and ``*_into_nb`` kernels) fill
-the caller's arrays instead. Where a TA-Lib function exists the loop follows its C
-code (seeds, running sums, the zero tests) so that results agree to rounding.
-
-Kernels avoid large temporaries: on 1M bars each extra array Numba allocates
-costs a few milliseconds of page faults, often more than the arithmetic, so
-windows are merged into one pass and arrays returned by core primitives are
-reused as outputs where possible.
+Kernels fill the output arrays they are given (the wrappers allocate them with
+NumPy), in the order their docstring names, and return them; ``scratch`` arrays
+are overwritten. Where a TA-Lib function exists the loop follows its C code
+(seeds, running sums, the zero tests) so that results agree to rounding.
+Windows are merged into one pass where they can be: each extra pass over 1M bars
+costs about a millisecond.
 """
 
 from __future__ import annotations
@@ -17,84 +14,17 @@ import numpy as np
 from numba import njit
 
 from backgrid.indicators.kernels import core_nb
-
-#: TA-Lib's ``TA_IS_ZERO`` band (``TA_EPSILON``), used on dimensionless sums.
-_TA_EPSILON = 1e-14
-#: Rebuild running window sums at least this many windows apart (TA-Lib's interval).
-RESEED_WINDOWS = 32
+from backgrid.indicators.kernels.core_nb import RESEED_WINDOWS, TA_EPSILON, mask_before_nb, true_range_at_nb
 
 
 @njit(cache=True, nogil=True)
-def mask_before_nb(x, start):
-    """Set ``x[:start]`` to NaN in place and return ``x`` (aligns outputs on one warm-up)."""
-    x[: min(start, x.size)] = np.nan
-    return x
-
-
-@njit(cache=True, nogil=True)
-def rolling_extreme_index_nb(x, w, sign, out):
-    """Fill ``out`` with the index (as a float) of the largest ``sign * x`` among the last ``w`` values.
-
-    ``sign`` is 1.0 for the highest value and -1.0 for the lowest; ties go to the
-    latest bar. ``out[:w - 1]`` is NaN. Van Herk / Gil-Werman block scan (as
-    TA-Lib MAX): per block of ``w`` bars one backward pass of suffix extremes,
-    one forward pass of prefix extremes and one merge, so the work per bar is a
-    few comparisons whatever ``w`` is, with scratch of size ``w`` only. Returns ``out``.
-    """
-    n = x.size
-    mask_before_nb(out, w - 1)
-    suf_v = np.empty(w)
-    suf_i = np.empty(w)
-    pre_v = np.empty(w)
-    pre_i = np.empty(w)
-    b = 0
-    while b + w <= n:
-        best = sign * x[b + w - 1]
-        at = b + w - 1.0
-        suf_v[w - 1] = best
-        suf_i[w - 1] = at
-        for k in range(w - 2, -1, -1):  # backward: keep the later bar on ties
-            v = sign * x[b + k]
-            at = float(b + k) if v > best else at
-            best = max(v, best)
-            suf_v[k] = best
-            suf_i[k] = at
-        out[b + w - 1] = suf_i[0]
-        nb = b + w
-        avail = min(w - 1, n - nb)
-        if avail > 0:
-            best = sign * x[nb]
-            at = float(nb)
-            pre_v[0] = best
-            pre_i[0] = at
-            for k in range(1, avail):  # forward: the later bar wins ties
-                v = sign * x[nb + k]
-                at = float(nb + k) if v >= best else at
-                best = max(v, best)
-                pre_v[k] = best
-                pre_i[k] = at
-            for m in range(1, avail + 1):  # window = suffix[m:] of this block + prefix[:m] of the next
-                out[nb - 1 + m] = pre_i[m - 1] if pre_v[m - 1] >= suf_v[m] else suf_i[m]
-        b = nb
-    return out
-
-
-@njit(cache=True, nogil=True)
-def high_low_into_nb(high, low, w, hh, ll):
-    """Fill ``hh`` and ``ll`` with the highest high and lowest low of the last ``w`` bars (NaN before)."""
-    rolling_extreme_index_nb(high, w, 1.0, hh)
-    rolling_extreme_index_nb(low, w, -1.0, ll)
-    for i in range(w - 1, high.size):
-        hh[i] = high[int(hh[i])]
-        ll[i] = low[int(ll[i])]
-
-
-@njit(cache=True, nogil=True)
-def midpoint_into_nb(high, low, w, out, scratch):
-    """Fill ``out`` with ``(highest high + lowest low) / 2`` of the last ``w`` bars; ``scratch`` is overwritten."""
-    high_low_into_nb(high, low, w, out, scratch)
-    for i in range(w - 1, high.size):
+def midpoint_nb(high, low, w, out, scratch):
+    """Fill ``out`` with ``(highest high + lowest low) / 2`` of the last ``w`` bars."""
+    core_nb.rolling_extreme_nb(high, w, 1.0, out)
+    core_nb.rolling_extreme_nb(low, w, -1.0, scratch)
+    for i in range(high.size):
         out[i] = (out[i] + scratch[i]) / 2.0
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -108,14 +38,7 @@ def _dm_step(high, low, i):
 
 
 @njit(cache=True, nogil=True)
-def _tr_step(high, low, close, i):
-    """True range of bar ``i`` against the previous close."""
-    pc = close[i - 1]
-    return max(high[i], pc) - min(low[i], pc)
-
-
-@njit(cache=True, nogil=True)
-def dmi_nb(high, low, close, n, want_adx):
+def _directional_nb(high, low, close, n, want_adx, plus_di, minus_di, adx):
     """Wilder's directional system as TA-Lib PLUS_DI, MINUS_DI and ADX: ``(plus_di, minus_di, adx)``.
 
     +DM, -DM and the true range are summed over bars ``1 .. n-1`` and then
@@ -123,13 +46,16 @@ def dmi_nb(high, low, close, n, want_adx):
     bars ``n .. 2n-1`` (a bar with zero true range or DI sum adds nothing) and its
     mean is the first ADX at bar ``2n-1``, smoothed after that. A zero true-range
     sum gives DIs of 0 and leaves the ADX unchanged. Only the ADX (``want_adx``)
-    or only the DIs are filled; the others come back empty.
+    or only the DIs are filled; the others are not touched.
     """
     size = close.size
-    plus_di = np.full(0 if want_adx else size, np.nan)
-    minus_di = np.full(0 if want_adx else size, np.nan)
-    adx = np.full(size if want_adx else 0, np.nan)
-    if n < 2 or size <= n:
+    warmup = size if n < 2 else (2 * n - 1 if want_adx else n)
+    if want_adx:
+        mask_before_nb(adx, warmup)
+    else:
+        mask_before_nb(plus_di, warmup)
+        mask_before_nb(minus_di, warmup)
+    if size <= warmup:
         return plus_di, minus_di, adx
     inv = 1.0 / n
     pdm = 0.0
@@ -139,14 +65,14 @@ def dmi_nb(high, low, close, n, want_adx):
         p, m = _dm_step(high, low, i)
         pdm += p
         mdm += m
-        tr += _tr_step(high, low, close, i)
+        tr += true_range_at_nb(high, low, close, i)
     sum_dx = 0.0
     prev_adx = 0.0
     for i in range(n, size):
         p, m = _dm_step(high, low, i)
         pdm = pdm - pdm * inv + p
         mdm = mdm - mdm * inv + m
-        tr = tr - tr * inv + _tr_step(high, low, close, i)
+        tr = tr - tr * inv + true_range_at_nb(high, low, close, i)
         pdi = 100.0 * (pdm / tr) if tr > 0.0 else 0.0
         mdi = 100.0 * (mdm / tr) if tr > 0.0 else 0.0
         if not want_adx:
@@ -154,7 +80,7 @@ def dmi_nb(high, low, close, n, want_adx):
             minus_di[i] = mdi
             continue
         total = mdi + pdi
-        has_dx = tr > 0.0 and not -_TA_EPSILON < total < _TA_EPSILON
+        has_dx = tr > 0.0 and not -TA_EPSILON < total < TA_EPSILON
         dx = 100.0 * (abs(mdi - pdi) / total) if has_dx else 0.0
         if i < 2 * n - 1:
             sum_dx += dx
@@ -168,14 +94,27 @@ def dmi_nb(high, low, close, n, want_adx):
 
 
 @njit(cache=True, nogil=True)
-def aroon_nb(high, low, n):
-    """``(up, down)`` as TA-Lib AROON over the last ``n + 1`` bars.
+def dmi_nb(high, low, close, n, plus_di, minus_di):
+    """Fill ``plus_di`` and ``minus_di`` as TA-Lib PLUS_DI and MINUS_DI (see :func:`_directional_nb`)."""
+    _directional_nb(high, low, close, n, False, plus_di, minus_di, plus_di)
+    return plus_di, minus_di
+
+
+@njit(cache=True, nogil=True)
+def adx_nb(high, low, close, n, out):
+    """Fill ``out`` as TA-Lib ADX (see :func:`_directional_nb`)."""
+    return _directional_nb(high, low, close, n, True, out, out, out)[2]
+
+
+@njit(cache=True, nogil=True)
+def aroon_nb(high, low, n, up, down):
+    """Fill ``up`` and ``down`` as TA-Lib AROON over the last ``n + 1`` bars.
 
     ``up = 100/n * (n - bars since the highest high)``, ties going to the latest
     bar; ``down`` likewise with the lowest low.
     """
-    up = rolling_extreme_index_nb(high, n + 1, 1.0, np.empty(high.size))
-    down = rolling_extreme_index_nb(low, n + 1, -1.0, np.empty(high.size))
+    core_nb.rolling_extreme_index_nb(high, n + 1, 1.0, up)
+    core_nb.rolling_extreme_index_nb(low, n + 1, -1.0, down)
     factor = 100.0 / n
     for i in range(n, high.size):
         up[i] = factor * (n - (i - up[i]))
@@ -184,10 +123,10 @@ def aroon_nb(high, low, n):
 
 
 @njit(cache=True, nogil=True)
-def aroon_osc_nb(high, low, n):
+def aroon_osc_nb(high, low, n, out, scratch):
     """Aroon up minus down as TA-Lib AROONOSC computes it: ``100/n * (index of high - index of low)``."""
-    osc = rolling_extreme_index_nb(high, n + 1, 1.0, np.empty(high.size))
-    low_at = rolling_extreme_index_nb(low, n + 1, -1.0, np.empty(high.size))
+    osc = core_nb.rolling_extreme_index_nb(high, n + 1, 1.0, out)
+    low_at = core_nb.rolling_extreme_index_nb(low, n + 1, -1.0, scratch)
     factor = 100.0 / n
     for i in range(n, high.size):
         osc[i] = factor * (osc[i] - low_at[i])
@@ -195,8 +134,8 @@ def aroon_osc_nb(high, low, n):
 
 
 @njit(cache=True, nogil=True)
-def ichimoku_nb(high, low, close, tenkan, kijun, senkou_b, displacement):
-    """Causal Ichimoku: ``(tenkan, kijun, senkou_a, senkou_b, chikou)``.
+def ichimoku_nb(high, low, close, tenkan, kijun, senkou_b, displacement, t_line, k_line, span_a, span_b, chikou):
+    """Causal Ichimoku: fill the tenkan, kijun, both spans and the chikou, in that order.
 
     Each line is the midpoint of the highest high and lowest low over its period.
     The spans at bar ``t`` are the ones that apply to ``t``: computed at
@@ -205,14 +144,10 @@ def ichimoku_nb(high, low, close, tenkan, kijun, senkou_b, displacement):
     NaN until the last of them has a value.
     """
     size = close.size
-    t_line = np.empty(size)
-    k_line = np.empty(size)
-    span_a = np.full(size, np.nan)
-    span_b = np.empty(size)
-    chikou = np.empty(size)  # scratch until the end
-    midpoint_into_nb(high, low, tenkan, t_line, chikou)
-    midpoint_into_nb(high, low, kijun, k_line, chikou)
-    midpoint_into_nb(high, low, senkou_b, span_b, chikou)
+    midpoint_nb(high, low, tenkan, t_line, chikou)  # chikou: scratch until the end
+    midpoint_nb(high, low, kijun, k_line, chikou)
+    midpoint_nb(high, low, senkou_b, span_b, chikou)
+    mask_before_nb(span_a, size)
     for t in range(size - 1, displacement - 1, -1):  # shift forward in place, latest first
         span_b[t] = span_b[t - displacement]
         span_a[t] = (t_line[t - displacement] + k_line[t - displacement]) / 2.0
@@ -224,8 +159,8 @@ def ichimoku_nb(high, low, close, tenkan, kijun, senkou_b, displacement):
 
 
 @njit(cache=True, nogil=True)
-def sar_nb(high, low, acceleration, maximum):
-    """Parabolic SAR as TA-Lib SAR, and the side it is on: ``(sar, direction)``.
+def sar_nb(high, low, acceleration, maximum, sar_out, direction):
+    """Parabolic SAR as TA-Lib SAR, and the side it is on: fill ``(sar_out, direction)``.
 
     The first bar's direction is short when its -DM (against bar 0) is positive,
     else long. ``sar[t]`` is the stop in force for bar ``t`` (reset to the extreme
@@ -233,8 +168,8 @@ def sar_nb(high, low, acceleration, maximum):
     below price) and -1 while short, after bar ``t``.
     """
     size = high.size
-    sar_out = np.full(size, np.nan)
-    direction = np.full(size, np.nan)
+    mask_before_nb(sar_out, 1)
+    mask_before_nb(direction, 1)
     if size < 2:
         return sar_out, direction
     acceleration = min(acceleration, maximum)
@@ -286,8 +221,8 @@ def sar_nb(high, low, acceleration, maximum):
 
 
 @njit(cache=True, nogil=True)
-def supertrend_nb(high, low, close, n, multiplier):
-    """Supertrend: ``(supertrend, direction, upper, lower)``.
+def supertrend_nb(high, low, close, n, multiplier, line, direction, upper, lower):
+    """Supertrend: fill ``(line, direction, upper, lower)``, the supertrend, its direction and bands.
 
     Basic bands are ``(high + low) / 2 ± multiplier * ATR(n)`` (TA-Lib ATR, first
     value at bar ``n``). The final lower band only rises and the final upper band
@@ -298,10 +233,9 @@ def supertrend_nb(high, low, close, n, multiplier):
     ``supertrend`` is the one in force.
     """
     size = close.size
-    line = core_nb.atr_nb(high, low, close, n)  # read bar by bar, then overwritten with the band
-    direction = np.full(size, np.nan)
-    upper = np.full(size, np.nan)
-    lower = np.full(size, np.nan)
+    core_nb.atr_nb(high, low, close, n, line)  # read bar by bar, then overwritten with the band
+    for x in (direction, upper, lower):
+        mask_before_nb(x, size)
     up = 0.0
     lo = 0.0
     trend = -1.0
@@ -334,12 +268,11 @@ def supertrend_nb(high, low, close, n, multiplier):
 @njit(cache=True, nogil=True)
 def _vortex_legs(high, low, close, i):
     """``|high - previous low|``, ``|low - previous high|`` and the true range of bar ``i``."""
-    return (abs(high[i] - low[i - 1]), abs(low[i] - high[i - 1]),
-            max(high[i], close[i - 1]) - min(low[i], close[i - 1]))
+    return abs(high[i] - low[i - 1]), abs(low[i] - high[i - 1]), true_range_at_nb(high, low, close, i)
 
 
 @njit(cache=True, nogil=True)
-def vortex_nb(high, low, close, n):
+def vortex_nb(high, low, close, n, vi_plus, vi_minus):
     """Vortex indicator ``(vi_plus, vi_minus)``: sums of ``|high - previous low|`` and ``|low - previous high|``.
 
     Each sum over the last ``n`` bars is divided by the sum of true ranges over
@@ -347,8 +280,8 @@ def vortex_nb(high, low, close, n):
     three window sums run in one pass.
     """
     size = close.size
-    vi_plus = np.full(size, np.nan)
-    vi_minus = np.full(size, np.nan)
+    mask_before_nb(vi_plus, n)
+    mask_before_nb(vi_minus, n)
     s_plus = 0.0
     s_minus = 0.0
     s_tr = 0.0
@@ -369,7 +302,7 @@ def vortex_nb(high, low, close, n):
 
 
 @njit(cache=True, nogil=True)
-def linreg_slope_nb(x, n):
+def linreg_slope_nb(x, n, out):
     """Least-squares slope of the last ``n`` values per bar (TA-Lib LINEARREG_SLOPE).
 
     ``x`` runs ``n-1 .. 0`` bars ago, so the divisor is negative and the sign comes
@@ -377,10 +310,10 @@ def linreg_slope_nb(x, n):
     ``32 * n`` bars, and on the bar a value leaves that outweighs what the window
     still holds (TA-Lib's re-anchoring), so rounding does not pile up.
     """
-    out = np.full(x.size, np.nan)
     start = core_nb.first_valid_nb(x)
     if n < 2 or x.size - start < n:
-        return out
+        return mask_before_nb(out, x.size)
+    mask_before_nb(out, start + n - 1)
     sum_x = n * (n - 1) * 0.5
     sum_x_sqr = n * (n - 1) * (2 * n - 1) / 6.0
     divisor = sum_x * sum_x - n * sum_x_sqr
@@ -419,7 +352,7 @@ def _linreg_sums(x, t, n):
 
 
 @njit(cache=True, nogil=True)
-def choppiness_nb(high, low, close, n):
+def choppiness_nb(high, low, close, n, out, scratch):
     """Choppiness index: ``100 * log10(sum of true ranges / (highest high - lowest low)) / log10(n)``.
 
     Both run over the same last ``n`` bars; the true range needs the previous
@@ -427,17 +360,16 @@ def choppiness_nb(high, low, close, n):
     100 (fully sideways).
     """
     size = close.size
-    out = np.empty(size)
-    lowest = np.empty(size)
-    high_low_into_nb(high, low, n, out, lowest)
+    core_nb.rolling_extreme_nb(high, n, 1.0, out)
+    lowest = core_nb.rolling_extreme_nb(low, n, -1.0, scratch)
     mask_before_nb(out, n)
     scale = 100.0 / np.log10(n)
     total = 0.0
     for i in range(1, size):
-        total += _tr_step(high, low, close, i)
+        total += true_range_at_nb(high, low, close, i)
         if i < n:
             continue
         span = out[i] - lowest[i]
         out[i] = scale * np.log10(total / span) if span > 0.0 else 100.0
-        total -= _tr_step(high, low, close, i - n + 1)
+        total -= true_range_at_nb(high, low, close, i - n + 1)
     return out

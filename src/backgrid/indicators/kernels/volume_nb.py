@@ -1,7 +1,9 @@
 """Volume kernels (conventions as in :mod:`backgrid.indicators.kernels.core_nb`).
 
-``ids`` arguments are int64 period ids (:func:`backgrid.indicators.periods.period_ids`):
-equal within one period, different from one period to the next.
+Kernels fill the output arrays they are given (the wrappers allocate them with
+NumPy), in the order their docstring names, and return them. ``ids`` arguments
+are int64 period ids (:func:`backgrid.indicators.periods.period_ids`): equal
+within one period, different from one period to the next.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from backgrid.indicators.kernels.core_nb import mask_before_nb, rolling_sum_nb
+
 
 @njit(cache=True, nogil=True)
-def obv_nb(close, volume):
+def obv_nb(close, volume, out):
     """On-balance volume, starting from the first bar's volume (TA-Lib OBV)."""
-    out = np.empty(close.size)
     if close.size == 0:
         return out
     total = volume[0]
@@ -39,18 +42,27 @@ def _money_flow_nb(h, lo, c, v):
 
 
 @njit(cache=True, nogil=True)
-def money_flow_volume_nb(high, low, close, volume):
-    """Money-flow volume of each bar (see :func:`_money_flow_nb`)."""
-    out = np.empty(close.size)
+def cmf_nb(high, low, close, volume, n, out, scratch):
+    """Chaikin money flow: sum of money-flow volume over sum of volume, last ``n`` bars (0 without volume).
+
+    ``scratch`` is ``(2, len)`` and overwritten.
+    """
+    flow = scratch[0]
     for i in range(close.size):
-        out[i] = _money_flow_nb(high[i], low[i], close[i], volume[i])
+        flow[i] = _money_flow_nb(high[i], low[i], close[i], volume[i])
+    rolling_sum_nb(flow, n, out)
+    total = rolling_sum_nb(volume, n, scratch[1])
+    for i in range(close.size):
+        if np.isnan(total[i]):
+            out[i] = np.nan
+        else:
+            out[i] = out[i] / total[i] if total[i] != 0.0 else 0.0
     return out
 
 
 @njit(cache=True, nogil=True)
-def ad_nb(high, low, close, volume):
+def ad_nb(high, low, close, volume, out):
     """Accumulation/distribution line: running sum of the money-flow volume (TA-Lib AD)."""
-    out = np.empty(close.size)
     total = 0.0
     for i in range(close.size):
         total += _money_flow_nb(high[i], low[i], close[i], volume[i])
@@ -59,15 +71,15 @@ def ad_nb(high, low, close, volume):
 
 
 @njit(cache=True, nogil=True)
-def adosc_nb(high, low, close, volume, fast, slow):
+def adosc_nb(high, low, close, volume, fast, slow, out):
     """Chaikin oscillator: fast EMA minus slow EMA of the A/D line, both seeded with its first value (TA-Lib ADOSC).
 
     The first ``max(fast, slow) - 1`` bars only run the averages in and are NaN.
     """
-    out = np.full(close.size, np.nan)
+    lookback = max(fast, slow) - 1
+    mask_before_nb(out, lookback)
     if close.size == 0:
         return out
-    lookback = max(fast, slow) - 1
     fast_k = 2.0 / (fast + 1.0)
     slow_k = 2.0 / (slow + 1.0)
     ad = _money_flow_nb(high[0], low[0], close[0], volume[0])
@@ -83,16 +95,14 @@ def adosc_nb(high, low, close, volume, fast, slow):
 
 
 @njit(cache=True, nogil=True)
-def vwap_nb(price, volume, ids):
+def vwap_nb(price, volume, ids, vwap, std):
     """Volume-weighted average ``price`` since the start of each period, and the weighted standard deviation.
 
-    Returns ``(vwap, std)``. The deviation is updated with West's weighted form of
+    Fills ``(vwap, std)``. The deviation is updated with West's weighted form of
     Welford's algorithm (no cancellation between large sums). While the period has
     had no volume yet the VWAP is the bar's own price and the deviation 0.
     """
     n = price.size
-    vwap = np.empty(n)
-    std = np.empty(n)
     pv = 0.0
     weight = 0.0
     mean = 0.0
@@ -128,7 +138,7 @@ def _price_bin_nb(price, lo, scale, bins):
 
 
 @njit(cache=True, nogil=True)
-def volume_profile_nb(price, volume, window_volume, lowest, highest, n, bins, area_share):
+def volume_profile_nb(price, volume, window_volume, lowest, highest, n, bins, area_share, poc, vah, val):
     """Rolling volume profile of the last ``n`` bars: point of control and value area.
 
     ``lowest``/``highest`` are the window's lowest low and highest high (NaN during
@@ -137,7 +147,7 @@ def volume_profile_nb(price, volume, window_volume, lowest, highest, n, bins, ar
     is the middle of the fullest bin (the lowest one on ties). The value area
     starts at that bin and grows one bin at a time towards the fuller neighbour
     (upwards on ties) until it holds ``area_share`` of the window's volume
-    ``window_volume`` (the rolling sum of ``volume``). Returns ``(poc, vah, val)``.
+    ``window_volume`` (the rolling sum of ``volume``). Fills ``(poc, vah, val)``.
 
     While the window's range stays the same, no bar changes bin, so the
     histogram is updated by the bar that leaves and the bar that enters (O(bins)
@@ -146,9 +156,8 @@ def volume_profile_nb(price, volume, window_volume, lowest, highest, n, bins, ar
     volumes; fractional volumes can differ from a fresh sum in the last bits.
     """
     size = price.size
-    poc = np.full(size, np.nan)
-    vah = np.full(size, np.nan)
-    val = np.full(size, np.nan)
+    for x in (poc, vah, val):
+        mask_before_nb(x, size)
     # bins 1..bins of `hist`; the sentinels at both ends stop the value area's growth without bound checks
     hist = np.full(bins + 2, -1.0)
     count = np.zeros(bins + 2, dtype=np.int64)
@@ -215,12 +224,12 @@ def volume_profile_nb(price, volume, window_volume, lowest, highest, n, bins, ar
 
 
 @njit(cache=True, nogil=True)
-def ease_of_movement_nb(high, low, volume, scale):
+def ease_of_movement_nb(high, low, volume, scale, out):
     """One-bar ease of movement: move of the bar's midpoint over the box ratio ``(volume / scale) / (high - low)``.
 
     The first bar (no previous midpoint) is NaN; bars with no range or no volume give 0.
     """
-    out = np.full(high.size, np.nan)
+    mask_before_nb(out, 1)
     for i in range(1, high.size):
         rng = high[i] - low[i]
         if rng > 0.0 and volume[i] > 0.0:
