@@ -29,6 +29,18 @@ How each peer is configured to backgrid's semantics:
   trailing cases to data on which the two references coincide and demonstrates the difference.
 - Commission: a fraction of traded value on every fill (``Backtest(commission=c)``;
   ``broker.setcommission(commission=c)``, which backtrader reads as an absolute fraction for stocks).
+- Stops as price distances (``stop_loss_distance``, ``take_profit_distance``: per-bar arrays, NaN = none):
+  the adapters read the distance at the signal bar and put the level that far from the entry fill,
+  as backgrid does. backtrader's ``StopTrail(trailamount=d)`` is backgrid's constant
+  ``trailing_distance`` (on the trail-compatible data described above).
+- Limit and stop entries (``entry_type``, ``entry_price`` per bar, ``entry_expiry``): both peers fill a
+  buy limit at min(open, limit) once the low reaches it and a buy stop at max(open, stop) once the high
+  reaches it, from the bar after the order (sells mirrored), like backgrid. Neither has an expiry in
+  bars or backgrid's cancelling rules, so the adapters keep them: the order is cancelled after
+  ``entry_expiry`` bars without a fill, by an exit signal of its side, or by a new entry signal (which
+  places its own order). Limit and stop entries run without stop-loss or take-profit: both peers test
+  protective orders differently in the bar of a limit fill (backtesting.py from the next bar;
+  backtrader against the whole bar, its open included), where backgrid sees only the part after the fill.
 """
 
 from __future__ import annotations
@@ -40,7 +52,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["Case", "PeerRun", "decide", "run_backtesting_py", "run_backtrader"]
+__all__ = ["FILL_COLUMNS", "Case", "PeerRun", "decide", "run_backtesting_py", "run_backtrader"]
 
 NONE = 0
 GO_LONG = 1
@@ -48,6 +60,7 @@ GO_SHORT = -1
 EXIT = 2
 
 TRADE_COLUMNS = ["entry_idx", "exit_idx", "side", "size", "entry_price", "exit_price", "commission"]
+FILL_COLUMNS = ["bar", "side", "size", "price", "commission"]
 
 
 @dataclass(frozen=True)
@@ -71,14 +84,22 @@ class Case:
     size: float = 10.0
     size_type: Literal["units", "percent"] = "units"
     cash: float = 100_000.0
+    stop_loss_distance: np.ndarray | None = None
+    take_profit_distance: np.ndarray | None = None
+    trailing_distance: float | None = None
+    entry_type: Literal["market", "limit", "stop"] = "market"
+    entry_price: np.ndarray | None = None
+    entry_expiry: int = 1
 
 
 @dataclass(frozen=True)
 class PeerRun:
-    """A peer's trades (``TRADE_COLUMNS``, entry order) and its final equity."""
+    """A peer's trades (``TRADE_COLUMNS``, entry order), its final equity and, where the peer reports
+    them, its fills in order (``FILL_COLUMNS``)."""
 
     trades: pd.DataFrame
     final_equity: float
+    fills: pd.DataFrame | None = None
 
 
 def decide(pos: float, long_in: bool, long_out: bool, short_in: bool, short_out: bool) -> int:
@@ -92,11 +113,28 @@ def decide(pos: float, long_in: bool, long_out: bool, short_in: bool, short_out:
     return GO_LONG if go_long else GO_SHORT if go_short else NONE
 
 
-def _levels(case: Case, px: float, side: int) -> tuple[float | None, float | None]:
-    """Stop-loss and take-profit prices for an entry filled at ``px`` (backgrid's formulas)."""
+def _levels(case: Case, px: float, side: int, i: int) -> tuple[float | None, float | None]:
+    """Stop-loss and take-profit prices for an entry decided at bar ``i``, filled at ``px`` (backgrid's formulas)."""
     stop = px * (1.0 - side * case.stop_loss) if case.stop_loss else None
     take = px * (1.0 + side * case.take_profit) if case.take_profit else None
+    if case.stop_loss_distance is not None and np.isfinite(case.stop_loss_distance[i]):
+        stop = px - side * case.stop_loss_distance[i]
+    if case.take_profit_distance is not None and np.isfinite(case.take_profit_distance[i]):
+        take = px + side * case.take_profit_distance[i]
     return stop, take
+
+
+def _cancels(case: Case, i: int, action: int, working_side: int) -> bool:
+    """Whether the signals at bar ``i`` cancel a working entry order of ``working_side`` (backgrid's rule)."""
+    own_exit = bool(case.exits[i]) if working_side > 0 else bool(case.short_exits[i])
+    return action in (GO_LONG, GO_SHORT) or own_exit
+
+
+def _entry_price(case: Case, i: int) -> float | None:
+    """The limit / stop price of an entry decided at bar ``i`` (None: NaN, no order)."""
+    if case.entry_price is None or not np.isfinite(case.entry_price[i]):
+        return None
+    return float(case.entry_price[i])
 
 
 def _action(case: Case, i: int, pos: float) -> int:
@@ -110,27 +148,43 @@ def run_backtesting_py(case: Case) -> PeerRun:
 
     opens = case.frame["open"].to_numpy()
     n = len(opens)
-    if case.trailing_stop:
-        msg = "backtesting.py has no percent trailing stop; trailing cases run against backtrader only"
+    if case.trailing_stop or case.trailing_distance:
+        msg = "backtesting.py has no trailing stop; trailing cases run against backtrader only"
         raise ValueError(msg)
+    _check_entry_orders(case)
     order_size = case.size if case.size_type == "units" else 0.9999
 
     class Signals(Strategy):
         def init(self) -> None:
-            pass
+            self.working: tuple[object, int, int] | None = None  # (order, side, bars it may still work)
 
         def next(self) -> None:
             i = len(self.data) - 1
             pos = self.position.size
+            if self.working is not None:  # tested in this bar: filled, or one bar of its expiry used
+                order, side, left = self.working
+                self.working = None
+                if order in self.orders:
+                    if left <= 1:
+                        order.cancel()
+                    else:
+                        self.working = (order, side, left - 1)
             action = _action(case, i, pos)
+            if self.working is not None and _cancels(case, i, action, self.working[1]):
+                self.working[0].cancel()
+                self.working = None
             if action == NONE:
                 return
             if pos and (action == EXIT or action * pos < 0):
                 self.position.close()
             if action in (GO_LONG, GO_SHORT) and i + 1 < n:
-                stop, take = _levels(case, opens[i + 1], action)
                 place = self.buy if action == GO_LONG else self.sell
-                place(size=order_size, sl=stop, tp=take)
+                if case.entry_type == "market":
+                    stop, take = _levels(case, opens[i + 1], action, i)
+                    place(size=order_size, sl=stop, tp=take)
+                elif (price := _entry_price(case, i)) is not None:
+                    order = place(size=order_size, **{case.entry_type: price})
+                    self.working = (order, action, case.entry_expiry)
 
     frame = case.frame.rename(columns=str.capitalize)
     with warnings.catch_warnings(record=True) as caught:
@@ -166,6 +220,7 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
     if case.size_type != "units":
         msg = "the backtrader adapter sizes in units only"
         raise ValueError(msg)
+    _check_entry_orders(case)
     opens = case.frame["open"].to_numpy()
     n = len(opens)
     units = case.size
@@ -174,6 +229,7 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
         def __init__(self) -> None:
             self.fills: list[tuple[int, float, float, float]] = []
             self.protective: list[bt.Order] = []
+            self.working: tuple[bt.Order, int, int] | None = None  # (order, side, bars it may still work)
 
         def notify_order(self, order: bt.Order) -> None:
             if order.status == order.Completed:
@@ -188,7 +244,18 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
         def next(self) -> None:
             i = len(self.data) - 1
             pos = self.position.size
+            if self.working is not None:  # tested in this bar: filled, or one bar of its expiry used
+                order, side, left = self.working
+                self.working = None
+                if order.alive():
+                    if left <= 1:
+                        self.cancel(order)
+                    else:
+                        self.working = (order, side, left - 1)
             action = _action(case, i, pos)
+            if self.working is not None and _cancels(case, i, action, self.working[1]):
+                self.cancel(self.working[0])
+                self.working = None
             if action == NONE:
                 return
             if pos and (action == EXIT or action * pos < 0):
@@ -197,10 +264,15 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
                 self.protective = []
                 self.close()
             if action in (GO_LONG, GO_SHORT) and i + 1 < n:
-                self._enter(action, opens[i + 1])
+                if case.entry_type == "market":
+                    self._enter(action, opens[i + 1], i)
+                elif (price := _entry_price(case, i)) is not None:
+                    exectype = bt.Order.Limit if case.entry_type == "limit" else bt.Order.Stop
+                    place = self.buy if action == GO_LONG else self.sell
+                    self.working = (place(size=units, exectype=exectype, price=price), action, case.entry_expiry)
 
-        def _enter(self, side: int, px: float) -> None:
-            stop, take = _levels(case, px, side)
+        def _enter(self, side: int, px: float, i: int) -> None:
+            stop, take = _levels(case, px, side, i)
             if bracket:
                 make = self.buy_bracket if side == GO_LONG else self.sell_bracket
                 orders = make(size=units, exectype=bt.Order.Market, stopprice=stop, limitprice=take,
@@ -217,6 +289,10 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
                 protective.append(close_side(size=units, exectype=bt.Order.StopTrail, price=px,
                                              trailpercent=case.trailing_stop,
                                              oco=protective[0] if protective else None))
+            if case.trailing_distance:
+                protective.append(close_side(size=units, exectype=bt.Order.StopTrail, price=px,
+                                             trailamount=case.trailing_distance,
+                                             oco=protective[0] if protective else None))
             if take is not None:
                 protective.append(close_side(size=units, exectype=bt.Order.Limit, price=take,
                                              oco=protective[0] if protective else None))
@@ -230,7 +306,18 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
     cerebro.broker.set_checksubmit(False)  # the case's cash covers every order; no pseudo-fills at submit
     cerebro.broker.setcommission(commission=case.commission)
     strategy = cerebro.run()[0]
-    return PeerRun(trades=_pair_fills(strategy.fills), final_equity=float(cerebro.broker.getvalue()))
+    fills = pd.DataFrame([(bar, 1 if size > 0 else -1, abs(size), price, comm)
+                          for bar, price, size, comm in strategy.fills], columns=FILL_COLUMNS)
+    return PeerRun(trades=_pair_fills(strategy.fills), final_equity=float(cerebro.broker.getvalue()), fills=fills)
+
+
+def _check_entry_orders(case: Case) -> None:
+    """Refuse what the adapters cannot reproduce: protective orders on limit / stop entries (see above)."""
+    if case.entry_type != "market" and any(level is not None for level in (
+            case.stop_loss, case.take_profit, case.trailing_stop, case.stop_loss_distance,
+            case.take_profit_distance, case.trailing_distance)):
+        msg = "limit and stop entries run without stops against the peers (see the module docstring)"
+        raise ValueError(msg)
 
 
 def _pair_fills(fills: list[tuple[int, float, float, float]]) -> pd.DataFrame:

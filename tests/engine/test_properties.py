@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backgrid.data.bars import Bars
 from backgrid.engine import backtest
+from tests.engine.generated import random_market
 
 DAY = 86_400 * 10**9
 
@@ -19,17 +19,8 @@ DAY = 86_400 * 10**9
 @st.composite
 def markets(draw, min_bars=20, max_bars=120):
     n = draw(st.integers(min_bars, max_bars))
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
-    gaps = np.where(rng.random(n) < 0.2, rng.normal(0, 0.03, n), 0.0)
-    open_ = np.r_[100.0, close[:-1]] * np.exp(gaps)
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.01, n)))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.01, n)))
-    ts = 1_704_067_200 * 10**9 + np.arange(n, dtype=np.int64) * DAY
-    bars = Bars("P", "1d", ts, open_, high, low, close, np.ones(n), calendar="crypto")
-    density = draw(st.sampled_from([0.05, 0.15, 0.4]))
-    signals = {name: rng.random(n) < density for name in ("entries", "exits", "short_entries", "short_exits")}
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    bars, signals = random_market(rng, n, draw(st.sampled_from([0.05, 0.15, 0.4])))
     if draw(st.booleans()):
         signals["short_entries"][:] = False
         signals["short_exits"][:] = False

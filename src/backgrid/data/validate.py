@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from backgrid._fields import from_dict
 from backgrid.data.calendar import DAY_NS, Calendar, session_days
 from backgrid.data.kernels import validate_nb as nb
 from backgrid.data.timeframe import Timeframe
@@ -121,12 +122,7 @@ class ValidationPolicy:
         if value == "lenient":
             return cls.lenient()
         if isinstance(value, dict):
-            unknown = sorted(set(value) - {f.name for f in fields(cls)})
-            if unknown:
-                known = ", ".join(f.name for f in fields(cls))
-                msg = f"unknown validation check(s) {', '.join(unknown)}; expected some of {known}"
-                raise DataError(msg)
-            return cls(**value)
+            return from_dict(cls, value, what="validation check", error=DataError)
         msg = f"policy must be a ValidationPolicy, a dict of overrides or 'lenient', got {value!r}"
         raise DataError(msg)
 

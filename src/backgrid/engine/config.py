@@ -6,12 +6,15 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from backgrid._fields import from_dict
 from backgrid.errors import BackgridError
 
 __all__ = ["Costs", "EngineError"]
 
-SizeType = Literal["percent", "units", "cash", "risk"]
-SIZE_TYPES: tuple[str, ...] = ("percent", "units", "cash", "risk")
+SizeType = Literal["percent", "units", "cash", "risk", "volatility"]
+SIZE_TYPES: tuple[str, ...] = ("percent", "units", "cash", "risk", "volatility")
+EntryType = Literal["market", "limit", "stop"]
+ENTRY_TYPES: tuple[str, ...] = ("market", "limit", "stop")
 
 
 class EngineError(BackgridError, ValueError):
@@ -55,12 +58,7 @@ class Costs:
         if isinstance(value, Costs):
             return value
         if isinstance(value, dict):
-            unknown = sorted(set(value) - {f.name for f in fields(cls)})
-            if unknown:
-                known = ", ".join(f.name for f in fields(cls))
-                msg = f"unknown cost field(s) {', '.join(unknown)}; expected some of {known}"
-                raise EngineError(msg)
-            return cls(**value)
+            return from_dict(cls, value, what="cost field", error=EngineError)
         msg = f"costs must be a Costs, a dict or None, got {type(value).__name__}"
         raise EngineError(msg)
 

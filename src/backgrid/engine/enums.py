@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["ExitReason", "Fill", "Side", "SizeType", "StopPolicy"]
+__all__ = ["EntryType", "ExitReason", "Fill", "OrderReason", "OrderStatus", "OrderType", "Side", "SizeType",
+           "StopPolicy"]
 
 
 class Side(IntEnum):
@@ -46,3 +47,44 @@ class SizeType(IntEnum):
     CASH = 1  # spend this much cash (before costs)
     PERCENT_EQUITY = 2  # this fraction of equity, costs included
     RISK_PERCENT = 3  # lose this fraction of equity if the stop-loss fills
+    VOLATILITY = 4  # target this annualised volatility: equity x target / (asset volatility x price)
+
+
+class EntryType(IntEnum):
+    """How entries are ordered."""
+
+    MARKET = 0  # at the next open (or the same close)
+    LIMIT = 1  # buy at the limit or lower (sell at it or higher), working for ``entry_expiry`` bars
+    STOP = 2  # buy once the price rises to the stop (sell once it falls to it), filled at the stop or worse
+
+
+class OrderType(IntEnum):
+    """What an order record is: an entry (by its entry type) or an exit (by what triggered it)."""
+
+    MARKET = 0
+    LIMIT = 1
+    STOP = 2
+    STOP_LOSS = 3
+    TAKE_PROFIT = 4
+    TRAILING_STOP = 5
+    TIME = 6  # held ``max_bars`` bars
+    SIGNAL_EXIT = 7  # an exit signal, or the exit half of a reversal
+
+
+class OrderStatus(IntEnum):
+    """Whether an order filled."""
+
+    FILLED = 0
+    REJECTED = 1  # refused, expired or cancelled: ``OrderReason`` says which
+
+
+class OrderReason(IntEnum):
+    """Why an order did not fill."""
+
+    NONE = 0  # it filled
+    NO_CASH = 1  # cash (times the leverage) does not cover it
+    SIZE_ZERO = 2  # the sizing gave nothing (after rounding to the lot; no stop for risk sizing; no volatility)
+    MAX_POSITIONS = 3  # the portfolio already holds ``max_positions`` positions
+    EXPIRED = 4  # a limit / stop entry not reached within ``entry_expiry`` bars
+    CANCELLED = 5  # a working limit / stop entry cancelled by an exit signal or a new entry signal
+    NO_PRICE = 6  # a limit / stop entry signal whose ``entry_price`` is NaN

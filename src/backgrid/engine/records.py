@@ -1,10 +1,10 @@
-"""Structured record types the engine writes (one row per trade, per column)."""
+"""Structured record types the engine writes (one row per trade and one per order, per column)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COLUMN_PARAMS", "COLUMN_STATE", "TRADE"]
+__all__ = ["COLUMN_PARAMS", "COLUMN_STATE", "ORDER", "TRADE"]
 
 #: One closed (or still open) trade.
 TRADE = np.dtype([
@@ -28,6 +28,22 @@ TRADE = np.dtype([
     ("open", np.bool_),           # still open at the end of the data
 ])
 
+#: One order event: a fill, or an order that did not fill (refused, expired or cancelled).
+ORDER = np.dtype([
+    ("col", np.int64),            # column: the account it belongs to
+    ("asset", np.int64),          # asset within the account (0 for one-asset accounts)
+    ("bar", np.int64),            # bar of the fill, the refusal, the expiry or the cancelling signal
+    ("side", np.int64),           # +1 buy, -1 sell
+    ("type", np.int64),           # OrderType
+    ("status", np.int64),         # OrderStatus
+    ("reason", np.int64),         # OrderReason (NONE for fills)
+    ("requested", np.float64),    # units asked for; NaN when the order was never sized
+    ("size", np.float64),         # units filled (0 when not filled)
+    ("price", np.float64),        # fill price, slippage and spread included; NaN when not filled
+    ("order_price", np.float64),  # limit / stop price of an entry, level of a stop exit; NaN for market orders
+    ("commission", np.float64),
+])
+
 #: The settings of one column, grouped so kernels take one record instead of many arguments.
 COLUMN_PARAMS = np.dtype([
     ("cash", np.float64),              # starting cash
@@ -45,6 +61,9 @@ COLUMN_PARAMS = np.dtype([
     ("trailing_stop", np.float64),     # fraction behind the best price since entry; NaN: none
     ("max_bars", np.int64),            # exit after this many bars held; 0: never
     ("leverage", np.float64),          # position value may be at most leverage x equity at the fill
+    ("entry_type", np.int64),          # EntryType: market, limit or stop entry orders
+    ("entry_expiry", np.int64),        # bars a limit / stop entry order works before it expires
+    ("partial_fills", np.bool_),       # fill the affordable part of an entry cash cannot cover
 ])
 
 #: A column's running state inside the simulator (also returned: the final state of each column).
@@ -63,5 +82,16 @@ COLUMN_STATE = np.dtype([
     ("pending", np.int64),          # order for the next open: 0 none, 1 long, -1 short, 2 exit
     ("pending_reason", np.int64),   # ExitReason of a pending exit
     ("k", np.int64),                # next trade row to write
-    ("rejected", np.int64),         # orders refused (cash, size or record space)
+    ("rejected", np.int64),         # orders refused (cash, size, max positions, no entry price)
+    ("sl_px", np.float64),          # stop-loss level of the open position (-inf long / +inf short: none)
+    ("tp_px", np.float64),          # take-profit level of the open position (+inf long / -inf short: none)
+    ("trail_d", np.float64),        # trailing distance for the next bar's test (NaN: none)
+    ("o_sl", np.float64),           # stop-loss distance at the bar that decided the next entry (NaN: none)
+    ("o_tp", np.float64),           # take-profit distance at that bar (NaN: none)
+    ("o_vol", np.float64),          # asset volatility at that bar (volatility sizing)
+    ("w_side", np.int64),           # working limit / stop entry order: 0 none, 1 buy, -1 sell
+    ("w_px", np.float64),           # its limit or stop price
+    ("w_left", np.int64),           # bars it still works
+    ("ko", np.int64),               # next order row to write
+    ("ko_end", np.int64),           # end of this column's order rows
 ])

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from backgrid.data.calendar import Calendar
-from backgrid.engine.enums import ExitReason
+from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
+from backgrid.engine.records import ORDER
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
 __all__ = ["Result"]
@@ -19,16 +20,18 @@ __all__ = ["Result"]
 class Result:
     """Trades, equity and statistics of a backtest; one column per parameter set when there are several.
 
-    ``records`` holds the raw trade records (``records.TRADE``); ``trades``,
-    ``equity`` and ``stats`` are pandas views built on first use.
+    ``records`` holds the raw trade records (``records.TRADE``) and ``order_records``
+    the raw order records (``records.ORDER``); ``trades``, ``orders``, ``equity`` and
+    ``stats`` are pandas views built on first use.
     """
 
     def __init__(self, *, trades: np.ndarray, equity: np.ndarray, summary: np.ndarray, state: np.ndarray,
                  index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray,
                  prices: dict[str, np.ndarray],
                  calendar: Calendar, bar_ns: int, assets: list[str] | None = None,
-                 periods_per_year: float | None = None) -> None:
+                 periods_per_year: float | None = None, orders: np.ndarray | None = None) -> None:
         self.records = trades
+        self.order_records = orders if orders is not None else np.zeros(0, dtype=ORDER)
         self.summary = summary
         self.state = state
         self.params = params
@@ -66,6 +69,33 @@ class Result:
         if self.single:
             frame = frame.drop(columns="column")
         return frame.sort_values(["entry_idx", "exit_idx"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        """One row per order event, in time order: every fill, and every order that did not fill.
+
+        Columns: ``time`` and ``bar`` of the event, ``side`` (buy / sell), ``type`` (market, limit, stop
+        entries; stop_loss, take_profit, trailing_stop, time, signal_exit exits), ``status`` (filled /
+        rejected), ``reason`` (missing for fills; no_cash, size_zero, max_positions, expired, cancelled,
+        no_price), ``requested`` and filled ``size`` in units, fill ``price`` (costs of slippage and spread
+        included), ``order_price`` (the limit or stop price of an entry, the level of a stop exit) and
+        ``commission``; ``symbol`` for a portfolio and ``column`` for several parameter sets.
+        """
+        o = self.order_records
+        frame = pd.DataFrame({name: o[name] for name in o.dtype.names or ()})
+        frame.insert(0, "time", self.index[o["bar"]])
+        frame["side"] = np.where(o["side"] > 0, "buy", "sell")
+        frame["type"] = _words(OrderType, o["type"])
+        frame["status"] = _words(OrderStatus, o["status"])
+        frame["reason"] = [None if code == OrderReason.NONE else OrderReason(code).name.lower() for code in o["reason"]]
+        frame["column"] = self.columns[o["col"]]
+        if self.assets is not None:
+            frame.insert(0, "symbol", np.asarray(self.assets, dtype=object)[o["asset"]])
+        order = np.lexsort((o["bar"], o["col"]))  # records come by column (portfolio: by asset), each in time order
+        frame = frame.iloc[order].drop(columns=["col", "asset"])
+        if self.single:
+            frame = frame.drop(columns="column")
+        return frame.reset_index(drop=True)
 
     @cached_property
     def equity(self) -> pd.Series | pd.DataFrame:
@@ -136,6 +166,12 @@ class Result:
         out = Path(path) if path is not None else Path.cwd() / "backtest.html"
         out.write_text(page, encoding="utf-8")
         return out
+
+
+def _words(codes: type[OrderType | OrderStatus], values: np.ndarray) -> list[str]:
+    """The lower-case names of enum ``codes`` for each value."""
+    names = {member.value: member.name.lower() for member in codes}
+    return [names[int(v)] for v in values]
 
 
 def _buy_and_hold(close: np.ndarray) -> np.ndarray:

@@ -9,15 +9,15 @@ import pandas as pd
 
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.data.calendar import infer_calendar
-from backgrid.engine.config import SIZE_TYPES, Costs, EngineError
+from backgrid.engine.config import ENTRY_TYPES, SIZE_TYPES, Costs, EngineError, EntryType, SizeType
 from backgrid.engine.kernels import portfolio_nb, simulate_nb
-from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, TRADE
+from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, ORDER, TRADE
 from backgrid.engine.result import Result
 
 __all__ = ["backtest"]
 
 _PRICES = ("open", "high", "low", "close")
-_SIZE_CODES = {"units": 0, "cash": 1, "percent": 2, "risk": 3}
+_SIZE_CODES = {"units": 0, "cash": 1, "percent": 2, "risk": 3, "volatility": 4}
 
 
 def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.DatetimeIndex, list[str] | None]:
@@ -98,6 +98,49 @@ def _per_column(name: str, value: Any, m: int, *, low: float, high: float, defau
     return np.broadcast_to(array, (m,)).copy()
 
 
+def _per_bar(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *,
+             low: float, inclusive: bool = False) -> np.ndarray:
+    """A (w, n) float64 array of per-bar values, time along the rows (w = 1 or one row per column); NaN = none.
+
+    ``value`` is a number, a (n,) or (n, columns) array, or a Series / DataFrame aligned on the data's bars
+    (absent bars: NaN; for a portfolio, DataFrame columns are matched to the symbols by name). Not given:
+    a (1, 0) array, which the kernels read as NaN everywhere.
+    """
+    n = index.size
+    if value is None:
+        return np.empty((1, 0))
+    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
+        own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
+        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"))
+    if symbols is not None and isinstance(value, pd.DataFrame):
+        missing = [sym for sym in symbols if sym not in value.columns]
+        if missing:
+            msg = f"{name} has no column for symbol(s) {', '.join(missing)}; columns are {list(value.columns)}"
+            raise EngineError(msg)
+        value = value[symbols]
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"{name} must be a number or numbers per bar, got {type(value).__name__}"
+        raise EngineError(msg) from exc
+    if array.ndim == 0:
+        array = np.full((n, 1), float(array))
+    elif array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[0] != n:
+        msg = f"{name} has shape {array.shape}; expected a number, ({n},) or ({n}, columns) like the data's {n} bars"
+        raise EngineError(msg)
+    bad = ~np.isnan(array) & ~((array >= low) if inclusive else (array > low)) | np.isinf(array)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        bound = f">= {low:g}" if inclusive else f"> {low:g}"
+        msg = f"{name} must be finite and {bound}, or NaN for none; got {array[row, col]:g} at bar {row}"
+        raise EngineError(msg)
+    # time along the rows: each column's kernel reads its own values contiguously, and every such array has
+    # one Numba type however many columns it has (one compiled kernel for all combinations)
+    return np.ascontiguousarray(array.T)
+
+
 def backtest(
     data: Any,
     *,
@@ -108,11 +151,19 @@ def backtest(
     stop_loss: Any = None,
     take_profit: Any = None,
     trailing_stop: Any = None,
+    stop_loss_distance: Any = None,
+    take_profit_distance: Any = None,
+    trailing_distance: Any = None,
     max_bars: Any = None,
+    entry_type: EntryType = "market",
+    entry_price: Any = None,
+    entry_expiry: Any = None,
     size: Any = 1.0,
-    size_type: Literal["percent", "units", "cash", "risk"] = "percent",
+    size_type: SizeType = "percent",
+    volatility: Any = None,
     lot_size: float = 0.0,
     leverage: float = 1.0,
+    partial_fills: bool = False,
     costs: Costs | dict[str, Any] | None = None,
     cash: float = 10_000.0,
     fill: Literal["next_open", "same_close"] = "next_open",
@@ -126,12 +177,34 @@ def backtest(
     Signals are booleans, one per bar (a Series or array), or one column per
     parameter set (a DataFrame or 2-D array: every column runs as its own account,
     side by side). ``stop_loss``, ``take_profit`` and ``trailing_stop`` are fractions
-    of the entry price (0.02 = 2 %); they, ``max_bars`` and ``size`` may also give
-    one value per column. ``size`` is read by ``size_type``: ``percent`` of equity
-    (1.0 = all in, costs included), ``units``, ``cash`` to spend, or ``risk``
-    (the fraction of equity lost if the stop-loss fills). ``lot_size`` rounds
+    of the entry price (0.02 = 2 %); they, ``max_bars``, ``entry_expiry`` and
+    ``size`` may also give one value per column. ``size`` is read by ``size_type``:
+    ``percent`` of equity (1.0 = all in, costs included), ``units``, ``cash`` to
+    spend, ``risk`` (the fraction of equity lost if the stop-loss fills) or
+    ``volatility`` (an annualised volatility target: equity x size /
+    (``volatility`` x price) units, at most leverage x equity). ``lot_size`` rounds
     quantities down (1 = whole shares; 0 = any fraction). Orders decided at a bar's
-    close fill at the next open unless ``fill="same_close"``.
+    close fill at the next open unless ``fill="same_close"``. An entry cash cannot
+    cover is refused, or with ``partial_fills=True`` filled for the affordable part.
+
+    Per-bar values (a number, a (n,) or (n, columns) array, or a Series / DataFrame
+    on the data's dates; NaN = none) are read at the bar whose close decides:
+    ``stop_loss_distance`` and ``take_profit_distance`` are price distances from the
+    entry fill, fixed for the trade (e.g. 2 x ATR); ``trailing_distance`` trails
+    the best price, the distance at each bar applying to the next bar's test;
+    ``volatility`` is the asset's annualised volatility for ``size_type="volatility"``
+    (e.g. ``hist_vol(...) / 100``). A stop is given as a fraction or as a
+    distance, not both.
+
+    ``entry_type="limit"`` or ``"stop"`` turns entries into orders at
+    ``entry_price`` (per bar, taken at the signal's close: the buy price on a long
+    signal's bar, the sell price on a short signal's) that work for
+    ``entry_expiry`` bars (default 1) from the next bar: a buy limit fills once the
+    low reaches it (at the open if the bar opens below), a buy stop once the high
+    does (at the open if above); sells mirrored. An exit signal of its side or a
+    new entry signal cancels a working order. See
+    :mod:`backgrid.engine.kernels.simulate_nb` for every rule, and ``Result.orders``
+    for each fill and each order that did not fill.
 
     Several symbols (``MultiBars``, a dict or a list of Bars) trade from ONE cash
     account on the union of their timestamps: signals then have one column per
@@ -153,14 +226,91 @@ def backtest(
     signals = {name: _signal(name, value, index, symbols) for name, value in
                (("entries", entries), ("exits", exits), ("short_entries", short_entries),
                 ("short_exits", short_exits))}
+    per_bar = {name: _per_bar(name, value, index, symbols, low=0.0, inclusive=name == "volatility")
+               for name, value in (("stop_loss_distance", stop_loss_distance),
+                                   ("take_profit_distance", take_profit_distance),
+                                   ("trailing_distance", trailing_distance), ("entry_price", entry_price),
+                                   ("volatility", volatility))}
     widths = {name: s.shape[1] for name, (s, _) in signals.items() if s.shape[1] > 1}
-    per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size)
+    widths |= {name: v.shape[0] for name, v in per_bar.items() if v.shape[0] > 1}
+    per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size, entry_expiry)
                        if v is not None and np.ndim(v) == 1]
     m = len(symbols) if symbols else max([*widths.values(), *per_col_lengths, 1])
     if any(w != m for w in widths.values()):
-        msg = f"signal columns disagree: {widths}; every 2-D signal needs {m} columns"
+        msg = f"signal columns disagree: {widths}; every 2-D signal or per-bar value needs {m} columns"
         raise EngineError(msg)
     labels = next((lab for _, lab in signals.values() if lab is not None), None)
+    _check_options(fill=fill, stop_policy=stop_policy, max_positions=max_positions, entry_type=entry_type,
+                   size_type=size_type, partial_fills=partial_fills, given={
+                       "stop_loss": stop_loss, "take_profit": take_profit, "trailing_stop": trailing_stop,
+                       "stop_loss_distance": stop_loss_distance, "take_profit_distance": take_profit_distance,
+                       "trailing_distance": trailing_distance, "entry_price": entry_price,
+                       "entry_expiry": entry_expiry, "volatility": volatility})
+    params = _column_params(m, cash=cash, size=size, size_type=size_type, lot_size=lot_size, leverage=leverage,
+                            costs=Costs.coerce(costs), stop_loss=stop_loss, take_profit=take_profit,
+                            trailing_stop=trailing_stop, max_bars=max_bars, entry_type=entry_type,
+                            entry_expiry=entry_expiry, partial_fills=partial_fills,
+                            stop_loss_distance=stop_loss_distance is not None)
+    entry_counts = [np.broadcast_to(s.sum(axis=0), (m,)) for name, (s, _) in signals.items()
+                    if name in ("entries", "short_entries")]
+    capacity = entry_counts[0] + entry_counts[1] + 1
+    trade_start = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(capacity, out=trade_start[1:])
+    trades = np.zeros(int(trade_start[-1]), dtype=TRADE)
+    # each entry signal ends as at most one entry order (filled, refused, expired or cancelled) and each
+    # entry fill as at most one exit
+    order_start = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(2 * capacity, out=order_start[1:])
+    orders = np.zeros(int(order_start[-1]), dtype=ORDER)
+    state = np.zeros(m, dtype=COLUMN_STATE)
+    state["k"] = trade_start[:-1]
+    state["ko"] = order_start[:-1]
+    state["ko_end"] = order_start[1:]
+    for field in ("sl_px", "tp_px", "trail_d", "o_sl", "o_tp", "o_vol", "w_px"):
+        state[field] = np.nan
+    o, h, lo, c = (prices[name] for name in _PRICES)
+    e, x, se, sx = (np.broadcast_to(s, (n, m)) if symbols else s for s, _ in signals.values())
+    sl_d, tp_d, tr_d, entry_px, vol = per_bar.values()
+    accounts = 1 if symbols else m
+    equity = np.empty((n if keep_equity or symbols else 0, accounts))
+    summary = np.empty((accounts, 2))
+    if symbols:
+        cash_out = np.empty(n)
+        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, sl_d, tp_d, tr_d, entry_px, vol, params,
+                                  float(cash),
+                                  max_positions or m, fill == "same_close", stop_policy == "ohlc_path", state,
+                                  trades, trade_start, orders, equity[:, 0], cash_out, summary)
+    else:
+        kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
+        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, sl_d, tp_d, tr_d, entry_px, vol, params,
+               fill == "same_close", stop_policy == "ohlc_path", state, trades, trade_start, orders, equity, summary)
+    calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
+    return Result(trades=_compact(trades, trade_start, state["k"]), equity=equity, summary=summary, state=state,
+                  index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
+                  prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
+                  periods_per_year=periods_per_year, orders=_compact(orders, order_start, state["ko"]))
+
+
+def _compact(records: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The rows ``start[j]`` up to ``stop[j]`` of every column ``j``, moved together in place; a view.
+
+    Columns own fixed slices of one buffer, partly used. Moving the used rows down in place (as raw bytes:
+    a structured copy goes field by field) touches no new memory, where a gather would fault in a second
+    buffer as large as the rows kept (hundreds of MB on a wide sweep).
+    """
+    raw = records.view(np.dtype((np.void, records.dtype.itemsize)))
+    end = 0
+    for first, last in zip(start[:-1].tolist(), stop.tolist(), strict=True):
+        if last > first:
+            if first != end:
+                raw[end:end + last - first] = raw[first:last]  # NumPy copies overlapping ranges safely
+            end += last - first
+    return records[:end]
+
+
+def _check_options(*, fill: str, stop_policy: str, max_positions: Any, entry_type: str, size_type: str,
+                   partial_fills: Any, given: dict[str, Any]) -> None:
+    """Reject option values and combinations that cannot work, naming the arguments involved."""
     if fill not in ("next_open", "same_close"):
         msg = f"fill must be 'next_open' or 'same_close', got {fill!r}"
         raise EngineError(msg)
@@ -170,42 +320,48 @@ def backtest(
     if max_positions is not None and not (isinstance(max_positions, int) and max_positions >= 1):
         msg = f"max_positions must be an integer >= 1, got {max_positions!r}"
         raise EngineError(msg)
-    params = _column_params(m, cash=cash, size=size, size_type=size_type, lot_size=lot_size, leverage=leverage,
-                            costs=Costs.coerce(costs), stop_loss=stop_loss, take_profit=take_profit,
-                            trailing_stop=trailing_stop, max_bars=max_bars)
-    entry_counts = [np.broadcast_to(s.sum(axis=0), (m,)) for name, (s, _) in signals.items()
-                    if name in ("entries", "short_entries")]
-    capacity = entry_counts[0] + entry_counts[1] + 1
-    trade_start = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(capacity, out=trade_start[1:])
-    trades = np.zeros(int(trade_start[-1]), dtype=TRADE)
-    state = np.zeros(m, dtype=COLUMN_STATE)
-    state["k"] = trade_start[:-1]
-    o, h, lo, c = (prices[name] for name in _PRICES)
-    e, x, se, sx = (np.broadcast_to(s, (n, m)) if symbols else s for s, _ in signals.values())
-    accounts = 1 if symbols else m
-    equity = np.empty((n if keep_equity or symbols else 0, accounts))
-    summary = np.empty((accounts, 2))
-    if symbols:
-        cash_out = np.empty(n)
-        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, params, float(cash),
-                                  max_positions or m, fill == "same_close", stop_policy == "ohlc_path", state,
-                                  trades, trade_start, equity[:, 0], cash_out, summary)
+    if not isinstance(partial_fills, bool | np.bool_):
+        msg = f"partial_fills must be True or False, got {partial_fills!r}"
+        raise EngineError(msg)
+    _check_orders(fill=fill, entry_type=entry_type, size_type=size_type, given=given)
+
+
+def _check_orders(*, fill: str, entry_type: str, size_type: str, given: dict[str, Any]) -> None:
+    """Reject stop forms given twice, and entry or sizing options without the values they read."""
+    for percent in ("stop_loss", "take_profit", "trailing_stop"):
+        distance = "trailing_distance" if percent == "trailing_stop" else f"{percent}_distance"
+        if given[percent] is not None and given[distance] is not None:
+            msg = (f"{percent} (a fraction of the price) and {distance} (a price distance) are two forms of one "
+                   f"stop; give one of them, not both")
+            raise EngineError(msg)
+    if entry_type not in ENTRY_TYPES:
+        msg = f"entry_type must be one of {', '.join(ENTRY_TYPES)}, got {entry_type!r}"
+        raise EngineError(msg)
+    if entry_type == "market":
+        for name in ("entry_price", "entry_expiry"):
+            if given[name] is not None:
+                msg = f"{name} applies to limit and stop entries; set entry_type='limit' or 'stop' (got 'market')"
+                raise EngineError(msg)
     else:
-        kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
-        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, params, fill == "same_close",
-               stop_policy == "ohlc_path", state, trades, trade_start, equity, summary)
-    used = np.concatenate([np.arange(trade_start[j], state["k"][j]) for j in range(m)])
-    calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
-    return Result(trades=trades[used], equity=equity, summary=summary, state=state, index=index,
-                  labels=["portfolio"] if symbols else labels, params=params[:accounts],
-                  prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
-                  periods_per_year=periods_per_year)
+        if given["entry_price"] is None:
+            msg = f"entry_type={entry_type!r} needs entry_price: the {entry_type} price of each bar's entry signal"
+            raise EngineError(msg)
+        if fill != "next_open":
+            msg = (f"entry_type={entry_type!r} works from the bar after the signal; it needs fill='next_open', "
+                   f"got {fill!r}")
+            raise EngineError(msg)
+    if size_type == "volatility" and given["volatility"] is None:
+        msg = "size_type='volatility' needs volatility: the asset's annualised volatility per bar (0.2 = 20 %)"
+        raise EngineError(msg)
+    if size_type != "volatility" and given["volatility"] is not None:
+        msg = f"volatility is read by size_type='volatility' only; got size_type={size_type!r}"
+        raise EngineError(msg)
 
 
 def _column_params(m: int, *, cash: float, size: Any, size_type: str, lot_size: float, leverage: float,
-                   costs: Costs, stop_loss: Any, take_profit: Any, trailing_stop: Any,
-                   max_bars: Any) -> np.ndarray:
+                   costs: Costs, stop_loss: Any, take_profit: Any, trailing_stop: Any, max_bars: Any,
+                   entry_type: str, entry_expiry: Any, partial_fills: bool, stop_loss_distance: bool,
+                   ) -> np.ndarray:
     """The kernel's per-column settings, each checked and named in errors."""
     if size_type not in SIZE_TYPES:
         msg = f"size_type must be one of {', '.join(SIZE_TYPES)}, got {size_type!r}"
@@ -229,10 +385,18 @@ def _column_params(m: int, *, cash: float, size: Any, size_type: str, lot_size: 
     params["take_profit"] = _per_column("take_profit", take_profit, m, low=0.0, high=np.inf, default=np.nan)
     params["trailing_stop"] = _per_column("trailing_stop", trailing_stop, m, low=0.0, high=1.0, default=np.nan)
     params["max_bars"] = _per_column("max_bars", max_bars, m, low=0.0, high=np.inf, default=0).astype(np.int64)
+    params["entry_type"] = ENTRY_TYPES.index(entry_type)
+    expiry = _per_column("entry_expiry", entry_expiry, m, low=0.0, high=np.inf, default=1)
+    if not (np.isfinite(expiry) & (expiry == np.round(expiry))).all():
+        msg = f"entry_expiry must be a whole number of bars >= 1, got {expiry[expiry != np.round(expiry)][0]:g}"
+        raise EngineError(msg)
+    params["entry_expiry"] = expiry.astype(np.int64)
+    params["partial_fills"] = partial_fills
     if size_type == "percent" and (params["size"] > leverage).any():
         msg = f"size as a percent of equity must be at most the leverage ({leverage:g}), got {params['size'].max():g}"
         raise EngineError(msg)
-    if size_type == "risk" and not (params["stop_loss"] > 0).all():
-        msg = "size_type='risk' needs a stop_loss on every column (the risk is measured to the stop)"
+    if size_type == "risk" and not stop_loss_distance and not (params["stop_loss"] > 0).all():
+        msg = ("size_type='risk' needs a stop_loss or a stop_loss_distance on every column (the risk is measured "
+               "to the stop)")
         raise EngineError(msg)
     return params

@@ -1,18 +1,25 @@
 """The shared-cash portfolio: many assets trading from one cash account.
 
-Conventions are those of :mod:`.simulate_nb` (same parameter, state and trade
-records; one state and one parameter row per asset), with one account: ``cash``
-is the starting cash, ``equity`` and ``cash_out`` are (n,) arrays, trades carry
-``col`` 0 and ``asset`` = the asset's column. A NaN open means the asset has no
-bar then: it neither trades nor changes value (it is marked at its last close).
+Conventions are those of :mod:`.simulate_nb` (same parameter, state, trade and
+order records; one state and one parameter row per asset; per-bar values have
+one row per asset, or one row for all), with one account: ``cash`` is the
+starting cash, ``equity`` and ``cash_out`` are (n,) arrays, trades and orders
+carry ``col`` 0 and ``asset`` = the asset's column. A NaN open means the asset
+has no bar then: it neither trades nor changes value (it is marked at its last
+close), and its working orders wait.
 
 Order inside a bar, on top of the single-account order of events:
 1. at the open, pending exits fill for every asset (in column order), then
    pending entries (in column order), each sized on the account's equity at that
-   moment; an entry is refused while ``max_positions`` positions are open or when
-   cash does not cover it;
-2. stops, in column order; 3. borrow and the mark; 4. decisions at the close
-   (with the same-close fill, filled at once: exits first, then entries).
+   moment (other positions marked at their opens); an entry is refused while
+   ``max_positions`` positions are open or when cash does not cover it;
+2. stops of the positions held, in column order;
+3. working limit / stop entry orders, in column order, each with the stops of
+   the position it opens on the rest of the bar (sized and capped like entries
+   at the open; one touched while ``max_positions`` positions are open is
+   refused);
+4. borrow and the mark; 5. decisions at the close (with the same-close fill,
+   filled at once: exits first, then entries).
 """
 
 from __future__ import annotations
@@ -24,34 +31,62 @@ from backgrid.engine.kernels.simulate_nb import (
     EXIT,
     NONE,
     R_END,
+    R_SIGNAL,
+    REJECTED,
+    X_MAX_POSITIONS,
     _accrue,
+    _cell,
     _close,
     _decide,
     _execute,
+    _order,
+    _place,
     _record,
     _stops,
+    _work,
     time_up_nb,
 )
 
 
 @njit(cache=True, nogil=True)
-def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entries, short_exits, params,
-                 cash, max_positions, fill_same_close, ohlc_path, state, trades, trade_start, equity, cash_out,
-                 summary):
+def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entries, short_exits, sl_d, tp_d, tr_d,
+                 entry_px, vol, params, cash, max_positions, fill_same_close, ohlc_path, state, trades, trade_start,
+                 orders, equity, cash_out, summary):
     """Run the portfolio (see the module docstring)."""
     k = open_.shape[1]
     last = np.full(k, np.nan)
     peak = cash
     max_dd = 0.0
+    trail_by_bar = tr_d.shape[1] > 0
+    working = 0  # how many assets have a working limit / stop entry order
+    c = np.int64(0)  # the account: typed int64, not a literal (a literal argument compiles a copy of each callee)
     for i in range(ts.size):
-        cash = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades, trade_start)
+        mid = ts[i] + bar_ns // 2
+        cash = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades, trade_start,
+                           orders)
         for a in range(k):
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
                 s.cash = cash
-                _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], ts[i] + bar_ns // 2, i, 0, a, params[a],
-                       ohlc_path, trades)
+                _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], mid, i, c, a, params[a], ohlc_path,
+                       trades, orders)
                 cash = s.cash
+        if working > 0:
+            held = 0
+            for a in range(k):
+                if state[a].pos != 0.0:
+                    held += 1
+            for a in range(k):
+                s = state[a]
+                if s.w_side != 0 and not np.isnan(open_[i, a]):
+                    s.cash = cash
+                    _work(s, open_[i, a], high[i, a], low[i, a], close[i, a], ts[i], mid, i, c, a, params[a],
+                          ohlc_path, trades, trade_start[a + 1], _positions_value(state, open_[i], last, a), orders,
+                          held < max_positions)
+                    cash = s.cash
+                    working -= s.w_side == 0
+                    if s.pos != 0.0:
+                        held += 1
         for a in range(k):
             if np.isnan(open_[i, a]):
                 continue
@@ -60,16 +95,23 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                 s.cash = cash
                 _accrue(s, close[i, a], ts[i] + bar_ns, params[a].borrow_rate)
                 cash = s.cash
+            if trail_by_bar:
+                s.trail_d = _cell(tr_d, a, i)
             last[a] = close[i, a]
             p = params[a]
             want, reason = _decide(s, entries[i, a], exits[i, a], short_entries[i, a], short_exits[i, a],
                                    time_up_nb(s, p, i, fill_same_close))
+            if want != NONE or s.w_side != 0:
+                working -= s.w_side != 0
+                want = _place(s, want, exits[i, a], short_exits[i, a], i, a, c, a, p, sl_d, tp_d, entry_px, vol,
+                              orders)
+                working += s.w_side != 0
             if want != NONE:
                 s.pending = want
                 s.pending_reason = reason
         if fill_same_close:
             cash = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions, trades,
-                               trade_start)
+                               trade_start, orders)
         value = cash + _positions_value(state, last, last, -1)
         equity[i] = value
         cash_out[i] = cash
@@ -81,7 +123,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
         if s.pos != 0.0 and s.k < trade_start[a + 1]:
             side = 1.0 if s.pos > 0.0 else -1.0
             units = abs(s.pos)
-            _record(trades, s, 0, a, side, _last_bar(open_[:, a]), units, last[a],
+            _record(trades, s, c, a, side, _last_bar(open_[:, a]), units, last[a],
                     side * (last[a] - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
                     R_END, True)
     summary[0, 0] = equity[-1] if ts.size else cash
@@ -89,9 +131,10 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
 
 
 @njit(cache=True, nogil=True)
-def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trades, trade_start):
+def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trades, trade_start, orders):
     """Fill pending orders at ``prices``: every exit first, then entries in column order; return the cash."""
     k = prices.size
+    c = np.int64(0)  # the account (int64, not a literal: see portfolio_nb)
     for a in range(k):
         s = state[a]
         if s.pending == NONE or np.isnan(prices[a]) or s.pos == 0.0:
@@ -99,7 +142,8 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
         if s.pending == EXIT or s.pending * s.pos < 0.0:
             s.cash = cash
             _accrue(s, prices[a], when, params[a].borrow_rate)
-            _close(s, prices[a], i, 0, a, s.pending_reason if s.pending == EXIT else 0, params[a], trades)
+            _close(s, prices[a], np.nan, i, c, a, s.pending_reason if s.pending == EXIT else R_SIGNAL, params[a],
+                   trades, orders)
             cash = s.cash
         if s.pending == EXIT:
             s.pending = NONE
@@ -114,10 +158,12 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
         if s.pos == 0.0:
             if held >= max_positions:
                 s.rejected += 1
+                _order(orders, s, c, a, i, s.pending, params[a].entry_type, np.int64(REJECTED),
+                       np.int64(X_MAX_POSITIONS), np.nan, 0.0, np.nan, np.nan, 0.0)
             else:
                 s.cash = cash
-                _execute(s, s.pending, s.pending_reason, prices[a], when, i, 0, a, params[a], trades,
-                         trade_start[a + 1], _positions_value(state, prices, last, a))
+                _execute(s, s.pending, s.pending_reason, prices[a], when, i, c, a, params[a], trades,
+                         trade_start[a + 1], _positions_value(state, prices, last, a), orders)
                 cash = s.cash
                 if s.pos != 0.0:
                     held += 1

@@ -5,12 +5,21 @@ Array conventions
 - ``ts`` (n,) int64 bar open times in ns; ``bar_ns`` the bar length.
 - ``open_``, ``high``, ``low``, ``close`` (n, k) float64; column ``c`` trades price
   column ``price_col[c]``. A NaN open means that column has no bar then: nothing
-  trades or changes value on it.
+  trades or changes value on it, and working orders wait.
 - signals (n, 1) or (n, m) bool; one column broadcasts to all.
+- per-bar values, each (1, n) or (m, n) float64 (time along the rows; one row
+  broadcasts), or (1, 0) when not given; NaN means none: ``sl_d`` / ``tp_d`` /
+  ``tr_d`` stop-loss, take-profit and trailing distances in price units,
+  ``entry_px`` the limit or stop price of an entry decided at that bar (long or
+  short: one bar decides at most one entry), ``vol`` the asset's annualised
+  volatility (volatility sizing).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
-  (zeroed; left holding each column's final state); ``trades`` a flat
-  ``records.TRADE`` buffer where column ``c`` owns rows ``trade_start[c]`` up to
-  ``trade_start[c + 1]``.
+  (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows and the
+  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN; left holding each
+  column's final state); ``trades`` a flat ``records.TRADE`` buffer where column
+  ``c`` owns rows ``trade_start[c]`` up to ``trade_start[c + 1]``; ``orders`` a
+  flat ``records.ORDER`` buffer, column ``c`` owning rows ``state[c].ko`` up to
+  ``state[c].ko_end``.
 - ``equity`` (n, m) float64 to fill, or (0, m) to skip it; ``summary`` (m, 2):
   final equity and maximum drawdown (a fraction of the peak).
 
@@ -18,20 +27,59 @@ Order of events in a bar (the engine's contract)
 ------------------------------------------------
 1. orders decided at the previous close fill at this open: the exit first, then
    the entry (a reversal is both), sized on the equity after the exit;
-2. stops are tested inside the bar against its high and low, a position entered
+2. a working limit or stop entry order (``entry_type``) is tested against the
+   bar: a buy limit fills when the low reaches its price, at min(open, limit); a
+   buy stop when the high reaches it, at max(open, stop); sells mirrored. It is
+   sized at the fill like a market entry (refused orders are dropped); left
+   unfilled, it counts down one of its ``entry_expiry`` bars and expires after
+   the last. The stops of a position it opens are tested in the same bar on the
+   part of the bar after the fill, conservatively: if the bar opened beyond the
+   order's price the fill is at the open and the whole bar follows (as for a
+   market entry); otherwise the adverse extreme (a long's low, a short's high) is
+   assumed to come after the fill (for a limit entry it must: the price passes
+   the limit on its way there), the favourable extreme only for a stop entry
+   (the price passes the stop on its way there) and otherwise just the close,
+   and when stop-loss and take-profit are both touched the stop-loss fills,
+   whatever ``stop_policy``. The trail, MFE and MAE move with that part of the
+   bar only. (Limit and stop entries need next-open fills: the wrapper refuses
+   them with the same-close fill.);
+3. stops are tested inside the bar against its high and low, a position entered
    at this open included. A bar that opens beyond a level (a gap through the stop,
    or past the take-profit) fills that level at the open. Otherwise, when stop-loss
    and take-profit are both touched, ``stop_first`` fills the stop; ``ohlc_path``
    assumes open -> low -> high -> close on an up bar (close >= open) and
    open -> high -> low -> close on a down bar. A trailing stop is tested at its
-   level from before the bar, then moves with the bar's extreme;
-3. borrow cost accrues on shorts for the calendar time elapsed (to the fill time
-   for exits at an open, to mid-bar for stops, to the close otherwise), and
+   level from before the bar, then moves with the bar's extreme. Levels: a
+   fraction of the entry fill price (``stop_loss``, ``take_profit``) or a price
+   distance from it taken at the bar whose close decided the entry and fixed for
+   the trade (``sl_d``, ``tp_d``); a trailing stop sits a fraction
+   (``trailing_stop``) or a distance behind the best price, the distance being
+   the one at the column's previous bar (the distance at each bar applies to the
+   level tested in the next bar);
+4. borrow cost accrues on shorts for the calendar time elapsed (to the fill time
+   for exits at an open, to mid-bar for stops, to the close otherwise; a short
+   entered inside the bar by a limit or stop order accrues from mid-bar), and
    equity is marked at the close;
-4. signals at this close decide the order for the next open; with the
+5. signals at this close decide the order for the next open; with the
    same-close fill they fill at this close instead. Long and short entries on
    one bar cancel; an entry with an exit of the same side is ignored; an
-   opposite entry reverses the position.
+   opposite entry reverses the position. With limit or stop entries an entry
+   becomes a working order priced at ``entry_px`` of this bar (none when NaN:
+   refused), working from the next bar; the exit half of a reversal still fills
+   at the next open. A working order is cancelled by an exit signal of its side
+   or by a new entry signal (an opposite one, or one of its side, which replaces
+   it with the new price).
+
+Sizing reads ``size`` by ``size_type``: units, cash, a fraction of equity, the
+fraction of equity lost at the stop-loss (risk: equity x size / stop distance),
+or an annualised volatility target (equity x size / (vol x price), capped at
+leverage x equity, costs included), ``vol`` and the stop distance taken at the
+deciding bar. An entry whose value and commission exceed cash x leverage is
+refused, unless ``partial_fills``: then it fills the affordable part, rounded
+down to the lot.
+
+Every fill and every order that does not fill is written to ``orders``, in the
+order it happens; orders still pending or working when the data ends are not.
 """
 
 from __future__ import annotations
@@ -56,34 +104,56 @@ S_UNITS = 0
 S_CASH = 1
 S_PERCENT = 2
 S_RISK = 3
+S_VOLATILITY = 4
+
+E_MARKET = 0  # also the OrderType codes of entries: market 0, limit 1, stop 2
+E_LIMIT = 1
+E_STOP = 2
+
+T_STOP_LOSS = 3  # OrderType of an exit: T_STOP_LOSS - R_STOP + its ExitReason, or T_SIGNAL_EXIT
+T_SIGNAL_EXIT = 7
+
+FILLED = 0
+REJECTED = 1
+
+X_NONE = 0
+X_NO_CASH = 1
+X_SIZE_ZERO = 2
+X_MAX_POSITIONS = 3
+X_EXPIRED = 4
+X_CANCELLED = 5
+X_NO_PRICE = 6
 
 
 @njit(cache=True, nogil=True)
-def simulate_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries,
-                short_exits, params, fill_same_close, ohlc_path, state, trades, trade_start, equity, summary):
+def simulate_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries, short_exits,
+                sl_d, tp_d, tr_d, entry_px, vol, params, fill_same_close, ohlc_path, state, trades, trade_start,
+                orders, equity, summary):
     """Run every column, one after the other (see the module docstring)."""
     for c in range(params.size):
         _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, params[c], fill_same_close, ohlc_path, state[c], trades, trade_start[c + 1],
-                   equity, summary)
+                   short_exits, sl_d, tp_d, tr_d, entry_px, vol, params[c], fill_same_close, ohlc_path, state[c],
+                   trades, trade_start[c + 1], orders, equity, summary)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def simulate_parallel_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries,
-                         short_exits, params, fill_same_close, ohlc_path, state, trades, trade_start, equity,
-                         summary):
+                         short_exits, sl_d, tp_d, tr_d, entry_px, vol, params, fill_same_close, ohlc_path, state,
+                         trades, trade_start, orders, equity, summary):
     """Run every column, columns spread over all cores; results equal :func:`simulate_nb`'s."""
     for j in prange(params.size):
         c = np.int64(j)  # parfor lowering otherwise types the index as float64 inside _column_nb
         _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, params[c], fill_same_close, ohlc_path, state[c], trades, trade_start[c + 1],
-                   equity, summary)
+                   short_exits, sl_d, tp_d, tr_d, entry_px, vol, params[c], fill_same_close, ohlc_path, state[c],
+                   trades, trade_start[c + 1], orders, equity, summary)
 
 
 @njit(cache=True, nogil=True)
 def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short_entries, short_exits,
-               p, fill_same_close, ohlc_path, s, trades, t_hi, equity, summary):
+               sl_d, tp_d, tr_d, entry_px, vol, p, fill_same_close, ohlc_path, s, trades, t_hi, orders, equity,
+               summary):
     keep_equity = equity.shape[0] > 0
+    trail_by_bar = tr_d.shape[1] > 0
     sc_e = c if entries.shape[1] > 1 else 0
     sc_x = c if exits.shape[1] > 1 else 0
     sc_se = c if short_entries.shape[1] > 1 else 0
@@ -93,6 +163,8 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
     max_dd = 0.0
     last_close = np.nan
     last_i = -1
+    working = False  # a limit / stop entry order is working (mirrors s.w_side != 0, kept in a register)
+    a = np.int64(0)  # the asset: typed int64, not a literal (a literal argument compiles a copy of each callee)
     for i in range(ts.size):
         o = open_[i, pc]
         if np.isnan(o):
@@ -103,20 +175,31 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
         lo = low[i, pc]
         cl = close[i, pc]
         if s.pending != NONE:  # 1. orders decided at the previous close
-            _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, 0, p, trades, t_hi, 0.0)
+            _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, a, p, trades, t_hi, 0.0, orders)
             s.pending = NONE
-        if s.pos != 0.0:  # 2. stops inside the bar
-            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, 0, p, ohlc_path, trades)
-        if s.pos != 0.0:  # 3. costs of time
+        if working:  # 2. a working entry order, and the stops of the position it opens
+            _work(s, o, h, lo, cl, ts[i], ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, t_hi, 0.0, orders,
+                  np.bool_(True))
+            working = s.w_side != 0
+        elif s.pos != 0.0:  # 3. stops inside the bar
+            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, orders)
+        if s.pos != 0.0:  # 4. costs of time
             _accrue(s, cl, ts[i] + bar_ns, p.borrow_rate)
+        if trail_by_bar:
+            s.trail_d = _cell(tr_d, c, i)
         last_close = cl
         last_i = i
-        # 4. decisions at the close
-        want, reason = _decide(s, entries[i, sc_e], exits[i, sc_x], short_entries[i, sc_se],
-                               short_exits[i, sc_sx], time_up_nb(s, p, i, fill_same_close))
+        # 5. decisions at the close
+        long_out = exits[i, sc_x]
+        short_out = short_exits[i, sc_sx]
+        want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
+                               time_up_nb(s, p, i, fill_same_close))
+        if want != NONE or working:
+            want = _place(s, want, long_out, short_out, i, c, c, a, p, sl_d, tp_d, entry_px, vol, orders)
+            working = s.w_side != 0
         if want != NONE:
             if fill_same_close:
-                _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, 0, p, trades, t_hi, 0.0)
+                _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, a, p, trades, t_hi, 0.0, orders)
             else:
                 s.pending = want
                 s.pending_reason = reason
@@ -130,11 +213,19 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
     if s.pos != 0.0 and s.k < t_hi:  # still open: marked at the last close, flagged
         side = 1.0 if s.pos > 0.0 else -1.0
         units = abs(s.pos)
-        _record(trades, s, c, 0, side, last_i, units, last_close,
+        _record(trades, s, c, a, side, last_i, units, last_close,
                 side * (last_close - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
                 R_END, True)
     summary[c, 0] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
     summary[c, 1] = max_dd
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cell(values, j, i):
+    """``values[j, i]`` of a (w, n) per-bar array, one row broadcasting; NaN when it was not given (n = 0)."""
+    if values.shape[1] == 0:
+        return np.nan
+    return values[j if values.shape[0] > 1 else 0, i]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -149,7 +240,7 @@ def _commission(value, p):
 
 
 @njit(cache=True, nogil=True)
-def _units(px, equity, p):
+def _units(px, equity, p, s):
     """Quantity for a new position filled at ``px``, rounded down to the lot (0: nothing affordable)."""
     if p.size_type == S_UNITS:
         units = p.size
@@ -157,17 +248,35 @@ def _units(px, equity, p):
         units = p.size / px
     elif p.size_type == S_PERCENT:
         units = (equity * p.size - p.commission_fixed) / (px * (1.0 + p.commission_pct))
-    else:  # lose ``size`` of equity if the stop-loss fills
-        if not p.stop_loss > 0.0:
+    elif p.size_type == S_RISK:  # lose ``size`` of equity if the stop-loss fills
+        if s.o_sl > 0.0:
+            units = equity * p.size / s.o_sl
+        elif p.stop_loss > 0.0:
+            units = equity * p.size / (px * p.stop_loss)
+        else:
             return 0.0
-        units = equity * p.size / (px * p.stop_loss)
+    else:  # S_VOLATILITY: aim at ``size`` annualised volatility, at most leverage x equity (costs included)
+        if not s.o_vol >= 0.0:
+            return 0.0
+        units = (equity * p.leverage - p.commission_fixed) / (px * (1.0 + p.commission_pct))
+        if s.o_vol > 0.0:
+            units = min(units, equity * p.size / (s.o_vol * px))
+    if p.lot > 0.0:
+        units = (units // p.lot) * p.lot
+    return units
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _affordable(px, budget, p):
+    """The most units whose value and commission ``budget`` covers, rounded down to the lot."""
+    units = min((budget - p.commission_fixed) / (px * (1.0 + p.commission_pct)), (budget - p.commission_min) / px)
     if p.lot > 0.0:
         units = (units // p.lot) * p.lot
     return units
 
 
 @njit(cache=True, nogil=True)
-def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others):
+def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others, orders):
     """Fill ``want`` at ``raw`` (before slippage): close the position if asked or reversed, then enter.
 
     ``others`` is the value of the account's other positions: the entry is sized on
@@ -175,15 +284,30 @@ def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others):
     """
     if s.pos != 0.0 and (want == EXIT or want * s.pos < 0.0):
         _accrue(s, raw, when, p.borrow_rate)
-        _close(s, raw, i, c, a, reason if want == EXIT else R_SIGNAL, p, trades)
+        _close(s, raw, np.nan, i, c, a, reason if want == EXIT else R_SIGNAL, p, trades, orders)
     if want == EXIT or s.pos != 0.0:
         return
+    _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, orders)
+
+
+@njit(cache=True, nogil=True)
+def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, orders):
+    """Open a ``want`` (+1 long, -1 short) position at ``raw`` (before slippage), or refuse it; record the order."""
+    level = s.w_px if p.entry_type != E_MARKET else np.nan
     px = _fill_price(raw, want, p)
-    units = _units(px, s.cash + others, p)
+    units = _units(px, s.cash + others, p, s)
+    requested = units
+    budget = s.cash * p.leverage
+    if p.partial_fills and units > 0.0 and units * px + _commission(units * px, p) > budget * (1.0 + 1e-12):
+        units = min(units, _affordable(px, budget, p))
     comm = _commission(units * px, p)
-    if not units > 0.0 or s.k >= t_hi or units * px + comm > s.cash * p.leverage * (1.0 + 1e-12):
+    if not units > 0.0 or s.k >= t_hi or units * px + comm > budget * (1.0 + 1e-12):
         s.rejected += 1
+        _order(orders, s, c, a, i, want, p.entry_type, np.int64(REJECTED),
+               np.int64(X_NO_CASH if requested > 0.0 else X_SIZE_ZERO), requested, 0.0, np.nan, level, 0.0)
         return
+    _order(orders, s, c, a, i, want, p.entry_type, np.int64(FILLED), np.int64(X_NONE), requested, units, px, level,
+           comm)
     s.cash -= want * units * px + comm
     s.pos = want * units
     s.entry_px = px
@@ -195,22 +319,111 @@ def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others):
     s.best = px
     s.fav = 0.0
     s.adv = 0.0
+    if s.o_sl > 0.0:
+        s.sl_px = px - want * s.o_sl
+    elif p.stop_loss > 0.0:
+        s.sl_px = px * (1.0 - want * p.stop_loss)
+    else:
+        s.sl_px = -np.inf * want
+    if s.o_tp > 0.0:
+        s.tp_px = px + want * s.o_tp
+    elif p.take_profit > 0.0:
+        s.tp_px = px * (1.0 + want * p.take_profit)
+    else:
+        s.tp_px = np.inf * want
 
 
 @njit(cache=True, nogil=True)
-def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades):
-    """Test the stop-loss, trailing stop and take-profit inside the bar; exit or move the trail."""
+def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, others, orders, room):
+    """Test the working entry order in the bar: fill it (then its stops on the rest of the bar) or count down.
+
+    ``room`` is False when the account may open no more positions (the portfolio's ``max_positions``).
+    """
+    side = s.w_side
+    price = s.w_px
+    if p.entry_type == E_LIMIT:
+        touched = lo <= price if side > 0 else h >= price
+        raw = min(o, price) if side > 0 else max(o, price)
+    else:
+        touched = h >= price if side > 0 else lo <= price
+        raw = max(o, price) if side > 0 else min(o, price)
+    if not touched:
+        s.w_left -= 1
+        if s.w_left <= 0:
+            _order(orders, s, c, a, i, side, p.entry_type, np.int64(REJECTED), np.int64(X_EXPIRED), np.nan, 0.0,
+                   np.nan, price, 0.0)
+            s.w_side = 0
+        return
+    s.w_side = 0
+    if not room:
+        s.rejected += 1
+        _order(orders, s, c, a, i, side, p.entry_type, np.int64(REJECTED), np.int64(X_MAX_POSITIONS), np.nan, 0.0,
+               np.nan, price, 0.0)
+        return
+    at_open = raw == o
+    _enter(s, side, raw, t_open if at_open else mid, i, c, a, p, trades, t_hi, others, orders)
+    if s.pos == 0.0:
+        return
+    if not at_open:  # else the bar opened beyond the price: all of it comes after the fill
+        o = raw
+        ohlc_path = False
+        if p.entry_type == E_LIMIT:  # the adverse extreme follows the fill; the favourable one only for a stop
+            if side > 0:
+                h = max(raw, cl)
+            else:
+                lo = min(raw, cl)
+    _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders)
+
+
+@njit(cache=True, nogil=True)
+def _place(s, want, long_out, short_out, i, j, c, a, p, sl_d, tp_d, entry_px, vol, orders):
+    """Apply the order ``want`` decided at bar ``i``'s close (``j``: this column's row of the per-bar values).
+
+    Cancels the working entry order when asked; for an entry, keeps the values the entry will need
+    (stop distances, volatility) and, with limit or stop entries, makes it the working order. Returns
+    the market order left to fill: ``want`` itself, the exit half of a reversal, or nothing.
+    """
+    if s.w_side != 0 and (want in (GO_LONG, GO_SHORT) or (long_out if s.w_side > 0 else short_out)):
+        _order(orders, s, c, a, i, s.w_side, p.entry_type, np.int64(REJECTED), np.int64(X_CANCELLED), np.nan, 0.0,
+               np.nan, s.w_px, 0.0)
+        s.w_side = 0
+    if want not in (GO_LONG, GO_SHORT):
+        return want
+    s.o_sl = _cell(sl_d, j, i)
+    s.o_tp = _cell(tp_d, j, i)
+    s.o_vol = _cell(vol, j, i)
+    if p.entry_type == E_MARKET:
+        return want
+    price = _cell(entry_px, j, i)
+    if price > 0.0:
+        s.w_side = want
+        s.w_px = price
+        s.w_left = p.entry_expiry
+    else:
+        s.rejected += 1
+        _order(orders, s, c, a, i, want, p.entry_type, np.int64(REJECTED), np.int64(X_NO_PRICE), np.nan, 0.0,
+               np.nan, np.nan, 0.0)
+    return EXIT if s.pos != 0.0 else NONE
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
+    """Test the stop-loss, trailing stop and take-profit inside the bar; exit or move the trail.
+
+    Inlined where it is called: this runs on every bar a position is held, the exit itself out of line.
+    """
     side = 1.0 if s.pos > 0.0 else -1.0
-    level = -np.inf * side
+    level = s.sl_px
     stop_reason = R_STOP
-    if p.stop_loss > 0.0:
-        level = s.entry_px * (1.0 - side * p.stop_loss)
+    trail = np.nan
     if p.trailing_stop > 0.0:
         trail = s.best * (1.0 - side * p.trailing_stop)
-        if side * (trail - level) > 0.0:
-            level = trail
-            stop_reason = R_TRAIL
-    take = s.entry_px * (1.0 + side * p.take_profit) if p.take_profit > 0.0 else np.inf * side
+    elif s.trail_d > 0.0:
+        trail = s.best - side * s.trail_d
+    if side * (trail - level) > 0.0:
+        level = trail
+        stop_reason = R_TRAIL
+    take = s.tp_px
     # when both are touched inside the bar, the policy decides (see the module docstring)
     if side * (o - level) <= 0.0 or side * (o - take) >= 0.0:
         # the bar opens beyond a level: the open comes first, whatever the policy
@@ -224,16 +437,28 @@ def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades):
             stop_first = (not ohlc_path) or (up_bar if side > 0.0 else not up_bar)
             hit_take = not stop_first
             hit_stop = stop_first
-    if hit_stop or hit_take:
-        if hit_stop:  # a gap through the level fills at the open
-            raw = min(o, level) if side > 0.0 else max(o, level)
-        else:
-            raw = max(o, take) if side > 0.0 else min(o, take)
-        _accrue(s, raw, mid, p.borrow_rate)
-        _close(s, raw, i, c, a, stop_reason if hit_stop else R_TAKE, p, trades)
-        return
-    _excursion(s, side, h, lo)
-    s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
+    if hit_stop:  # a gap through the level fills at the open
+        _stop_exit(s, min(o, level) if side > 0.0 else max(o, level), level, mid, i, c, a, stop_reason, p, trades,
+                   orders)
+    elif hit_take:
+        _stop_exit(s, max(o, take) if side > 0.0 else min(o, take), take, mid, i, c, a, np.int64(R_TAKE), p, trades,
+                   orders)
+    else:
+        _excursion(s, side, h, lo)
+        s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
+
+
+@njit(cache=True, nogil=True)
+def _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
+    """:func:`_stops` as a call, for the rare callers (inlining it everywhere costs compile time, not speed)."""
+    _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders)
+
+
+@njit(cache=True, nogil=True)
+def _stop_exit(s, raw, level, mid, i, c, a, reason, p, trades, orders):
+    """Close the position at ``raw`` for a stop (``level``: the level it was tested at), borrow to mid-bar."""
+    _accrue(s, raw, mid, p.borrow_rate)
+    _close(s, raw, level, i, c, a, reason, p, trades, orders)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -297,8 +522,8 @@ def _accrue(s, price, until, rate):
 
 
 @njit(cache=True, nogil=True)
-def _close(s, raw, i, c, a, reason, p, trades):
-    """Close the whole position at ``raw`` (before slippage) and write the trade."""
+def _close(s, raw, level, i, c, a, reason, p, trades, orders):
+    """Close the whole position at ``raw`` (before slippage; ``level``: the stop's, NaN for signals); record it."""
     side = 1.0 if s.pos > 0.0 else -1.0
     units = abs(s.pos)
     _excursion(s, side, raw, raw)  # the exit price is part of the trade's path too
@@ -308,6 +533,9 @@ def _close(s, raw, i, c, a, reason, p, trades):
     pnl = side * (px - s.entry_px) * units - s.entry_comm - comm - s.borrow
     _record(trades, s, c, a, side, i, units, px, pnl, s.entry_comm + comm, s.entry_slip + units * abs(px - raw),
             reason, False)
+    _order(orders, s, c, a, i, np.int64(-side), np.int64(T_SIGNAL_EXIT if reason == R_SIGNAL else
+                                                       T_STOP_LOSS - R_STOP + reason),
+           np.int64(FILLED), np.int64(X_NONE), units, units, px, level, comm)
     s.pos = 0.0
 
 
@@ -333,3 +561,24 @@ def _record(trades, s, c, a, side, exit_idx, units, exit_px, pnl, comm, slip, re
     t.bars_held = exit_idx - s.entry_idx
     t.open = still_open
     s.k += 1
+
+
+@njit(cache=True, nogil=True)
+def _order(orders, s, c, a, i, side, kind, status, reason, requested, units, px, level, comm):
+    """Write one ``records.ORDER`` row for the column's state ``s`` (silently full: never, by the capacity)."""
+    if s.ko >= s.ko_end:
+        return
+    r = orders[s.ko]
+    r.col = c
+    r.asset = a
+    r.bar = i
+    r.side = int(side)
+    r.type = kind
+    r.status = status
+    r.reason = reason
+    r.requested = requested
+    r.size = units
+    r.price = px
+    r.order_price = level
+    r.commission = comm
+    s.ko += 1
