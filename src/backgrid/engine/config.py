@@ -27,7 +27,8 @@ class Costs:
 
     ``commission`` is a fraction of traded value (0.001 = 0.1 %), ``commission_fixed``
     a cash amount per fill, ``commission_min`` the smallest commission per fill;
-    ``slippage`` moves each fill's price against the trader by that fraction;
+    ``slippage`` moves each fill's price against the trader by that fraction, and
+    ``slippage_ticks`` by that many ticks of ``tick_size`` (both may apply);
     ``spread`` is the full bid-ask spread as a fraction (half is paid per fill);
     ``borrow_rate`` is the annual rate charged on the value of short positions,
     accrued by elapsed calendar time.
@@ -37,6 +38,8 @@ class Costs:
     commission_fixed: float = 0.0
     commission_min: float = 0.0
     slippage: float = 0.0
+    slippage_ticks: float = 0.0
+    tick_size: float = 0.0
     spread: float = 0.0
     borrow_rate: float = 0.0
 
@@ -46,6 +49,9 @@ class Costs:
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 msg = f"costs.{f.name} must be a number >= 0, got {value!r}"
                 raise EngineError(msg)
+        if self.slippage_ticks > 0 and not self.tick_size > 0:
+            msg = f"costs.slippage_ticks ({self.slippage_ticks:g}) needs costs.tick_size > 0, the price of one tick"
+            raise EngineError(msg)
         if self.commission >= 1 or self.slippage >= 1 or self.spread >= 1:
             msg = "costs.commission, slippage and spread are fractions below 1 (0.001 means 0.1 %)"
             raise EngineError(msg)

@@ -54,6 +54,7 @@ COLUMN_PARAMS = np.dtype([
     ("commission_fixed", np.float64),  # per fill
     ("commission_min", np.float64),    # floor per fill
     ("slippage_pct", np.float64),      # adverse price move per fill, fraction of price
+    ("slippage_abs", np.float64),      # adverse price move per fill in price units (ticks x tick size)
     ("spread_pct", np.float64),        # full bid-ask spread; half is paid on each fill
     ("borrow_rate", np.float64),       # annual rate on the value of a short position
     ("stop_loss", np.float64),         # fraction below (long) / above (short) the entry; NaN: none

@@ -126,6 +126,42 @@ class Result:
         return frame.iloc[0].rename("stats") if self.single else frame
 
 
+    def ledger(self, column: Any = None) -> pd.DataFrame:
+        """Per bar, for one account: cash, position value, equity, exposure and drawdown.
+
+        ``column`` picks the parameter set of a sweep (default: the first). Positions come from the trade
+        records: a trade holds its units at every close from its entry bar up to the bar before its exit
+        (to the last bar while still open). Position value marks them at each close (an asset without a
+        bar keeps its last close), cash is equity less position value, exposure is gross position value
+        over equity, drawdown is equity over its running peak (the starting cash included) less one.
+        """
+        c = self._column_position(column)
+        if not self._equity.shape[0]:
+            msg = "the ledger needs the equity curve; run with keep_equity=True"
+            raise AttributeError(msg)
+        n = self._equity.shape[0]
+        closes = pd.DataFrame(self._prices["close"]).ffill().to_numpy()
+        trades = self.records[self.records["col"] == c]
+        units = np.zeros((n + 1, closes.shape[1]))
+        held = trades["side"] * trades["size"]
+        np.add.at(units, (trades["entry_idx"], trades["asset"]), held)
+        ends = np.where(trades["open"], n, trades["exit_idx"])
+        np.add.at(units, (ends, trades["asset"]), -held)
+        units = np.cumsum(units[:-1], axis=0)
+        marked = np.nan_to_num(units * closes)
+        equity = self._equity[:, c]
+        value = marked.sum(axis=1)
+        peak = np.maximum.accumulate(np.r_[float(self.params["cash"][c]), equity])[1:]
+        return pd.DataFrame({"cash": equity - value, "position_value": value, "equity": equity,
+                             "exposure": np.abs(marked).sum(axis=1) / equity, "drawdown": equity / peak - 1.0},
+                            index=self.index)
+
+    def _column_position(self, column: Any) -> int:
+        if column is not None and column not in self.columns:
+            msg = f"column {column!r} is not one column of this result; it has {list(self.columns)}"
+            raise KeyError(msg)
+        return 0 if column is None else list(self.columns).index(column)
+
     def plot(self, path: str | Path | None = None, *, column: Any = None, max_bars: int = 100_000) -> Path:
         """Write one interactive HTML chart and return its path: candles with entries and exits, equity, drawdown.
 
@@ -135,10 +171,7 @@ class Result:
         """
         from backgrid.charts import backtest_chart  # noqa: PLC0415  # the chart library is read on demand
 
-        if column is not None and column not in self.columns:
-            msg = f"column {column!r} is not one column of this result; it has {list(self.columns)}"
-            raise KeyError(msg)
-        c = 0 if column is None else list(self.columns).index(column)
+        c = self._column_position(column)
         equity = self._equity[:, c] if self._equity.shape[0] else None
         if equity is None:
             msg = "plot needs the equity curve; run with keep_equity=True"

@@ -379,6 +379,7 @@ def _column_params(m: int, *, cash: float, size: Any, size_type: str, lot_size: 
     params["commission_fixed"] = costs.commission_fixed
     params["commission_min"] = costs.commission_min
     params["slippage_pct"] = costs.slippage
+    params["slippage_abs"] = costs.slippage_ticks * costs.tick_size
     params["spread_pct"] = costs.spread
     params["borrow_rate"] = costs.borrow_rate
     params["stop_loss"] = _per_column("stop_loss", stop_loss, m, low=0.0, high=1.0, default=np.nan)

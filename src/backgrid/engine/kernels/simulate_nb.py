@@ -230,8 +230,9 @@ def _cell(values, j, i):
 
 @njit(cache=True, nogil=True, inline="always")
 def _fill_price(price, side, p):
-    """Price paid (side +1 buys) or received (side -1 sells): slippage and half the spread, adverse."""
-    return price * (1.0 + side * (p.slippage_pct + 0.5 * p.spread_pct))
+    """Price paid (side +1 buys) or received (side -1 sells): slippage (fraction, then ticks) and half the
+    spread, all adverse."""
+    return price * (1.0 + side * (p.slippage_pct + 0.5 * p.spread_pct)) + side * p.slippage_abs
 
 
 @njit(cache=True, nogil=True, inline="always")
