@@ -176,7 +176,7 @@ class MultiBars(Mapping[str, Bars]):
     at a time gets NaN there (it neither trades nor changes value then).
     """
 
-    __slots__ = ("_bars", "timeframe")
+    __slots__ = ("_bars", "_panels", "timeframe")
 
     def __init__(self, bars: Mapping[str, Bars] | list[Bars]) -> None:
         items = list(bars.values()) if isinstance(bars, Mapping) else list(bars)
@@ -195,6 +195,7 @@ class MultiBars(Mapping[str, Bars]):
                 raise DataError(msg)
             self._bars[b.symbol] = b
         self.timeframe: Timeframe = items[0].timeframe
+        self._panels: dict[tuple[str, ...], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
 
     def __getitem__(self, symbol: str) -> Bars:
         try:
@@ -230,7 +231,13 @@ class MultiBars(Mapping[str, Bars]):
         """The union of timestamps and one ``(len(ts), n_symbols)`` array per column (NaN where absent).
 
         The union is worked out once for all columns; symbols that share one calendar skip it entirely.
+        The result is kept (the collection and its Bars are immutable), so repeated backtests reuse it.
         """
+        if columns not in self._panels:
+            self._panels[columns] = self._build_panel(columns)
+        return self._panels[columns]
+
+    def _build_panel(self, columns: tuple[str, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         series = list(self._bars.values())
         first = series[0].ts
         if all(b.ts.size == first.size and np.array_equal(b.ts, first) for b in series[1:]):

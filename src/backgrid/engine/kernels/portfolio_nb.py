@@ -60,10 +60,13 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
     trail_by_bar = tr_d.shape[1] > 0
     working = 0  # how many assets have a working limit / stop entry order
     c = np.int64(0)  # the account: typed int64, not a literal (a literal argument compiles a copy of each callee)
+    pending = 0  # orders waiting for the next fill phase: most bars have none, and skip it
     for i in range(ts.size):
         mid = ts[i] + bar_ns // 2
-        cash = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades, trade_start,
-                           orders)
+        if pending > 0:
+            cash = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades, trade_start,
+                               orders)
+            pending = _count_pending(state)
         for a in range(k):
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
@@ -107,11 +110,13 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                               orders)
                 working += s.w_side != 0
             if want != NONE:
+                pending += s.pending == NONE
                 s.pending = want
                 s.pending_reason = reason
-        if fill_same_close:
+        if fill_same_close and pending > 0:
             cash = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions, trades,
                                trade_start, orders)
+            pending = _count_pending(state)
         value = cash + _positions_value(state, last, last, -1)
         equity[i] = value
         cash_out[i] = cash
@@ -169,6 +174,16 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
                     held += 1
         s.pending = NONE
     return cash
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count_pending(state):
+    """Assets whose order still waits (their asset had no bar to fill on)."""
+    count = 0
+    for a in range(state.size):
+        if state[a].pending != NONE:
+            count += 1
+    return count
 
 
 @njit(cache=True, nogil=True, inline="always")
