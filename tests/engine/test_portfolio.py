@@ -95,3 +95,13 @@ def test_periods_per_year_override_reaches_the_stats():
     weekly = backtest(bars, entries=entries, exits=~entries, periods_per_year=52).stats
     # the same returns, annualised over 52 instead of 365 periods: Sharpe scales by sqrt(52 / 365)
     assert weekly["sharpe_ratio"] == pytest.approx(default["sharpe_ratio"] * np.sqrt(52 / 365), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (65, 3), (130, 129), (7, 64)])
+def test_column_major_copy_equals_numpy(shape):
+    from backgrid.engine.run import _column_major
+
+    values = np.random.default_rng(sum(shape)).random(shape) < 0.3
+    out = _column_major(values)
+    assert out.flags.f_contiguous
+    np.testing.assert_array_equal(out, values)

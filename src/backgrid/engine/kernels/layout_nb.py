@@ -1,0 +1,21 @@
+"""Memory layout helpers: (n, m) arrays to column-major, in parallel blocks."""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+BLOCK = 64
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def to_column_major_nb(src, dst):
+    """Copy ``src`` (n, m) into ``dst`` (n, m, Fortran order), in cache-sized tiles, columns in parallel."""
+    n, m = src.shape
+    for jb in prange((m + BLOCK - 1) // BLOCK):
+        j0 = jb * BLOCK
+        j1 = min(m, j0 + BLOCK)
+        for i0 in range(0, n, BLOCK):
+            i1 = min(n, i0 + BLOCK)
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    dst[i, j] = src[i, j]
