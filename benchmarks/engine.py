@@ -83,7 +83,28 @@ def w1(rows: int, repeat: int, *, peers: bool) -> list[tuple[str, str, str, str]
         mine, t_ours, repeat, f"W1 {rows:,}")
     if peers and rows <= 100_000:
         rows_out.append(_backtesting_row(bars, up, down, repeat))
+    if peers and rows <= 10_000:
+        rows_out.append(_backtrader_row(bars, up, down, repeat))
     return rows_out
+
+
+def _backtrader_row(bars: Any, up: np.ndarray, down: np.ndarray, repeat: int) -> tuple[str, str, str, str]:
+    """backtrader sizes in units here (the differential tests' adapter): compare with backgrid in units."""
+    from tests.engine.peers import Case, run_backtrader  # noqa: PLC0415  # the differential tests' adapter
+
+    t_ours, result = median_time(lambda: backtest(bars, entries=up, exits=down, size=1.0, size_type="units",
+                                                  costs={"commission": COMMISSION}, cash=CASH), repeat)
+    quiet = np.zeros(len(bars), dtype=bool)
+    case = Case("W1", bars.to_pandas(), up, down, quiet, quiet, commission=COMMISSION, size=1.0,
+                size_type="units", cash=CASH)
+    start = time.perf_counter()
+    peer = run_backtrader(case)
+    elapsed = time.perf_counter() - start
+    open_at_end = int(result.records["open"].sum())  # the adapter lists closed trades only
+    agree("backtrader W1", (int(result.records.size), float(result.summary[0, 0])),
+          (len(peer.trades) + open_at_end, peer.final_equity))
+    return ("", "", f"backtrader {elapsed:.1f} s (vs backgrid in units: {t_ours * 1e3:.1f} ms)",
+            f"{elapsed / t_ours:.0f}x")
 
 
 def _vectorbt_row(run: Any, mine: tuple[int, float], t_ours: float, repeat: int, label: str,
@@ -170,10 +191,26 @@ def w2(rows: int, repeat: int, vbt_sets: int) -> list[tuple[str, str, str, str]]
         agree(f"vectorbt W2 set {j}", (int((sub.records["col"] == j).sum()), float(sub.summary[j, 0])),
               (int(counts[j]), float(finals[j])))
     t_peer = t_sub * len(pairs) / vbt_sets
+    rows_out[0] = (rows_out[0][0], f"{t_ours:.2f} s, peak {w2_peak_memory(rows):.2f} GB", "", "")
     rows_out.append(("", "", f"vectorbt {t_peer:.0f} s (extrapolated from {vbt_sets} sets, which agree)",
                      f"{t_peer / t_ours:.0f}x"))
     del result
     return rows_out
+
+
+def w2_peak_memory(rows: int) -> float:
+    """Peak resident memory (GB) of a new process that builds W2's signals and runs it (backgrid only)."""
+    code = ("import resource, json, numpy as np; from benchmarks.engine import minutes, crosses;"
+            "from backgrid.engine import backtest; from backgrid.indicators.kernels.core_nb import sma_nb;"
+            f"bars = minutes({rows});"
+            "pairs = [(f, s) for f in range(5, 51) for s in range(20, 201, 5) if f < s];"
+            "up = np.empty((len(bars), len(pairs)), bool, order='F'); down = np.empty_like(up);"
+            "[(up.__setitem__((slice(None), j), crosses(bars.close, f, s)[0]),"
+            " down.__setitem__((slice(None), j), crosses(bars.close, f, s)[1])) for j, (f, s) in enumerate(pairs)];"
+            "backtest(bars, entries=up, exits=down, costs={'commission': 0.001}, cash=1e12, keep_equity=False);"
+            "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    return float(json.loads(out)) / 1024**2  # ru_maxrss is in KiB on Linux
 
 
 def w3(rows: int, repeat: int) -> list[tuple[str, str, str, str]]:
