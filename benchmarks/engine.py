@@ -10,6 +10,11 @@ Data: the synthetic DEMO-BTC one-minute market (W1-W3) and seeded random daily b
 - W2: the same for every fast in 5..50 and slow in 20..200 step 5 with fast < slow (1,590 sets), 100k bars.
 - W3: W1 at 100k bars with stop-loss 2 % and take-profit 4 %, reversing long/short on each cross.
 - W4: 100 symbols x 1,000 daily bars sharing one cash account.
+
+W3 has no vectorbt row: vectorbt executes at most one order per bar and column, so after a stop exit it
+drops an entry signalled on the same bar, which backgrid (and backtesting.py) fill; with stops it also
+pre-empts an order due at the open and skips the entry bar. No setting aligns these, so W3 is compared
+with backtesting.py, whose semantics are backgrid's (see tests/engine/test_differential.py).
 """
 
 from __future__ import annotations
