@@ -47,6 +47,21 @@ def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.Datet
     raise EngineError(msg)
 
 
+def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *, fill: Any) -> Any:
+    """Align a pandas input on the data's bars (absent bars get ``fill``) and, for a portfolio, order its
+    DataFrame columns by symbol; anything else passes through unchanged."""
+    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
+        own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
+        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=fill)
+    if symbols is not None and isinstance(value, pd.DataFrame):
+        missing = [sym for sym in symbols if sym not in value.columns]
+        if missing:
+            msg = f"{name} has no column for symbol(s) {', '.join(missing)}; columns are {list(value.columns)}"
+            raise EngineError(msg)
+        value = value[symbols]
+    return value
+
+
 def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None,
             ) -> tuple[np.ndarray, list[Any] | None]:
     """A (n, 1) or (n, m) bool array and its column labels, if any.
@@ -57,15 +72,7 @@ def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] |
     n = index.size
     if value is None:
         return np.zeros((n, 1), dtype=np.bool_), None
-    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
-        own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
-        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=False)
-    if symbols is not None and isinstance(value, pd.DataFrame):
-        missing = [sym for sym in symbols if sym not in value.columns]
-        if missing:
-            msg = f"{name} has no column for symbol(s) {', '.join(missing)}; columns are {list(value.columns)}"
-            raise EngineError(msg)
-        value = value[symbols]
+    value = _on_bars(name, value, index, symbols, fill=False)
     labels = list(value.columns) if isinstance(value, pd.DataFrame) and symbols is None else None
     array = np.asarray(value)
     if array.dtype != np.bool_:
@@ -120,15 +127,7 @@ def _per_bar(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] 
     n = index.size
     if value is None:
         return np.empty((1, 0))
-    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
-        own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
-        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"))
-    if symbols is not None and isinstance(value, pd.DataFrame):
-        missing = [sym for sym in symbols if sym not in value.columns]
-        if missing:
-            msg = f"{name} has no column for symbol(s) {', '.join(missing)}; columns are {list(value.columns)}"
-            raise EngineError(msg)
-        value = value[symbols]
+    value = _on_bars(name, value, index, symbols, fill=np.nan)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

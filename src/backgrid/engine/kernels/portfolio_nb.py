@@ -75,10 +75,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                        trades, orders)
                 cash = s.cash
         if working > 0:
-            held = 0
-            for a in range(k):
-                if state[a].pos != 0.0:
-                    held += 1
+            held = _count_held(state)
             for a in range(k):
                 s = state[a]
                 if s.w_side != 0 and not np.isnan(open_[i, a]):
@@ -152,10 +149,7 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
             cash = s.cash
         if s.pending == EXIT:
             s.pending = NONE
-    held = 0
-    for a in range(k):
-        if state[a].pos != 0.0:
-            held += 1
+    held = _count_held(state)
     for a in range(k):
         s = state[a]
         if s.pending == NONE or np.isnan(prices[a]):
@@ -174,6 +168,16 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
                     held += 1
         s.pending = NONE
     return cash
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count_held(state):
+    """Assets with an open position."""
+    count = 0
+    for a in range(state.size):
+        if state[a].pos != 0.0:
+            count += 1
+    return count
 
 
 @njit(cache=True, nogil=True, inline="always")
