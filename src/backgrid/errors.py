@@ -12,6 +12,7 @@ not know backgrid::
     │   └── ValidationError                 data failed validation; carries the report
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
+    ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
     └── SourceError (LookupError)           a data source cannot serve the request
@@ -33,6 +34,7 @@ __all__ = [
     "MetricsError",
     "SeriesNotFoundError",
     "SourceError",
+    "SpecError",
     "StoreError",
     "TimeframeError",
     "ValidationError",
@@ -76,6 +78,24 @@ class IndicatorError(BackgridError, ValueError):
 
 class MetricsError(BackgridError, ValueError):
     """A metric was asked for with settings that cannot work (a non-positive periods_per_year...)."""
+
+
+class SpecError(BackgridError, ValueError):
+    """A strategy document is malformed.
+
+    ``problems`` holds every ``(path, message)`` found, the path in the document's own
+    words (``entries.long.all[2].crosses_above[1]``); the message lists them one per line.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], *, source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        head = f"{source}: " if source else ""
+        lines = [f"{path}: {message}" if path else message for path, message in problems]
+        if len(lines) == 1:
+            super().__init__(head + lines[0])
+        else:
+            super().__init__(f"{head}{len(lines)} problems\n" + "\n".join(f"  {line}" for line in lines))
 
 
 class StoreError(BackgridError, OSError):

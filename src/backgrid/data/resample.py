@@ -25,7 +25,7 @@ from backgrid.data.kernels import resample_nb as nb
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import DataError
 
-__all__ = ["align", "resample"]
+__all__ = ["align", "aligned_rows", "resample"]
 
 
 def resample(bars: Bars, timeframe: str | Timeframe) -> Bars:
@@ -88,6 +88,19 @@ def _covers_last_bin(src: Bars, out: Bars, cal: Calendar, first_day: int, offset
     return data_end >= min(label + tf, session_close)
 
 
+def aligned_rows(higher: Bars, lower: Bars) -> np.ndarray:
+    """For each bar of ``lower``, the row of the latest ``higher`` bar closed by its close (-1: none yet).
+
+    The rule of :func:`align`, for values computed on ``higher`` (indicators on another timeframe).
+    """
+    if higher.timeframe < lower.timeframe:
+        msg = f"align shows a higher timeframe on a lower one; got {higher.timeframe} onto {lower.timeframe}"
+        raise DataError(msg)
+    usable = len(higher) if higher.last_complete else len(higher) - 1
+    closes = higher.close_times()[:usable]
+    return np.asarray(np.searchsorted(closes, lower.close_times(), side="right") - 1, dtype=np.int64)
+
+
 def align(higher: Bars, lower: Bars, columns: tuple[str, ...] = ("open", "high", "low", "close", "volume"),
           ) -> pd.DataFrame:
     """Show ``higher``'s values on ``lower``'s bars, each from the moment it has closed.
@@ -100,12 +113,7 @@ def align(higher: Bars, lower: Bars, columns: tuple[str, ...] = ("open", "high",
 
     Returns a frame on ``lower``'s index with one column per requested column.
     """
-    if higher.timeframe < lower.timeframe:
-        msg = f"align shows a higher timeframe on a lower one; got {higher.timeframe} onto {lower.timeframe}"
-        raise DataError(msg)
-    usable = len(higher) if higher.last_complete else len(higher) - 1
-    closes = higher.close_times()[:usable]
-    pick = np.searchsorted(closes, lower.close_times(), side="right") - 1
+    pick = aligned_rows(higher, lower)
     seen = pick >= 0
     data = {}
     for name in columns:

@@ -1,0 +1,282 @@
+"""Compile a strategy into engine input and run it.
+
+``compile_strategy`` turns a :class:`~backgrid.strategy.spec.Strategy` and its bars
+into the keyword arguments of :func:`backgrid.backtest`: indicators computed once
+per distinct parameter set, other timeframes aligned without look-ahead, rules
+evaluated into entry and exit arrays, stops, sizing, costs and guards translated
+from percentages to the engine's fractions. A sweep of declared parameters runs
+as columns of one engine call. ``run`` does both and returns the engine's Result.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backgrid.data.bars import Bars, MultiBars
+from backgrid.data.calendar import DAY_NS, local_nanos, session_days
+from backgrid.data.timeframe import Timeframe
+from backgrid.engine.result import Result
+from backgrid.engine.run import backtest
+from backgrid.errors import SpecError
+from backgrid.metrics.registry import periods_per_year
+from backgrid.strategy.columns import stack
+from backgrid.strategy.evaluate import Evaluator, IndicatorCache
+from backgrid.strategy.references import rules_of
+from backgrid.strategy.spec import WEEKDAYS, Stop, Strategy, did_you_mean
+
+__all__ = ["Compiled", "compile_strategy", "parameter_sets", "run"]
+
+_PERIOD_UNITS = {"d": "days", "w": "weeks", "mo": "months", "y": "years"}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A strategy ready for the engine: ``backtest(data, **kwargs)``."""
+
+    strategy: Strategy
+    data: Bars | MultiBars
+    kwargs: dict[str, Any]
+    parameter_sets: list[dict[str, Any]]
+    #: bars before every rule of the strategy is defined (the largest over parameter sets and symbols)
+    warmup: int
+    #: how many indicator computations ran (distinct parameter sets), and how many were asked for
+    indicator_runs: tuple[int, int] = field(default=(0, 0))
+
+    def run(self) -> Result:
+        """Run the engine on the compiled input."""
+        return backtest(self.data, **self.kwargs)
+
+
+def parameter_sets(strategy: Strategy, sweep: Mapping[str, Sequence[Any]] | None = None) -> list[dict[str, Any]]:
+    """Every combination of the swept values, other parameters at their defaults (in declaration order)."""
+    defaults = {p.param: p.default for p in strategy.parameters}
+    sweep = dict(sweep or {})
+    problems = []
+    for name, values in sweep.items():
+        if name not in defaults:
+            problems.append((f"sweep.{name}", f"unknown parameter{did_you_mean(name, defaults)}; declared "
+                             f"parameters are {', '.join(defaults) or 'none'}"))
+            continue
+        param = strategy.parameter(name)
+        if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray | range) or len(values) == 0:
+            problems.append((f"sweep.{name}", f"expected a non-empty list of values, got {values!r}"))
+            continue
+        outside = [v for v in values if not param.min <= v <= param.max]
+        if outside:
+            problems.append((f"sweep.{name}", f"{outside[0]} is outside the declared range "
+                             f"[{param.min}, {param.max}]"))
+    if problems:
+        raise SpecError(problems)
+    names = list(sweep)
+    sets = []
+    for combo in itertools.product(*(list(sweep[name]) for name in names)):
+        values = dict(defaults)
+        values.update(zip(names, (v.item() if isinstance(v, np.generic) else v for v in combo), strict=True))
+        sets.append(values)
+    return sets
+
+
+def _window(strategy: Strategy, bars: Bars) -> Bars:
+    market = strategy.market
+    bars = bars.slice(market.start, market.end) if market.start or market.end else bars
+    if market.period and len(bars):
+        count, unit = int(market.period.rstrip("dwmoy")), market.period.lstrip("0123456789")
+        last = pd.Timestamp(int(bars.ts[-1]), tz="UTC")
+        bars = bars.slice(last - pd.DateOffset(**{_PERIOD_UNITS[unit]: count}), None)
+    if len(bars) == 0:
+        msg = f"no bars of {bars.symbol} {bars.timeframe} in the strategy's date range"
+        raise SpecError([("market", msg)])
+    return bars
+
+
+def _session_mask(strategy: Strategy, bars: Bars) -> np.ndarray | None:
+    session = strategy.market.session
+    if session is None:
+        return None
+    local = local_nanos(bars.ts, session.timezone)
+    keep = np.ones(len(bars), dtype=np.bool_)
+    window = session.minutes()
+    if window is not None:
+        minute = (local % DAY_NS) // 60_000_000_000
+        start, end = window
+        keep &= (minute >= start) & (minute < end) if start < end else (minute >= start) | (minute < end)
+    if session.weekdays is not None:
+        weekday = (local // DAY_NS + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+        keep &= np.isin(weekday, [WEEKDAYS.index(d) for d in session.weekdays])
+    return keep
+
+
+def _stop(ev: Evaluator, stop: Stop | None, sl: tuple[str, Any] | None = None) -> tuple[str, Any] | None:
+    """A stop as ``("fraction", x)`` or ``("distance", per-bar array or number)``; ``sl`` is the stop-loss
+    (for r-multiples)."""
+    if stop is None:
+        return None
+    amount = float(ev.resolve(stop.amount))
+    if stop.kind == "percent":
+        return "fraction", amount / 100
+    if stop.kind == "distance":
+        return "distance", amount
+    if stop.kind == "atr":
+        outputs, _ = ev.module("atr", {"period": stop.period})
+        return "distance", outputs["atr"] * amount
+    assert sl is not None  # noqa: S101  # the model refuses an r-multiple without a stop-loss
+    kind, base = sl
+    return kind, base * amount
+
+
+def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars) -> tuple[dict[str, Any], int]:
+    """The ``backtest`` arguments of one parameter set on one symbol, and the rules' warm-up."""
+    kwargs: dict[str, Any] = {}
+    warmup = 0
+    names = {"entries.long": "entries", "entries.short": "short_entries", "exits.long": "exits",
+             "exits.short": "short_exits"}
+    allowed = _session_mask(strategy, bars)
+    for path, rule in rules_of(strategy):
+        held, warm = ev.rule(rule)
+        if allowed is not None and path.startswith("entries"):
+            held &= allowed
+        kwargs[names[path]] = held
+        warmup = max(warmup, warm)
+    exits = strategy.exits
+    sl = _stop(ev, exits.stop_loss)
+    for name, value in (("stop_loss", sl), ("take_profit", _stop(ev, exits.take_profit, sl)),
+                        ("trailing_stop", _stop(ev, exits.trailing_stop))):
+        if value is not None:
+            kind, amount = value
+            key = name if kind == "fraction" else ("trailing_distance" if name == "trailing_stop"
+                                                   else f"{name}_distance")
+            kwargs[key] = amount
+    if exits.break_even is not None:
+        kind, amount = _stop(ev, exits.break_even, sl) or ("", 0.0)
+        kwargs["break_even"] = amount
+    if exits.max_bars is not None:
+        kwargs["max_bars"] = int(ev.resolve(exits.max_bars))
+    if exits.end_of_session:
+        day = session_days(bars.ts, bars.calendar)
+        kwargs["flat_at"] = np.append(day[1:] != day[:-1], False)
+    _sizing(strategy, ev, bars, kwargs)
+    return kwargs, warmup
+
+
+def _sizing(strategy: Strategy, ev: Evaluator, bars: Bars, kwargs: dict[str, Any]) -> None:
+    sizing = strategy.sizing
+    amount = float(ev.resolve(sizing.amount))
+    kind = sizing.kind
+    kwargs["size_type"] = {"equity_percent": "percent", "risk_percent": "risk", "units": "units", "cash": "cash",
+                           "volatility_percent": "volatility"}[kind]
+    kwargs["size"] = amount / 100 if kind.endswith("percent") else amount
+    if kind == "volatility_percent":
+        ppy = periods_per_year(bars.timeframe.nanos, bars.calendar)
+        outputs, _ = ev.module("hist_vol", {"period": sizing.volatility_period, "periods_per_year": ppy})
+        kwargs["volatility"] = outputs["hist_vol"] / 100
+
+
+def _account(strategy: Strategy) -> dict[str, Any]:
+    """Settings of the whole account: costs, cash, execution, guards."""
+    costs = strategy.costs
+    risk = strategy.risk
+    kwargs: dict[str, Any] = {
+        "cash": strategy.cash, "fill": strategy.execution.fill, "stop_policy": strategy.execution.stop_policy,
+        "lot_size": strategy.sizing.lot_size, "leverage": strategy.sizing.leverage,
+        "costs": {"commission": costs.commission_percent / 100, "commission_fixed": costs.commission_fixed,
+                  "commission_min": costs.commission_min, "slippage": costs.slippage_percent / 100,
+                  "slippage_ticks": costs.slippage_ticks, "tick_size": costs.tick_size,
+                  "spread": costs.spread_percent / 100, "borrow_rate": costs.borrow_rate_percent / 100},
+    }
+    for name, value in (("max_drawdown", risk.max_drawdown_percent), ("daily_loss_limit",
+                                                                       risk.daily_loss_limit_percent),
+                        ("max_exposure", risk.max_exposure_percent)):
+        if value is not None:
+            kwargs[name] = value / 100
+    if risk.max_positions is not None:
+        kwargs["max_positions"] = risk.max_positions
+    return kwargs
+
+
+def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, Bars],
+                     sweep: Mapping[str, Sequence[Any]] | None = None) -> Compiled:
+    """Compile ``strategy`` on ``data`` (its symbols' bars at its timeframe) into engine input.
+
+    ``sweep`` maps declared parameters to the values to try; every combination
+    becomes one column of the engine call (single-symbol strategies).
+    """
+    frames = _frames(strategy, data)
+    sets = parameter_sets(strategy, sweep)
+    if len(frames) > 1 and len(sets) > 1:
+        msg = ("a sweep of a multi-symbol strategy needs one portfolio per parameter set; run the symbols one at "
+               "a time, or each parameter set on its own")
+        raise SpecError([("sweep", msg)])
+    account = _account(strategy)
+    warmup = 0
+    asked = 0
+    computed = 0
+    if len(frames) == 1:
+        bars = next(iter(frames.values()))
+        cache = IndicatorCache(bars)
+        per_set = []
+        for values in sets:
+            ev = Evaluator(strategy, cache, values)
+            kwargs, warm = _engine_kwargs(strategy, ev, bars)
+            per_set.append(kwargs | account)
+            warmup = max(warmup, warm)
+        asked, computed = len(sets) * max(len(strategy.indicators), 1), cache.computed
+        swept = list((sweep or {}).keys())
+        labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in sets], names=swept)
+                  if swept else None)
+        return Compiled(strategy, bars, stack(per_set, bars.index, labels), sets, warmup, (computed, asked))
+    per_symbol = {}
+    for symbol, bars in frames.items():
+        cache = IndicatorCache(bars)
+        kwargs, warm = _engine_kwargs(strategy, Evaluator(strategy, cache, sets[0]), bars)
+        per_symbol[symbol] = kwargs
+        warmup = max(warmup, warm)
+        computed += cache.computed
+    return Compiled(strategy, MultiBars(frames), _portfolio(per_symbol, frames) | account, sets, warmup,
+                    (computed, computed))
+
+
+def _portfolio(per_symbol: dict[str, dict[str, Any]], frames: dict[str, Bars]) -> dict[str, Any]:
+    """One portfolio's arguments: each per-bar array a DataFrame by symbol (the engine aligns the dates)."""
+    out: dict[str, Any] = {}
+    keys = list(dict.fromkeys(k for kwargs in per_symbol.values() for k in kwargs))
+    for key in keys:
+        values = {s: kw.get(key) for s, kw in per_symbol.items()}
+        if all(isinstance(v, np.ndarray) for v in values.values()):
+            out[key] = pd.concat({s: pd.Series(v, index=frames[s].index) for s, v in values.items()}, axis=1)
+            if out[key].dtypes.iloc[0] == object:
+                out[key] = out[key].fillna(value=False).astype(bool)
+        else:
+            first = next(iter(values.values()))
+            if any(isinstance(v, np.ndarray) for v in values.values()) or not all(v == first for v in values.values()):
+                msg = f"{key} differs between symbols in a way a portfolio cannot take"
+                raise SpecError([("market.symbols", msg)])
+            out[key] = first
+    return out
+
+
+def _frames(strategy: Strategy, data: Bars | MultiBars | Mapping[str, Bars]) -> dict[str, Bars]:
+    given = {data.symbol: data} if isinstance(data, Bars) else dict(data.items())
+    tf = Timeframe.parse(strategy.market.timeframe)
+    frames = {}
+    for symbol in strategy.market.symbols:
+        if symbol not in given:
+            msg = f"no data given for {symbol!r}; got {', '.join(given) or 'none'}"
+            raise SpecError([("market.symbols", msg)])
+        bars = given[symbol]
+        if bars.timeframe != tf:
+            msg = f"{symbol} data is {bars.timeframe}, the strategy trades {tf}"
+            raise SpecError([("market.timeframe", msg)])
+        frames[symbol] = _window(strategy, bars)
+    return frames
+
+
+def run(strategy: Strategy, data: Bars | MultiBars | Mapping[str, Bars],
+        sweep: Mapping[str, Sequence[Any]] | None = None) -> Result:
+    """Compile ``strategy`` on ``data`` and run the engine (see :func:`compile_strategy`)."""
+    return compile_strategy(strategy, data, sweep).run()
