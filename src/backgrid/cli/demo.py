@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import typer
 
 from backgrid.cli.common import command, console
+from backgrid.cli.strategies import run
 
 
 @command
@@ -17,7 +16,7 @@ def demo(
     fast: int = typer.Option(10, "--fast", help="Fast SMA of the demo strategy."),
     slow: int = typer.Option(50, "--slow", help="Slow SMA of the demo strategy."),
 ) -> None:
-    """Build the SYNTHETIC demo markets, store them, and backtest an SMA cross on DEMO-SPY daily.
+    """Build the SYNTHETIC demo markets, store them, and run the ready SMA-cross strategy on DEMO-SPY daily.
 
     The most complete end-to-end job backgrid runs today: data generation,
     validation, resampling, the local store, indicators, the engine and its metrics.
@@ -53,34 +52,6 @@ def demo(
     for name, tf, report in reports:
         state = "[green]ok[/]" if report.ok and not report.warnings else report.describe()
         out.print(f"  validation {name} {tf}: {state}")
-    _backtest_demo(fast, slow)
-
-
-def _backtest_demo(fast: int, slow: int) -> None:
-    """SMA(fast) / SMA(slow) cross, long only, 0.1 % commission, on DEMO-SPY daily; print the stats."""
-    from rich.table import Table  # noqa: PLC0415
-
-    from backgrid import indicators  # noqa: PLC0415
-    from backgrid.data.sources.demo import demo_bars  # noqa: PLC0415
-    from backgrid.engine import backtest  # noqa: PLC0415
-    from backgrid.metrics import METRICS  # noqa: PLC0415
-
-    bars = demo_bars("DEMO-SPY", "1d")
-    f = indicators.compute("sma", bars, period=fast)["sma"].to_numpy()
-    s = indicators.compute("sma", bars, period=slow)["sma"].to_numpy()
-    result = backtest(bars, entries=f > s, exits=f < s, costs={"commission": 0.001})
-    console().print(f"\n[bold]Backtest[/]: SMA({fast}) / SMA({slow}) cross on DEMO-SPY 1d (synthetic), long only, "
-                    "0.1 % commission, orders fill at the next open")
-    table = Table()
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in result.stats.to_dict().items():
-        unit = METRICS[str(name)].unit
-        if math.isnan(value):
-            text = "-"
-        elif unit == "fraction":
-            text = f"{value:.2%}"
-        else:
-            text = f"{value:,.2f}" if unit == "cash" else f"{value:,.4g}"
-        table.add_row(str(name), text)
-    console().print(table)
+    out.print("\n[bold]Backtest[/] of the ready strategy sma-cross (backgrid strategies show sma-cross):")
+    run(strategy_file="sma-cross", symbol=None, timeframe=None, start=None, end=None, cash=None,
+        sweep=[f"fast={fast}", f"slow={slow}"], out=None)

@@ -23,7 +23,7 @@ from backgrid.strategy.quantmetrics import from_quantmetrics, is_quantmetrics
 from backgrid.strategy.references import check_references
 from backgrid.strategy.spec import RULE_TAGS, Strategy
 
-__all__ = ["dump", "format_path", "load", "parse", "read_text"]
+__all__ = ["dump", "format_path", "load", "override", "parse", "read_text"]
 
 _MESSAGES = {
     "missing": "required field is missing",
@@ -71,6 +71,26 @@ def parse(data: Any, *, source: str = "") -> Strategy:
     if problems:
         raise SpecError(problems, source=source)
     return strategy
+
+
+def override(strategy: Strategy, *, symbols: list[str] | None = None, timeframe: str | None = None,
+             start: Any = None, end: Any = None, cash: float | None = None) -> Strategy:
+    """A copy of ``strategy`` trading other symbols, bars, dates or cash; checked again as a whole."""
+    data = strategy.to_dict()
+    market = data["market"]
+    if symbols:
+        market["symbols"] = list(symbols)
+    if timeframe:
+        market["timeframe"] = timeframe
+    if start is not None or end is not None:
+        market.pop("period", None)
+    if start is not None:
+        market["start"] = str(start)
+    if end is not None:
+        market["end"] = str(end)
+    if cash is not None:
+        data["cash"] = cash
+    return parse(data, source=f"{strategy.name} (with command-line changes)")
 
 
 def dump(strategy: Strategy, *, fmt: str = "yaml") -> str:

@@ -1,0 +1,222 @@
+"""``backgrid run`` and ``backgrid strategies ...``: run, browse and check strategy documents."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from backgrid.cli.common import command, console
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from backgrid.engine.result import Result
+    from backgrid.strategy.spec import Strategy
+
+app = typer.Typer(help="Browse, show and check strategy documents.", no_args_is_help=True)
+
+
+def _strategy(name_or_file: str) -> Strategy:
+    """A strategy file, or the name of a ready strategy."""
+    from backgrid.strategy.document import load  # noqa: PLC0415
+    from backgrid.strategy.library import load_library  # noqa: PLC0415
+
+    path = Path(name_or_file)
+    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
+        return load(path)
+    return load_library(name_or_file)
+
+
+def _sweep(options: list[str], strategy: Strategy) -> dict[str, list[Any]]:
+    """``--sweep fast=5,10,20`` (or ``fast=5:50:5``, or just ``fast`` for its declared range)."""
+    from backgrid.errors import SpecError  # noqa: PLC0415
+
+    sweep: dict[str, list[Any]] = {}
+    for option in options:
+        name, _, values = option.partition("=")
+        try:
+            param = strategy.parameter(name.strip())
+        except KeyError as exc:
+            raise SpecError([(f"--sweep {name}", str(exc.args[0]))]) from None
+        if not values:
+            sweep[param.param] = param.grid()
+            continue
+        number = int if param.integer else float
+        try:
+            if ":" in values:
+                lo, hi, step = (number(v) for v in values.split(":"))
+                count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+                sweep[param.param] = [lo + i * step for i in range(count)]
+            else:
+                sweep[param.param] = [number(v) for v in values.split(",")]
+        except ValueError:
+            kind = "integers" if param.integer else "numbers"
+            msg = f"expected {kind} as a,b,c or start:stop:step, got {values!r}"
+            raise SpecError([(f"--sweep {name}", msg)]) from None
+    return sweep
+
+
+def _format(name: str, value: float) -> str:
+    from backgrid.metrics import METRICS  # noqa: PLC0415
+
+    if math.isnan(value):
+        return "-"
+    unit = METRICS[name].unit if name in METRICS else ""
+    if unit == "fraction":
+        return f"{value:.2%}"
+    return f"{value:,.2f}" if unit == "cash" else f"{value:,.4g}"
+
+
+def _stats_table(stats: pd.Series | pd.DataFrame) -> Any:
+    import pandas as pd  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table()
+    if isinstance(stats, pd.Series):
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for name, value in stats.items():
+            table.add_row(str(name), _format(str(name), float(value)))
+        return table
+    best = stats.sort_values("sharpe_ratio", ascending=False)  # one row per parameter set
+    names = list(best.index.names) if best.index.nlevels > 1 else [best.index.name or "column"]
+    shown = ["total_return", "sharpe_ratio", "max_drawdown", "trades", "win_rate", "profit_factor"]
+    headers = ["return", "Sharpe", "max DD", "trades", "win rate", "PF"]
+    for column in [*names, *headers]:
+        table.add_column(str(column), justify="right")
+    for label, row in best.head(15).iterrows():
+        keys = label if isinstance(label, tuple) else (label,)
+        table.add_row(*(str(k) for k in keys), *(_format(m, float(row[m])) for m in shown))
+    if len(best) > 15:  # noqa: PLR2004
+        table.caption = f"best 15 of {len(best)} parameter sets by Sharpe ratio; all of them in stats.csv"
+    return table
+
+
+def _write(out: Path, strategy: Strategy, result: Result, sentence: str) -> list[Path]:
+    """Write stats, trades, equity, the chart, the sentence and the strategy into ``out``."""
+    from backgrid.strategy.document import dump  # noqa: PLC0415
+
+    out.mkdir(parents=True, exist_ok=True)
+    stats = result.stats
+    files = [out / "stats.csv", out / "trades.csv", out / "equity.csv", out / "summary.txt", out / "strategy.yaml"]
+    stats.to_csv(files[0], header=["value"] if result.single else True)
+    result.trades.to_csv(files[1], index=False)
+    result.equity.to_csv(files[2])
+    files[3].write_text(sentence + "\n", encoding="utf-8")
+    files[4].write_text(dump(strategy), encoding="utf-8")
+    column = None
+    if not result.single:
+        column = stats["sharpe_ratio"].idxmax()
+    files.append(result.plot(out / "chart.html", column=column))
+    return files
+
+
+@command
+def run(
+    strategy_file: str = typer.Argument(..., metavar="STRATEGY", help="A strategy file (.yaml / .json) or the name "
+                                        "of a ready strategy (backgrid strategies list)."),
+    symbol: list[str] = typer.Option(None, "--symbol", "-s", help="Trade these symbols instead."),
+    timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Trade bars of this timeframe instead."),
+    start: str | None = typer.Option(None, "--from", help="First date (inclusive), e.g. 2023-01-01."),
+    end: str | None = typer.Option(None, "--to", help="End date (exclusive)."),
+    cash: float | None = typer.Option(None, "--cash", help="Starting cash."),
+    sweep: list[str] = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
+                                    "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
+                                    "sentence into this folder."),
+) -> None:
+    """Backtest a strategy document on its data and print the stats and what it does in plain English."""
+    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
+    from backgrid.strategy.document import override  # noqa: PLC0415
+    from backgrid.strategy.market import market_data  # noqa: PLC0415
+    from backgrid.strategy.summary import summary  # noqa: PLC0415
+
+    spec = _strategy(strategy_file)
+    if symbol or timeframe or start or end or cash:
+        spec = override(spec, symbols=symbol or None, timeframe=timeframe, start=start, end=end, cash=cash)
+    grid = _sweep(sweep or [], spec)
+    screen = console()
+    with screen.status("loading data") as status:
+        data = market_data(spec, progress=lambda text: status.update(text))
+        status.update(f"compiling {spec.name}")
+        compiled = compile_strategy(spec, data, grid)
+        status.update(f"running {len(compiled.parameter_sets)} parameter set(s)")
+        result = compiled.run()
+    sentence = summary(spec)
+    synthetic = any(getattr(bars, "synthetic", False) for bars in data.values())
+    screen.print(f"[bold]{spec.name}[/] — {sentence}")
+    screen.print(f"{len(result.index):,} bars from "
+                 f"{result.index[0]:%Y-%m-%d} to {result.index[-1]:%Y-%m-%d}"
+                 f"{' (SYNTHETIC demo data)' if synthetic else ''}; warm-up {compiled.warmup} bars; orders fill "
+                 f"{'at the next open' if spec.execution.fill == 'next_open' else 'at the same close'}")
+    screen.print(_stats_table(result.stats))
+    if out is not None:
+        files = _write(out, spec, result, sentence)
+        screen.print(f"wrote {', '.join(f.name for f in files)} to {out}")
+
+
+@app.command("list")
+@command
+def list_() -> None:
+    """List the ready strategies with what each does."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from backgrid.strategy.library import library_names, load_library  # noqa: PLC0415
+
+    table = Table(title="Ready strategies (backgrid run NAME)", title_justify="left")
+    for column in ("name", "market", "description"):
+        table.add_column(column, no_wrap=column != "description")
+    for name in library_names():
+        spec = load_library(name)
+        table.add_row(name, f"{', '.join(spec.market.symbols)} {spec.market.timeframe}", spec.description)
+    console().print(table)
+
+
+@app.command("show")
+@command
+def show(name: str = typer.Argument(..., help="A ready strategy's name, or a strategy file."),
+         json_: bool = typer.Option(False, "--json", help="Print the document as JSON instead of YAML.")) -> None:
+    """Print a strategy's document and its plain-English sentence."""
+    from backgrid.strategy.document import dump  # noqa: PLC0415
+    from backgrid.strategy.summary import summary  # noqa: PLC0415
+
+    spec = _strategy(name)
+    screen = console()
+    screen.print(f"# {summary(spec)}", markup=False, soft_wrap=True)
+    screen.print(dump(spec, fmt="json" if json_ else "yaml"), markup=False, end="")
+
+
+@app.command("validate")
+@command
+def validate(files: list[Path] = typer.Argument(..., help="Strategy files to check.")) -> None:
+    """Check strategy files: shape, names, indicator parameters. Exits with 1 when one is malformed."""
+    from backgrid.errors import SpecError  # noqa: PLC0415
+    from backgrid.strategy.document import load  # noqa: PLC0415
+    from backgrid.strategy.summary import summary  # noqa: PLC0415
+
+    failed = 0
+    screen = console()
+    for file in files:
+        try:
+            spec = load(file)
+        except SpecError as exc:
+            failed += 1
+            screen.print(f"[red]✗[/] {exc}", soft_wrap=True)
+            continue
+        screen.print(f"[green]✓[/] {file}: {summary(spec)}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+@command
+def schema() -> None:
+    """Print the JSON Schema of strategy documents (for editors and the web UI)."""
+    import json  # noqa: PLC0415
+
+    from backgrid.strategy.spec import json_schema  # noqa: PLC0415
+
+    console().print_json(json.dumps(json_schema()))
