@@ -131,7 +131,11 @@ def _problems(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
         message = _MESSAGES.get(error["type"], message)
         if error["type"] in ("too_long", "too_short"):
             length = len(error["input"]) if isinstance(error["input"], list | tuple) else "?"
-            message = f"expected {error['ctx'].get('max_length') or error['ctx'].get('min_length')} items, got {length}"
+            bound = ("at most", error["ctx"].get("max_length")) if error["type"] == "too_long" else (
+                "at least", error["ctx"].get("min_length"))
+            message = f"expected {bound[0]} {bound[1]} item{'s' if bound[1] != 1 else ''}, got {length}"
+        elif error["type"] == "missing" and error["loc"] and isinstance(error["loc"][-1], int):
+            message = "item missing: this rule takes more operands"
         elif error["type"] not in ("value_error", "missing") and "input" in error:
             message = f"{message[:1].lower()}{message[1:]}, got {error['input']!r}"
         problems.append((format_path(tuple(error["loc"])), message))

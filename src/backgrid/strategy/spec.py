@@ -42,6 +42,7 @@ from pydantic import (
     PlainValidator,
     Tag,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -169,8 +170,8 @@ class _Model(BaseModel):
 def _exactly_one(model: BaseModel, fields: tuple[str, ...], what: str) -> str:
     given = [f for f in fields if getattr(model, f) is not None]
     if len(given) != 1:
-        names = [model.model_fields[f].alias or f for f in fields]
-        found = ", ".join(model.model_fields[f].alias or f for f in given) or "none"
+        names = [type(model).model_fields[f].alias or f for f in fields]
+        found = ", ".join(type(model).model_fields[f].alias or f for f in given) or "none"
         msg = f"{what} needs exactly one of {', '.join(names)}; got {found}"
         raise ValueError(msg)
     return given[0]
@@ -199,7 +200,7 @@ class Compare(_Model):
     def op(self) -> str:
         """The operator: one of ``> < >= <= ==``."""
         name = next(f for f in ("gt", "lt", "ge", "le", "eq") if getattr(self, f) is not None)
-        return str(self.model_fields[name].alias)
+        return str(type(self).model_fields[name].alias)
 
     @property
     def args(self) -> tuple[Any, Any]:
@@ -624,18 +625,24 @@ class Strategy(_Model):
     execution: Execution = Field(default_factory=Execution)  # type: ignore[arg-type]
     cash: Annotated[float, Field(gt=0)] = 10_000.0
 
-    @model_validator(mode="after")
-    def _names(self) -> Self:
-        params = [p.param for p in self.parameters]
-        repeated = sorted({p for p in params if params.count(p) > 1})
+    @field_validator("parameters")
+    @classmethod
+    def _unique_parameters(cls, parameters: list[Parameter]) -> list[Parameter]:
+        names = [p.param for p in parameters]
+        repeated = sorted({p for p in names if names.count(p) > 1})
         if repeated:
-            msg = f"parameters: {', '.join(repeated)} declared more than once"
+            msg = f"{', '.join(repeated)} declared more than once"
             raise ValueError(msg)
-        clash = sorted(set(self.indicators) & set(PRICE_FIELDS))
+        return parameters
+
+    @field_validator("indicators")
+    @classmethod
+    def _not_price_fields(cls, indicators: dict[str, Indicator]) -> dict[str, Indicator]:
+        clash = sorted(set(indicators) & set(PRICE_FIELDS))
         if clash:
-            msg = f"indicators: the name(s) {', '.join(clash)} are price fields; pick another name"
+            msg = f"the name(s) {', '.join(clash)} are price fields; pick another name"
             raise ValueError(msg)
-        return self
+        return indicators
 
     def parameter(self, name: str) -> Parameter:
         """The declared parameter ``name``."""
