@@ -248,7 +248,8 @@ def _portfolio(per_symbol: dict[str, dict[str, Any]], frames: dict[str, Bars]) -
     for key in keys:
         values = {s: kw.get(key) for s, kw in per_symbol.items()}
         if all(isinstance(v, np.ndarray) for v in values.values()):
-            out[key] = pd.concat({s: pd.Series(v, index=frames[s].index) for s, v in values.items()}, axis=1)
+            out[key] = pd.concat({s: pd.Series(v, index=frames[s].index) for s, v in values.items()}, axis=1,
+                                 sort=True)
             if out[key].dtypes.iloc[0] == object:
                 out[key] = out[key].fillna(value=False).astype(bool)
         else:
