@@ -28,9 +28,9 @@ from backgrid.metrics.registry import periods_per_year
 from backgrid.strategy.columns import stack
 from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 from backgrid.strategy.references import rules_of
-from backgrid.strategy.spec import WEEKDAYS, Stop, Strategy, did_you_mean
+from backgrid.strategy.spec import WEEKDAYS, Parameter, Stop, Strategy, did_you_mean
 
-__all__ = ["Compiled", "compile_strategy", "parameter_sets", "run"]
+__all__ = ["Compiled", "combinations", "compile_strategy", "parameter_sets", "run"]
 
 _PERIOD_UNITS = {"d": "days", "w": "weeks", "mo": "months", "y": "years"}
 
@@ -55,15 +55,21 @@ class Compiled:
 
 def parameter_sets(strategy: Strategy, sweep: Mapping[str, Sequence[Any]] | None = None) -> list[dict[str, Any]]:
     """Every combination of the swept values, other parameters at their defaults (in declaration order)."""
-    defaults = {p.param: p.default for p in strategy.parameters}
+    return combinations(strategy.parameters, sweep)
+
+
+def combinations(parameters: Sequence[Parameter], sweep: Mapping[str, Sequence[Any]] | None = None,
+                 ) -> list[dict[str, Any]]:
+    """Every combination of ``sweep``'s values over the declared ``parameters`` (the rest at their defaults)."""
+    declared = {p.param: p for p in parameters}
     sweep = dict(sweep or {})
     problems = []
     for name, values in sweep.items():
-        if name not in defaults:
-            problems.append((f"sweep.{name}", f"unknown parameter{did_you_mean(name, defaults)}; declared "
-                             f"parameters are {', '.join(defaults) or 'none'}"))
+        if name not in declared:
+            problems.append((f"sweep.{name}", f"unknown parameter{did_you_mean(name, declared)}; declared "
+                             f"parameters are {', '.join(declared) or 'none'}"))
             continue
-        param = strategy.parameter(name)
+        param = declared[name]
         if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray | range) or len(values) == 0:
             problems.append((f"sweep.{name}", f"expected a non-empty list of values, got {values!r}"))
             continue
@@ -76,7 +82,7 @@ def parameter_sets(strategy: Strategy, sweep: Mapping[str, Sequence[Any]] | None
     names = list(sweep)
     sets = []
     for combo in itertools.product(*(list(sweep[name]) for name in names)):
-        values = dict(defaults)
+        values = {p.param: p.default for p in parameters}
         values.update(zip(names, (v.item() if isinstance(v, np.generic) else v for v in combo), strict=True))
         sets.append(values)
     return sets
