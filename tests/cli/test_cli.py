@@ -102,7 +102,7 @@ def test_demo_job_builds_validates_and_stores():
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.output
     assert "validation DEMO-SPY 1h: ok" in result.output
-    assert "SMA(10) / SMA(50) cross on DEMO-SPY 1d" in result.output
+    assert "Go long DEMO-SPY on 1d when SMA(10) crosses above SMA(50)" in result.output
     assert "sharpe_ratio" in result.output
     infos = DataStore().list(source="demo")
     assert {str(i.timeframe) for i in infos} == {"1h", "1d"}

@@ -1,0 +1,74 @@
+"""``backgrid run`` and ``backgrid strategies``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from backgrid.cli.main import app
+from backgrid.data.sources.demo import demo_bars
+from backgrid.strategy import run
+from backgrid.strategy.library import library_names, load_library
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def invoke(*args: object) -> object:
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_run_writes_every_output_and_matches_the_library_run(tmp_path: Path) -> None:
+    result = invoke("run", "sma-cross", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "Go long DEMO-SPY on 1d when SMA(10) crosses above SMA(50)" in result.output
+    assert "SYNTHETIC" in result.output
+    for name in ("stats.csv", "trades.csv", "equity.csv", "summary.txt", "strategy.yaml", "chart.html"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    trades = pd.read_csv(tmp_path / "out" / "trades.csv")
+    want = run(load_library("sma-cross"), demo_bars("DEMO-SPY", "1d")).trades
+    assert trades["pnl"].to_numpy().tolist() == want["pnl"].to_numpy().tolist()
+    stats = pd.read_csv(tmp_path / "out" / "stats.csv", index_col=0)["value"]
+    assert abs(stats["final_equity"] - (10_000 + want["pnl"].sum())) < 1e-6  # noqa: PLR2004  # the open trade is marked
+    assert "lightweight" in (tmp_path / "out" / "chart.html").read_text(encoding="utf-8").lower()
+
+
+def test_run_with_overrides_and_a_sweep(tmp_path: Path) -> None:
+    result = invoke("run", "sma-cross", "--symbol", "DEMO-BTC", "--from", "2022-01-01", "--to", "2024-01-01",
+                    "--cash", 5000, "--sweep", "fast=5,10", "--sweep", "slow=30:60:30", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    stats = pd.read_csv(tmp_path / "stats.csv", index_col=[0, 1])
+    assert stats.shape[0] == 4  # noqa: PLR2004
+    assert (stats["start_equity"] == 5000).all()  # noqa: PLR2004
+    assert "DEMO-BTC" in (tmp_path / "summary.txt").read_text(encoding="utf-8")
+
+
+def test_run_errors_are_clear() -> None:
+    missing = runner.invoke(app, ["run", "sma-crosss"])
+    assert missing.exit_code == 1
+    assert "did you mean 'sma-cross'?" in missing.output
+    bad = runner.invoke(app, ["run", "sma-cross", "--sweep", "fst=1"])
+    assert bad.exit_code == 1
+    assert "did you mean 'fast'" in bad.output
+    unknown = runner.invoke(app, ["run", "sma-cross", "--symbol", "NOPE"])
+    assert unknown.exit_code == 1
+    assert "import it with `backgrid data import`" in unknown.output
+
+
+def test_list_show_validate_schema(tmp_path: Path) -> None:
+    listed = invoke("strategies", "list")
+    for name in library_names():
+        assert name in listed.output
+    shown = invoke("strategies", "show", "macd-trend")
+    assert shown.output.startswith("# Go long DEMO-BTC on 1d when MACD")
+    assert "schema_version: 2" in shown.output
+    path = tmp_path / "mine.json"
+    path.write_text(invoke("strategies", "show", "supertrend", "--json").output.split("\n", 1)[1], encoding="utf-8")
+    checked = invoke("strategies", "validate", path)
+    assert checked.exit_code == 0, checked.output
+    assert "✓" in checked.output
+    schema = json.loads(invoke("strategies", "schema").output)
+    assert schema["title"] == "backgrid strategy (schema_version 2)"
+    assert "entries" in schema["required"]
