@@ -31,7 +31,7 @@ def test_run_writes_every_output_and_matches_the_library_run(tmp_path: Path) -> 
     want = run(load_library("sma-cross"), demo_bars("DEMO-SPY", "1d")).trades
     assert trades["pnl"].to_numpy().tolist() == want["pnl"].to_numpy().tolist()
     stats = pd.read_csv(tmp_path / "out" / "stats.csv", index_col=0)["value"]
-    assert abs(stats["final_equity"] - (10_000 + want["pnl"].sum())) < 1e-6  # noqa: PLR2004  # the open trade is marked
+    assert abs(stats["final_equity"] - (10_000 + want["pnl"].sum())) < 1e-6  # the open trade is marked
     assert "lightweight" in (tmp_path / "out" / "chart.html").read_text(encoding="utf-8").lower()
 
 
@@ -40,8 +40,8 @@ def test_run_with_overrides_and_a_sweep(tmp_path: Path) -> None:
                     "--cash", 5000, "--sweep", "fast=5,10", "--sweep", "slow=30:60:30", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     stats = pd.read_csv(tmp_path / "stats.csv", index_col=[0, 1])
-    assert stats.shape[0] == 4  # noqa: PLR2004
-    assert (stats["start_equity"] == 5000).all()  # noqa: PLR2004
+    assert stats.shape[0] == 4
+    assert (stats["start_equity"] == 5000).all()
     assert "DEMO-BTC" in (tmp_path / "summary.txt").read_text(encoding="utf-8")
 
 

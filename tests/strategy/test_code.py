@@ -31,7 +31,7 @@ class SmaCross(CodeStrategy):
 def test_constructor_only_stores_and_clones_vary() -> None:
     strategy = SmaCross(fast=7)
     assert strategy.get_params() == {"fast": 7, "slow": 50}
-    assert strategy.set_params(slow=60).slow == 60  # noqa: PLR2004
+    assert strategy.set_params(slow=60).slow == 60
     assert repr(strategy) == "SmaCross(fast=7, slow=60)"
     SmaCross(fsat=3)  # stored, refused only when work starts
     with pytest.raises(SpecError, match="declares no parameter 'fsat'; did you mean 'fast'"):
@@ -51,7 +51,7 @@ def test_equals_the_document_strategy() -> None:
 def test_sweep_runs_as_columns_and_equals_one_by_one() -> None:
     bars = demo_bars("DEMO-SPY", "1d")
     swept = SmaCross().run(bars, sweep={"fast": [5, 10], "slow": [30, 60]})
-    assert swept.stats.shape[0] == 4  # noqa: PLR2004
+    assert swept.stats.shape[0] == 4
     for fast in (5, 10):
         for slow in (30, 60):
             one = SmaCross(fast=fast, slow=slow).run(bars)

@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import random_bars
 
 from backgrid import backtest
 from backgrid.data.bars import Bars
 from backgrid.data.resample import resample
-from backgrid.data.timeframe import Timeframe
 from backgrid.data.sources.demo import demo_bars
+from backgrid.data.timeframe import Timeframe
 from backgrid.errors import SpecError
 from backgrid.indicators.compute import compute
 from backgrid.strategy import compile_strategy, parse, run
 from backgrid.strategy.library import load_library
-from tests.conftest import random_bars
 
 
 def _doc(**changes: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def test_v1_document_without_directions_runs_long_only_as_before() -> None:
           "entry": [{"crosses_above": ["fast", "slow"]}], "exit": [{"crosses_below": ["fast", "slow"]}],
           "stop_loss": 0.05, "commission": 0.001}
     spec = parse(v1)
-    assert spec.schema_version == 2  # noqa: PLR2004
+    assert spec.schema_version == 2
     assert spec.entries.short is None
     bars = demo_bars("DEMO-SPY", "1d")
     got = run(spec, bars)
@@ -105,8 +105,8 @@ def test_indicator_fed_by_another_runs_on_its_defined_part() -> None:
     rsi = compute("rsi", bars, period=14)["rsi"].to_numpy()
     smooth = np.full(rsi.size, np.nan)
     smooth[14:] = compute("ema", rsi[14:], period=5)["ema"].to_numpy()
-    want = np.nan_to_num(smooth, nan=-1) > 50  # noqa: PLR2004
-    assert compiled.warmup == 14 + 4  # noqa: PLR2004
+    want = np.nan_to_num(smooth, nan=-1) > 50
+    assert compiled.warmup == 14 + 4
     np.testing.assert_array_equal(compiled.kwargs["entries"].to_numpy(), want)
 
 
@@ -125,7 +125,7 @@ def test_rule_semantics_on_a_hand_made_series() -> None:
     np.testing.assert_array_equal(kw["entries"].to_numpy(), np.logical_or(rising2, ago) & (np.arange(10) >= 2))
     np.testing.assert_array_equal(kw["short_entries"].to_numpy(),
                                   [False, False, True, True, False, False, True, True, True, True])
-    np.testing.assert_array_equal(kw["exits"].to_numpy(), (close >= 2.5) & (close <= 3.5))  # noqa: PLR2004
+    np.testing.assert_array_equal(kw["exits"].to_numpy(), (close >= 2.5) & (close <= 3.5))
     np.testing.assert_array_equal(kw["short_exits"].to_numpy(),
                                   [False, True, True, False, False, True, True, True, False, True])
 
@@ -138,7 +138,7 @@ def test_higher_timeframe_values_appear_only_after_their_bar_closed(seed: int, h
            "indicators": {"hi": {"id": "sma", "params": {"period": 3}, "timeframe": hours}},
            "entries": {">": ["close", f"hi[{lag}]"]}}
     spec = parse(doc)
-    from backgrid.strategy.evaluate import Evaluator, IndicatorCache  # noqa: PLC0415
+    from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 
     ev = Evaluator(spec, IndicatorCache(bars), {})
     shown, warm = ev.value(f"hi[{lag}]")
@@ -178,5 +178,5 @@ def test_session_and_end_of_session_on_the_opening_range_document() -> None:
     compiled = compile_strategy(spec, demo_bars("DEMO-SPY", "5m"))
     entries = compiled.kwargs["entries"]
     local = entries.index[entries.to_numpy()].tz_convert("America/New_York")
-    assert ((local.hour == 10) & (local.minute < 30)).all()  # noqa: PLR2004
-    assert compiled.kwargs["flat_at"].sum() > 200  # noqa: PLR2004  # one per trading day of the year
+    assert ((local.hour == 10) & (local.minute < 30)).all()
+    assert compiled.kwargs["flat_at"].sum() > 200  # one per trading day of the year

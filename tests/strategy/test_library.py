@@ -55,7 +55,7 @@ def _on_lower(values: pd.Series, higher: Bars, lower: Bars) -> pd.Series:
 
 
 def test_library_has_every_family_the_issue_names() -> None:
-    assert len(library_names()) >= 12  # noqa: PLR2004
+    assert len(library_names()) >= 12
     assert {"sma-cross", "rsi-mean-reversion", "bollinger-reversion", "donchian-breakout", "macd-trend",
             "supertrend", "opening-range-breakout", "ict-fvg-london", "mtf-trend-filter", "short-momentum",
             "atr-breakout", "buy-and-hold"} <= set(library_names())
@@ -74,7 +74,7 @@ def test_rsi_mean_reversion() -> None:
     got, bars = _run("rsi-mean-reversion")
     close = bars.to_pandas().close
     rsi = compute("rsi", bars, period=2)["rsi"]
-    want = backtest(bars, entries=(rsi < 10) & (close > close.rolling(200).mean()), exits=rsi > 70,  # noqa: PLR2004
+    want = backtest(bars, entries=(rsi < 10) & (close > close.rolling(200).mean()), exits=rsi > 70,
                     stop_loss=0.05, max_bars=10, costs={"commission": 0.0005})
     _same(got, want)
 
@@ -127,7 +127,7 @@ def test_opening_range_breakout() -> None:
     high = _on_lower(pd.Series(halves.column("high")), halves, bars)
     local = bars.index.tz_convert("America/New_York")
     minutes = local.hour * 60 + local.minute
-    window = (minutes >= 600) & (minutes < 630) & (local.day_of_week < 5)  # noqa: PLR2004
+    window = (minutes >= 600) & (minutes < 630) & (local.day_of_week < 5)
     close = bars.to_pandas().close
     days = pd.Series(local.date, index=bars.index)
     want = backtest(bars, entries=_cross_above(close, high) & window, stop_loss=0.005, take_profit=0.01,
@@ -147,7 +147,7 @@ def test_ict_fvg_london() -> None:
     trend = compute("market_structure", bars, left=5, right=5)["trend"]
     atr = compute("atr", bars, period=14)["atr"]
     local = bars.index.tz_convert("America/New_York")
-    zone = pd.Series((local.hour >= 2) & (local.hour < 5), index=bars.index)  # noqa: PLR2004
+    zone = pd.Series((local.hour >= 2) & (local.hour < 5), index=bars.index)
     long_ = (frame.low <= fvg["bull_top"]) & (frame.close > fvg["bull_top"]) & (trend == 1) & zone
     short = (frame.high >= fvg["bear_bottom"]) & (frame.close < fvg["bear_bottom"]) & (trend == -1) & zone
     want = backtest(bars, entries=long_, short_entries=short, stop_loss_distance=1.5 * atr,
@@ -172,7 +172,7 @@ def test_short_momentum() -> None:
     got, bars = _run("short-momentum")
     close = bars.to_pandas().close
     roc = compute("roc", bars, period=20)["roc"]
-    want = backtest(bars, short_entries=(roc < -5) & (close < close.rolling(100).mean()),  # noqa: PLR2004
+    want = backtest(bars, short_entries=(roc < -5) & (close < close.rolling(100).mean()),
                     short_exits=_cross_above(roc, 0.0), stop_loss=0.08, size=0.5,
                     costs={"commission": 0.0005, "borrow_rate": 0.03})
     _same(got, want)
@@ -202,7 +202,7 @@ def test_buy_and_hold() -> None:
 
 @pytest.mark.parametrize("name", library_names())
 def test_every_ready_strategy_reads_back_from_its_dump(name: str) -> None:
-    from backgrid.strategy.document import dump, parse, read_text  # noqa: PLC0415
+    from backgrid.strategy.document import dump, parse, read_text
 
     spec = load_library(name)
     again = parse(read_text(dump(spec)))

@@ -23,7 +23,7 @@ def _expected(path: Path) -> tuple[str, str]:
 
 
 def test_there_are_at_least_thirty() -> None:
-    assert len(FIXTURES) >= 30  # noqa: PLR2004
+    assert len(FIXTURES) >= 30
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)

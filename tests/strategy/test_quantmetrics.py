@@ -42,7 +42,7 @@ def test_request_runs_like_the_same_rules_by_hand() -> None:
     close = bars.to_pandas().close
     ema, rsi = compute("ema", bars, period=50)["ema"], compute("rsi", bars, period=14)["rsi"]
     atr = compute("atr", bars, period=14)["atr"]
-    want = backtest(bars, entries=(ema < close) & (rsi < 45), stop_loss_distance=atr,  # noqa: PLR2004
+    want = backtest(bars, entries=(ema < close) & (rsi < 45), stop_loss_distance=atr,
                     take_profit_distance=2 * atr)
     assert len(want.trades) > 0
     pd.testing.assert_frame_equal(got.trades, want.trades)

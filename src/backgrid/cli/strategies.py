@@ -48,7 +48,7 @@ def _sweep(options: list[str], strategy: Strategy) -> dict[str, list[Any]]:
         try:
             if ":" in values:
                 lo, hi, step = (number(v) for v in values.split(":"))
-                count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+                count = math.floor((hi - lo) / step + 1e-9) + 1
                 sweep[param.param] = [lo + i * step for i in range(count)]
             else:
                 sweep[param.param] = [number(v) for v in values.split(",")]
@@ -90,7 +90,7 @@ def _stats_table(stats: pd.Series | pd.DataFrame) -> Any:
     for label, row in best.head(15).iterrows():
         keys = label if isinstance(label, tuple) else (label,)
         table.add_row(*(str(k) for k in keys), *(_format(m, float(row[m])) for m in shown))
-    if len(best) > 15:  # noqa: PLR2004
+    if len(best) > 15:
         table.caption = f"best 15 of {len(best)} parameter sets by Sharpe ratio; all of them in stats.csv"
     return table
 
@@ -118,12 +118,12 @@ def _write(out: Path, strategy: Strategy, result: Result, sentence: str) -> list
 def run(
     strategy_file: str = typer.Argument(..., metavar="STRATEGY", help="A strategy file (.yaml / .json) or the name "
                                         "of a ready strategy (backgrid strategies list)."),
-    symbol: list[str] = typer.Option(None, "--symbol", "-s", help="Trade these symbols instead."),
+    symbol: list[str] | None = typer.Option(None, "--symbol", "-s", help="Trade these symbols instead."),
     timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Trade bars of this timeframe instead."),
     start: str | None = typer.Option(None, "--from", help="First date (inclusive), e.g. 2023-01-01."),
     end: str | None = typer.Option(None, "--to", help="End date (exclusive)."),
     cash: float | None = typer.Option(None, "--cash", help="Starting cash."),
-    sweep: list[str] = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
+    sweep: list[str] | None = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
                                     "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
                                     "sentence into this folder."),
@@ -140,7 +140,7 @@ def run(
     grid = _sweep(sweep or [], spec)
     screen = console()
     with screen.status("loading data") as status:
-        data = market_data(spec, progress=lambda text: status.update(text))
+        data = market_data(spec, progress=status.update)
         status.update(f"compiling {spec.name}")
         compiled = compile_strategy(spec, data, grid)
         status.update(f"running {len(compiled.parameter_sets)} parameter set(s)")

@@ -79,13 +79,13 @@ class CodeStrategy:
         problems = []
         for name, value in self._params.items():
             if name not in declared:
-                problems.append((name, f"{type(self).__name__} declares no parameter {name!r}"
-                                 f"{did_you_mean(name, declared)}; it has {', '.join(declared) or 'none'}"))
+                problems.append((name, (f"{type(self).__name__} declares no parameter {name!r}"
+                                 f"{did_you_mean(name, declared)}; it has {', '.join(declared) or 'none'}")))
             elif isinstance(value, bool) or not isinstance(value, int | float | np.number):
                 problems.append((name, f"expected a number, got {value!r}"))
             elif not declared[name].min <= value <= declared[name].max:
-                problems.append((name, f"{value} is outside the declared range "
-                                 f"[{declared[name].min}, {declared[name].max}]"))
+                problems.append((name, (f"{value} is outside the declared range "
+                                 f"[{declared[name].min}, {declared[name].max}]")))
         if problems:
             raise SpecError(problems, source=type(self).__name__)
 

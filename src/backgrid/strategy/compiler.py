@@ -32,8 +32,6 @@ from backgrid.strategy.spec import WEEKDAYS, Parameter, Stop, Strategy, did_you_
 
 __all__ = ["Compiled", "combinations", "compile_strategy", "parameter_sets", "run"]
 
-_PERIOD_UNITS = {"d": "days", "w": "weeks", "mo": "months", "y": "years"}
-
 
 @dataclass(frozen=True)
 class Compiled:
@@ -66,8 +64,8 @@ def combinations(parameters: Sequence[Parameter], sweep: Mapping[str, Sequence[A
     problems = []
     for name, values in sweep.items():
         if name not in declared:
-            problems.append((f"sweep.{name}", f"unknown parameter{did_you_mean(name, declared)}; declared "
-                             f"parameters are {', '.join(declared) or 'none'}"))
+            problems.append((f"sweep.{name}", (f"unknown parameter{did_you_mean(name, declared)}; declared "
+                             f"parameters are {', '.join(declared) or 'none'}")))
             continue
         param = declared[name]
         if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray | range) or len(values) == 0:
@@ -75,16 +73,16 @@ def combinations(parameters: Sequence[Parameter], sweep: Mapping[str, Sequence[A
             continue
         outside = [v for v in values if not param.min <= v <= param.max]
         if outside:
-            problems.append((f"sweep.{name}", f"{outside[0]} is outside the declared range "
-                             f"[{param.min}, {param.max}]"))
+            problems.append((f"sweep.{name}", (f"{outside[0]} is outside the declared range "
+                             f"[{param.min}, {param.max}]")))
     if problems:
         raise SpecError(problems)
     names = list(sweep)
     sets = []
     for combo in itertools.product(*(list(sweep[name]) for name in names)):
-        values = {p.param: p.default for p in parameters}
-        values.update(zip(names, (v.item() if isinstance(v, np.generic) else v for v in combo), strict=True))
-        sets.append(values)
+        chosen: dict[str, Any] = {p.param: p.default for p in parameters}
+        chosen.update(zip(names, (v.item() if isinstance(v, np.generic) else v for v in combo), strict=True))
+        sets.append(chosen)
     return sets
 
 
@@ -94,7 +92,9 @@ def _window(strategy: Strategy, bars: Bars) -> Bars:
     if market.period and len(bars):
         count, unit = int(market.period.rstrip("dwmoy")), market.period.lstrip("0123456789")
         last = pd.Timestamp(int(bars.ts[-1]), tz="UTC")
-        bars = bars.slice(last - pd.DateOffset(**{_PERIOD_UNITS[unit]: count}), None)
+        offset = {"d": pd.DateOffset(days=count), "w": pd.DateOffset(weeks=count),
+                  "mo": pd.DateOffset(months=count), "y": pd.DateOffset(years=count)}[unit]
+        bars = bars.slice(last - offset, None)
     if len(bars) == 0:
         msg = f"no bars of {bars.symbol} {bars.timeframe} in the strategy's date range"
         raise SpecError([("market", msg)])
@@ -256,7 +256,8 @@ def _portfolio(per_symbol: dict[str, dict[str, Any]], frames: dict[str, Bars]) -
         if all(isinstance(v, np.ndarray) for v in values.values()):
             out[key] = pd.concat({s: pd.Series(v, index=frames[s].index) for s, v in values.items()}, axis=1,
                                  sort=True)
-            if out[key].dtypes.iloc[0] == object:
+            first = next(iter(values.values()))
+            if isinstance(first, np.ndarray) and first.dtype == np.bool_:  # a symbol without a bar at a time: no signal
                 out[key] = out[key].fillna(value=False).astype(bool)
         else:
             first = next(iter(values.values()))

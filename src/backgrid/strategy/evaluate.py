@@ -23,7 +23,7 @@ from backgrid.indicators.registry import REGISTRY
 from backgrid.strategy.spec import (
     PRICE_FIELDS,
     All,
-    Any_,
+    AnyOf,
     Between,
     Compare,
     Cross,
@@ -190,7 +190,7 @@ class Evaluator:
     def _rule(self, rule: Rule) -> tuple[Array, int]:  # noqa: PLR0911  # one branch per kind of rule
         if isinstance(rule, Compare):
             (a, wa), (b, wb) = (self.value(x) for x in rule.args)
-            return _OPS[rule.op](a, b), max(wa, wb)
+            return np.asarray(_OPS[rule.op](a, b)), max(wa, wb)
         if isinstance(rule, Cross):
             above = rule.crosses_above is not None
             (a, wa), (b, wb) = (self.value(x) for x in (rule.crosses_above or rule.crosses_below or ()))
@@ -200,7 +200,7 @@ class Evaluator:
             return (a > b) & (shift(a, 1) <= shift(b, 1)), min(max(wa, wb) + 1, self.n)
         if isinstance(rule, Between):
             (x, wx), (lo, wl), (hi, wh) = (self.value(v) for v in rule.between)
-            return (lo <= x) & (x <= hi), max(wx, wl, wh)
+            return np.asarray((lo <= x) & (x <= hi)), max(wx, wl, wh)
         if isinstance(rule, Slope):
             operand, bars = rule.rising or rule.falling or ("", 1)
             x, wx = self.value(operand)
@@ -218,7 +218,7 @@ class Evaluator:
             count = np.concatenate([[0], np.cumsum(inner)])
             lagged = np.concatenate([np.zeros(window.bars, dtype=np.int64), count[:-window.bars]])[:self.n + 1]
             return (count[1:] - lagged[1:]) > 0, warm
-        if isinstance(rule, All | Any_):
+        if isinstance(rule, All | AnyOf):
             parts = [self.rule(child) for child in (rule.all if isinstance(rule, All) else rule.any)]
             combine = np.logical_and if isinstance(rule, All) else np.logical_or
             return combine.reduce([held for held, _ in parts]), max(warm for _, warm in parts)

@@ -76,7 +76,7 @@ def migrate(doc: dict[str, Any], *, source: str = "") -> dict[str, Any]:
     if version is None:
         problem = f"required field is missing (the current version is {SCHEMA_VERSION})"
         raise SpecError([("schema_version", problem)], source=source)
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version:
+    if isinstance(version, bool) or not isinstance(version, int) or not version >= 1:
         raise SpecError([("schema_version", f"expected a whole number from 1 to {SCHEMA_VERSION}, got {version!r}")],
                         source=source)
     if version > SCHEMA_VERSION:

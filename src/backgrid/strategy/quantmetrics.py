@@ -51,8 +51,8 @@ def from_quantmetrics(doc: dict[str, Any], *, source: str = "") -> dict[str, Any
     problems.extend((key, f"unknown field{did_you_mean(key, _KEYS)} (expected {', '.join(_KEYS)})") for key in unknown)
     context = doc.get("marketContext")
     if not isinstance(context, dict):
-        problems.append(("marketContext", "required: a mapping with market, timeframe, direction, session, "
-                         "testPeriod"))
+        problems.append(("marketContext", ("required: a mapping with market, timeframe, direction, session, "
+                         "testPeriod")))
         context = {}
     market, side = _market(context, problems)
     indicators: dict[str, Any] = {}
@@ -78,16 +78,16 @@ def _market(context: dict[str, Any], problems: list[tuple[str, str]]) -> tuple[d
     if session.lower() not in ("all", ""):
         zone = _SESSIONS.get(session.lower())
         if zone is None:
-            problems.append(("marketContext.session", f"unknown session {session!r}; expected London, New York, "
-                             f"Asia, London Close or All"))
+            problems.append(("marketContext.session", (f"unknown session {session!r}; expected London, New York, "
+                             f"Asia, London Close or All")))
         else:
             market["session"] = {"kill_zone": zone}
     if context.get("testPeriod"):
         market["period"] = context["testPeriod"]
     direction = str(context.get("direction", "Long")).strip().lower()
     if direction not in ("long", "short"):
-        problems.append(("marketContext.direction", f"expected Long or Short, got {context.get('direction')!r} "
-                         "(decision blocks carry one set of conditions: send one request per direction)"))
+        problems.append(("marketContext.direction", (f"expected Long or Short, got {context.get('direction')!r} "
+                         "(decision blocks carry one set of conditions: send one request per direction)")))
     return market, direction
 
 
@@ -105,8 +105,8 @@ def _rules(blocks: Any, indicators: dict[str, Any], problems: list[tuple[str, st
         selected = [(c, conf) for c, conf in enumerate(confirmations)
                     if isinstance(conf, dict) and conf.get("selected") not in (False, None, "")]
         if not selected:
-            problems.append((f"{path}.subConfirmations", "no sub-confirmation is selected; select one or remove "
-                             "the block"))
+            problems.append((f"{path}.subConfirmations", ("no sub-confirmation is selected; select one or remove "
+                             "the block")))
         for c, conf in selected:
             rule = _confirmation(conf, f"{path}.subConfirmations[{c}]", f"b{b}_c{c}", indicators, problems)
             if rule is not None:
@@ -114,12 +114,13 @@ def _rules(blocks: Any, indicators: dict[str, Any], problems: list[tuple[str, st
     return rules
 
 
-def _confirmation(conf: dict[str, Any], path: str, name: str, indicators: dict[str, Any],
+def _confirmation(conf: dict[str, Any], path: str, name: str, indicators: dict[str, Any],  # noqa: PLR0911
                   problems: list[tuple[str, str]]) -> dict[str, Any] | None:
     module_id = conf.get("moduleId")
     if module_id not in REGISTRY:
-        available = ", ".join(spec.id for spec in REGISTRY.list())
-        problems.append((f"{path}.moduleId", f"unknown module {module_id!r}{did_you_mean(module_id, [s.id for s in REGISTRY.list()])}; available modules: {available}"))
+        ids = [s.id for s in REGISTRY.list()]
+        problems.append((f"{path}.moduleId", (f"unknown module {module_id!r}{did_you_mean(str(module_id), ids)}; "
+                         f"available modules: {', '.join(ids)}")))
         return None
     spec = REGISTRY.get(str(module_id))
     config = conf.get("config") or {}
@@ -139,8 +140,8 @@ def _confirmation(conf: dict[str, Any], path: str, name: str, indicators: dict[s
     outputs = [o.name for o in spec.outputs]
     output = config.get("output", outputs[0])
     if output not in outputs:
-        problems.append((f"{path}.config.output", f"{spec.id} has no output {output!r}; its outputs are "
-                         f"{', '.join(outputs)}"))
+        problems.append((f"{path}.config.output", (f"{spec.id} has no output {output!r}; its outputs are "
+                         f"{', '.join(outputs)}")))
         return None
     value = config.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float | str) or value == "":

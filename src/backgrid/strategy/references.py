@@ -16,7 +16,7 @@ from backgrid.indicators.spec import IndicatorSpec
 from backgrid.strategy.spec import (
     PRICE_FIELDS,
     All,
-    Any_,
+    AnyOf,
     Between,
     Compare,
     Cross,
@@ -57,7 +57,7 @@ def rule_operands(rule: Rule, path: str) -> Iterator[tuple[str, Any]]:
         window = rule.ago or rule.within
         assert window is not None  # noqa: S101  # the model guarantees one
         yield from rule_operands(window.rule, f"{path}.{key}.rule")
-    elif isinstance(rule, All | Any_):
+    elif isinstance(rule, All | AnyOf):
         key = "all" if isinstance(rule, All) else "any"
         for i, child in enumerate(getattr(rule, key)):
             yield from rule_operands(child, f"{path}.{key}[{i}]")
@@ -79,8 +79,8 @@ def check_references(strategy: Strategy) -> list[tuple[str, str]]:
             continue
         problems.extend(_check_params(modules[name], ind.params, declared, path))
         if ind.timeframe is not None and Timeframe.parse(ind.timeframe) < Timeframe.parse(strategy.market.timeframe):
-            problems.append((f"{path}.timeframe", f"must be the strategy's timeframe "
-                             f"({strategy.market.timeframe}) or higher, got {ind.timeframe}"))
+            problems.append((f"{path}.timeframe", (f"must be the strategy's timeframe "
+                             f"({strategy.market.timeframe}) or higher, got {ind.timeframe}")))
     for name, ind in strategy.indicators.items():
         if ind.source is not None and name in modules:
             problems.extend(_operand_problem(f"indicators.{name}.source", ind.source, strategy, modules, declared))
@@ -90,8 +90,8 @@ def check_references(strategy: Strategy) -> list[tuple[str, str]]:
             problems.extend(_operand_problem(where, operand, strategy, modules, declared))
     for path, value in _values(strategy):
         if isinstance(value, str) and value[1:] not in declared:
-            problems.append((path, f"unknown parameter {value!r}{did_you_mean(value[1:], declared)}; "
-                             f"declare it under parameters"))
+            problems.append((path, (f"unknown parameter {value!r}{did_you_mean(value[1:], declared)}; "
+                             f"declare it under parameters")))
     return problems
 
 
@@ -103,18 +103,19 @@ def _check_params(module: IndicatorSpec, params: dict[str, Any], declared: dict[
         where = f"{path}.params.{key}"
         if key not in known:
             takes = ", ".join(known) or "no parameters"
-            problems.append((where, f"{module.id} has no parameter {key!r}{did_you_mean(key, known)}; it takes {takes}"))
+            problems.append((where, (f"{module.id} has no parameter {key!r}{did_you_mean(key, known)}; "
+                             f"it takes {takes}")))
             continue
         if isinstance(value, str) and value.startswith("$"):
             param = declared.get(value[1:])
             if param is None:
-                problems.append((where, f"unknown parameter {value!r}{did_you_mean(value[1:], declared)}; "
-                                 f"declare it under parameters"))
+                problems.append((where, (f"unknown parameter {value!r}{did_you_mean(value[1:], declared)}; "
+                                 f"declare it under parameters")))
                 continue
             values = [param.default, param.min, param.max]
             if known[key].type == "int" and not param.integer:
-                problems.append((where, f"{module.id}.{key} takes integers; parameter {value} must have integer "
-                                 f"default, min, max and step"))
+                problems.append((where, (f"{module.id}.{key} takes integers; parameter {value} must have integer "
+                                 f"default, min, max and step")))
                 continue
         else:
             values = [value]
@@ -127,8 +128,8 @@ def _check_params(module: IndicatorSpec, params: dict[str, Any], declared: dict[
     return problems
 
 
-def _operand_problem(path: str, operand: Any, strategy: Strategy, modules: dict[str, IndicatorSpec],
-                     declared: dict[str, Any]) -> list[tuple[str, str]]:
+def _operand_problem(path: str, operand: Any, strategy: Strategy, modules: dict[str, IndicatorSpec],  # noqa: PLR0911
+                     declared: dict[str, Any]) -> list[tuple[str, str]]:  # one return per kind of operand
     if not isinstance(operand, str):
         return []
     name, output, _, is_param = parse_operand(operand)
@@ -142,15 +143,15 @@ def _operand_problem(path: str, operand: Any, strategy: Strategy, modules: dict[
         return []
     if name not in strategy.indicators:
         choices = [*strategy.indicators, *PRICE_FIELDS]
-        return [(path, f"unknown indicator {name!r}{did_you_mean(name, choices)} "
+        return [(path, (f"unknown indicator {name!r}{did_you_mean(name, choices)} "
                  f"(expected an indicator defined under indicators: {', '.join(strategy.indicators) or 'none'}; "
-                 f"or a price field: {', '.join(PRICE_FIELDS)})")]
+                 f"or a price field: {', '.join(PRICE_FIELDS)})"))]
     module = modules.get(name)
     if module is not None and output is not None:
         outputs = [o.name for o in module.outputs]
         if output not in outputs:
-            return [(path, f"{name} ({module.id}) has no output {output!r}{did_you_mean(output, outputs)}; "
-                     f"its outputs are {', '.join(outputs)}")]
+            return [(path, (f"{name} ({module.id}) has no output {output!r}{did_you_mean(output, outputs)}; "
+                     f"its outputs are {', '.join(outputs)}"))]
     return []
 
 

@@ -50,7 +50,7 @@ from backgrid.data.timeframe import Timeframe
 from backgrid.errors import BackgridError
 
 __all__ = [
-    "KILL_ZONES", "PRICE_FIELDS", "SCHEMA_VERSION", "All", "Any_", "Between", "Compare", "Costs", "Cross",
+    "KILL_ZONES", "PRICE_FIELDS", "SCHEMA_VERSION", "All", "AnyOf", "Between", "Compare", "Costs", "Cross",
     "Entries", "Execution", "Exits", "Indicator", "Lookback", "Market", "Not", "Operand", "Parameter", "Risk",
     "Rule", "Session", "Sizing", "Slope", "Stop", "Strategy", "did_you_mean", "json_schema", "parse_operand",
 ]
@@ -264,7 +264,7 @@ class All(_Model):
     all: Annotated[list[Rule], Field(min_length=1)]
 
 
-class Any_(_Model):
+class AnyOf(_Model):
     """``{any: [rules]}``: at least one rule holds."""
 
     any: Annotated[list[Rule], Field(min_length=1)]
@@ -312,13 +312,13 @@ Rule = Annotated[
     Annotated[Compare, Tag("rule:compare")] | Annotated[Cross, Tag("rule:cross")]
     | Annotated[Between, Tag("rule:between")] | Annotated[Slope, Tag("rule:slope")]
     | Annotated[Lookback, Tag("rule:lookback")] | Annotated[All, Tag("rule:all")]
-    | Annotated[Any_, Tag("rule:any")] | Annotated[Not, Tag("rule:not")],
+    | Annotated[AnyOf, Tag("rule:any")] | Annotated[Not, Tag("rule:not")],
     Discriminator(_rule_tag),
     BeforeValidator(_rule_shape),
 ]
 _KIND_OF: dict[type, str] = {Compare: "compare", Cross: "cross", Between: "between", Slope: "slope",
-                             Lookback: "lookback", All: "all", Any_: "any", Not: "not"}
-for _model in (Window, All, Any_, Not):
+                             Lookback: "lookback", All: "all", AnyOf: "any", Not: "not"}
+for _model in (Window, All, AnyOf, Not):
     _model.model_rebuild()
 
 
@@ -352,9 +352,9 @@ class Parameter(_Model):
     def grid(self) -> list[float | int]:
         """Every value from ``min`` to ``max`` by ``step`` (1 for integers; 10 steps otherwise)."""
         step = self.step or (1 if self.integer else (self.max - self.min) / 10 or 1)
-        count = int(math.floor((self.max - self.min) / step + 1e-9)) + 1
+        count = math.floor((self.max - self.min) / step + 1e-9) + 1
         values = [self.min + i * step for i in range(count)]
-        return [int(round(v)) for v in values] if self.integer else [round(float(v), 12) for v in values]
+        return [round(v) for v in values] if self.integer else [round(float(v), 12) for v in values]
 
 
 class Session(_Model):
@@ -376,7 +376,7 @@ class Session(_Model):
             raise ValueError(msg)
         if self.hours is not None:
             hh1, mm1, hh2, mm2 = (int(g) for g in _HOURS.match(self.hours).groups())  # type: ignore[union-attr]
-            if max(hh1, hh2) > 23 or max(mm1, mm2) > 59:  # noqa: PLR2004
+            if max(hh1, hh2) > 23 or max(mm1, mm2) > 59:
                 msg = f"hours must be HH:MM-HH:MM with real times, got {self.hours!r}"
                 raise ValueError(msg)
         try:
@@ -618,11 +618,11 @@ class Strategy(_Model):
     parameters: list[Parameter] = Field(default_factory=list)
     indicators: dict[Name, Indicator] = Field(default_factory=dict)
     entries: Entries
-    exits: Exits = Field(default_factory=Exits)  # type: ignore[arg-type]  # every field has a default
-    sizing: Sizing = Field(default_factory=Sizing)  # type: ignore[arg-type]
-    costs: Costs = Field(default_factory=Costs)  # type: ignore[arg-type]
-    risk: Risk = Field(default_factory=Risk)  # type: ignore[arg-type]
-    execution: Execution = Field(default_factory=Execution)  # type: ignore[arg-type]
+    exits: Exits = Field(default_factory=Exits)
+    sizing: Sizing = Field(default_factory=Sizing)
+    costs: Costs = Field(default_factory=Costs)
+    risk: Risk = Field(default_factory=Risk)
+    execution: Execution = Field(default_factory=Execution)
     cash: Annotated[float, Field(gt=0)] = 10_000.0
 
     @field_validator("parameters")

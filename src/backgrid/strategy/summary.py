@@ -8,7 +8,7 @@ from backgrid.indicators.registry import REGISTRY
 from backgrid.strategy.spec import (
     PRICE_FIELDS,
     All,
-    Any_,
+    AnyOf,
     Between,
     Compare,
     Cross,
@@ -35,7 +35,7 @@ def _num(value: Any) -> str:
 
 def _article(number: str) -> str:
     """'an' before numbers read with a vowel sound (8, 11, 18, 80...), else 'a'."""
-    spoken = number.split(".")[0]
+    spoken = number.split(".", maxsplit=1)[0]
     vowel = spoken.startswith("8") or spoken in ("11", "18") or (len(spoken) in (5, 6) and spoken[:2] in ("11", "18"))
     return "an" if vowel else "a"
 
@@ -97,7 +97,7 @@ class _Writer:
                 return f"{rule.ago.bars} bar{'s' if rule.ago.bars > 1 else ''} ago {self.rule(rule.ago.rule)}"
             assert rule.within is not None  # noqa: S101  # the model guarantees one
             return f"{self.rule(rule.within.rule)} within the last {rule.within.bars} bars"
-        if isinstance(rule, All | Any_):
+        if isinstance(rule, All | AnyOf):
             parts = [self.rule(r) for r in (rule.all if isinstance(rule, All) else rule.any)]
             word = "and" if isinstance(rule, All) else "or"
             text = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} {word} {parts[-1]}"
