@@ -38,7 +38,7 @@ def test_error_names_the_path_and_the_expectation(fixture: Path) -> None:
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
 def test_validate_command_reports_without_a_traceback(fixture: Path) -> None:
-    result = CliRunner().invoke(app, ["strategies", "validate", str(fixture)])
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["strategies", "validate", str(fixture)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert _expected(fixture)[1].split("'")[0][:20] in " ".join(result.output.split())

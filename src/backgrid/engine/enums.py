@@ -24,6 +24,8 @@ class ExitReason(IntEnum):
     TRAILING_STOP = 3
     TIME = 4  # held the maximum number of bars
     END = 5  # still open when the data ended (marked at the last close)
+    SESSION = 6  # closed at the close of a ``flat_at`` bar (end of session)
+    RISK = 7  # closed by a risk guard: ``max_drawdown`` or ``daily_loss_limit``
 
 
 class Fill(IntEnum):
@@ -69,6 +71,8 @@ class OrderType(IntEnum):
     TRAILING_STOP = 5
     TIME = 6  # held ``max_bars`` bars
     SIGNAL_EXIT = 7  # an exit signal, or the exit half of a reversal
+    SESSION = 8  # the close of a ``flat_at`` bar
+    RISK = 9  # a risk guard's exit (``max_drawdown``, ``daily_loss_limit``)
 
 
 class OrderStatus(IntEnum):
@@ -86,5 +90,7 @@ class OrderReason(IntEnum):
     SIZE_ZERO = 2  # the sizing gave nothing (after rounding to the lot; no stop for risk sizing; no volatility)
     MAX_POSITIONS = 3  # the portfolio already holds ``max_positions`` positions
     EXPIRED = 4  # a limit / stop entry not reached within ``entry_expiry`` bars
-    CANCELLED = 5  # a working limit / stop entry cancelled by an exit signal or a new entry signal
+    CANCELLED = 5  # a working limit / stop entry cancelled by an exit signal, a new entry signal, a ``flat_at``
+    # bar or a risk guard (a portfolio's entry still waiting for its asset's next open, too)
     NO_PRICE = 6  # a limit / stop entry signal whose ``entry_price`` is NaN
+    MAX_EXPOSURE = 7  # nothing left once cut to ``max_exposure`` x equity

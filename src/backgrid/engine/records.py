@@ -65,6 +65,10 @@ COLUMN_PARAMS = np.dtype([
     ("entry_type", np.int64),          # EntryType: market, limit or stop entry orders
     ("entry_expiry", np.int64),        # bars a limit / stop entry order works before it expires
     ("partial_fills", np.bool_),       # fill the affordable part of an entry cash cannot cover
+    ("break_even", np.float64),        # favourable move (fraction of the entry) that lifts the stop to the entry
+    ("max_drawdown", np.float64),      # halt for good at this drawdown from the peak equity; NaN: none
+    ("daily_loss_limit", np.float64),  # halt for the day at this loss from the previous day's equity; NaN: none
+    ("max_exposure", np.float64),      # gross position value at most this x equity after an entry; NaN: none
 ])
 
 #: A column's running state inside the simulator (also returned: the final state of each column).
@@ -95,4 +99,9 @@ COLUMN_STATE = np.dtype([
     ("w_left", np.int64),           # bars it still works
     ("ko", np.int64),               # next order row to write
     ("ko_end", np.int64),           # end of this column's order rows
+    ("halt_bar", np.int64),         # bar whose close tripped max_drawdown (the account halted); -1: never
+    ("day_halt", np.bool_),         # daily_loss_limit tripped: no entries until the next trading day
+    ("day", np.int64),              # trading day of the latest bar (daily_loss_limit)
+    ("day_ref", np.float64),        # equity at the previous trading day's last bar (daily_loss_limit)
+    ("equity", np.float64),         # equity at the latest close (kept with flat_at or a guard)
 ])

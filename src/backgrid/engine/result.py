@@ -26,7 +26,7 @@ class Result:
     """
 
     def __init__(self, *, trades: np.ndarray, equity: np.ndarray, summary: np.ndarray, state: np.ndarray,
-                 index: pd.DatetimeIndex, labels: list[Any] | None, params: np.ndarray,
+                 index: pd.DatetimeIndex, labels: pd.Index | list[Any] | None, params: np.ndarray,
                  prices: dict[str, np.ndarray],
                  calendar: Calendar, bar_ns: int, assets: list[str] | None = None,
                  periods_per_year: float | None = None, orders: np.ndarray | None = None) -> None:
@@ -36,7 +36,9 @@ class Result:
         self.state = state
         self.params = params
         self.index = index
-        self.columns = pd.Index(labels if labels is not None else range(params.size), name="column")
+        # a sweep's columns keep their names (a MultiIndex of the swept parameters)
+        self.columns = (labels if isinstance(labels, pd.MultiIndex)
+                        else pd.Index(labels if labels is not None else range(params.size), name="column"))
         self._equity = equity
         self._prices = prices  # open/high/low/close, (n, assets)
         self._calendar = calendar
@@ -75,11 +77,11 @@ class Result:
         """One row per order event, in time order: every fill, and every order that did not fill.
 
         Columns: ``time`` and ``bar`` of the event, ``side`` (buy / sell), ``type`` (market, limit, stop
-        entries; stop_loss, take_profit, trailing_stop, time, signal_exit exits), ``status`` (filled /
-        rejected), ``reason`` (missing for fills; no_cash, size_zero, max_positions, expired, cancelled,
-        no_price), ``requested`` and filled ``size`` in units, fill ``price`` (costs of slippage and spread
-        included), ``order_price`` (the limit or stop price of an entry, the level of a stop exit) and
-        ``commission``; ``symbol`` for a portfolio and ``column`` for several parameter sets.
+        entries; stop_loss, take_profit, trailing_stop, time, signal_exit, session, risk exits), ``status``
+        (filled / rejected), ``reason`` (missing for fills; no_cash, size_zero, max_positions, expired,
+        cancelled, no_price, max_exposure), ``requested`` and filled ``size`` in units, fill ``price``
+        (costs of slippage and spread included), ``order_price`` (the limit or stop price of an entry, the
+        level of a stop exit) and ``commission``; ``symbol`` for a portfolio and ``column`` for several parameter sets.
         """
         o = self.order_records
         frame = pd.DataFrame({name: o[name] for name in o.dtype.names or ()})

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from backgrid.data.bars import Bars, MultiBars
-from backgrid.data.calendar import infer_calendar
+from backgrid.data.calendar import Calendar, infer_calendar, session_days
 from backgrid.engine.config import ENTRY_TYPES, SIZE_TYPES, Costs, EngineError, EntryType, SizeType
 from backgrid.engine.kernels import layout_nb, portfolio_nb, simulate_nb
 from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, ORDER, TRADE
@@ -63,7 +63,7 @@ def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] 
 
 
 def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None,
-            ) -> tuple[np.ndarray, list[Any] | None]:
+            ) -> tuple[np.ndarray, pd.Index | None]:
     """A (n, 1) or (n, m) bool array and its column labels, if any.
 
     A Series or DataFrame with a DatetimeIndex is aligned on the data's bars (absent bars: False); for a
@@ -73,7 +73,7 @@ def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] |
     if value is None:
         return np.zeros((n, 1), dtype=np.bool_), None
     value = _on_bars(name, value, index, symbols, fill=False)
-    labels = list(value.columns) if isinstance(value, pd.DataFrame) and symbols is None else None
+    labels = value.columns if isinstance(value, pd.DataFrame) and symbols is None else None
     array = np.asarray(value)
     if array.dtype != np.bool_:
         if array.dtype.kind not in "biuf" or not np.isin(array[~pd.isna(array)], (0, 1)).all():
@@ -101,17 +101,26 @@ def _column_major(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def _per_column(name: str, value: Any, m: int, *, low: float, high: float, default: float) -> np.ndarray:
-    """A length-``m`` float array from a scalar or a sequence; NaN means 'none'."""
+def _per_column(name: str, value: Any, m: int, *, low: float, high: float, default: float,
+                below: bool = False) -> np.ndarray:
+    """A length-``m`` float array from a scalar or a sequence; NaN means 'none'.
+
+    Values must lie in (``low``, ``high``], or in (``low``, ``high``) when ``below``.
+    """
     if value is None:
         return np.full(m, default)
-    array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    try:
+        array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        msg = f"{name} must be a number or one value per column ({m}), got {type(value).__name__}"
+        raise EngineError(msg) from exc
     if array.ndim != 1 or array.size not in (1, m):
         msg = f"{name} must be a number or one value per column ({m}), got shape {array.shape}"
         raise EngineError(msg)
     finite = array[np.isfinite(array)]
-    if ((finite <= low) | (finite > high)).any():
-        msg = f"{name} must be in ({low:g}, {high:g}], got {finite[(finite <= low) | (finite > high)][0]:g}"
+    bad = (finite <= low) | ((finite >= high) if below else (finite > high))
+    if bad.any():
+        msg = f"{name} must be in ({low:g}, {high:g}{')' if below else ']'}, got {finite[bad][0]:g}"
         raise EngineError(msg)
     return np.broadcast_to(array, (m,)).copy()
 
@@ -164,6 +173,7 @@ def backtest(
     stop_loss_distance: Any = None,
     take_profit_distance: Any = None,
     trailing_distance: Any = None,
+    break_even: Any = None,
     max_bars: Any = None,
     entry_type: EntryType = "market",
     entry_price: Any = None,
@@ -179,6 +189,10 @@ def backtest(
     fill: Literal["next_open", "same_close"] = "next_open",
     stop_policy: Literal["stop_first", "ohlc_path"] = "stop_first",
     max_positions: int | None = None,
+    flat_at: Any = None,
+    max_drawdown: Any = None,
+    daily_loss_limit: Any = None,
+    max_exposure: Any = None,
     periods_per_year: float | None = None,
     keep_equity: bool = True,
 ) -> Result:
@@ -216,6 +230,39 @@ def backtest(
     :mod:`backgrid.engine.kernels.simulate_nb` for every rule, and ``Result.orders``
     for each fill and each order that did not fill.
 
+    ``break_even`` (a fraction of the entry fill price; one value or one per
+    column, like ``trailing_stop``) moves the stop-loss level to the entry fill
+    price once the best price since entry has moved that far in the position's
+    favour (long: best >= entry x (1 + break_even); short: best <= entry x
+    (1 - break_even)), when the entry is better than the level it has (also
+    without a stop-loss). Like the trail it is decided on a bar's extreme and
+    applies from the next bar's test; its fill is a ``stop_loss`` exit.
+
+    ``flat_at`` (booleans per bar, given like ``exits``) ends a session: at a True
+    bar an open position closes at that bar's close, after that bar's stops (exit
+    reason ``session``), a working limit / stop entry order is cancelled, and that
+    close decides nothing (its signals are ignored, no order waits for the next
+    open). Set it on each session's last bar to be flat at the session close
+    rather than at the next session's open.
+
+    Risk guards (one value or one per column; one number for a portfolio, whose
+    account they guard): the equity "at a close" is the positions marked at that
+    close, before any fill at it. ``max_drawdown`` (0 < x < 1) halts the account
+    for the rest of the run once that equity is at or below (1 - x) x the peak of
+    the equity curve so far (the starting cash included); ``daily_loss_limit``
+    (0 < x < 1) halts it until the next trading day (the data calendar's session
+    date; see :func:`backgrid.data.calendar.session_days`) once that equity is at
+    or below (1 - x) x the equity at the previous trading day's last bar (the
+    starting cash on the first day). A halt exits every position by an exit
+    decided at that close (filled like a signal exit: next open, or that close with
+    ``fill="same_close"``; exit reason ``risk``), cancels working limit / stop
+    entry orders, and ignores signals while it lasts. ``max_exposure`` (> 0) cuts
+    an entry's units so that the gross value of the account's positions after its
+    fill (|units| x price, other positions at the marks the entry is sized on) is
+    at most x times the equity it is sized on, rounded down to the lot; an entry
+    with nothing left is refused (order reason ``max_exposure``). For one asset it
+    caps the position's value at x times equity.
+
     Several symbols (``MultiBars``, a dict or a list of Bars) trade from ONE cash
     account on the union of their timestamps: signals then have one column per
     symbol (DataFrame columns named by symbol), exits fill before entries and
@@ -243,7 +290,12 @@ def backtest(
                                    ("volatility", volatility))}
     widths = {name: s.shape[1] for name, (s, _) in signals.items() if s.shape[1] > 1}
     widths |= {name: v.shape[0] for name, v in per_bar.items() if v.shape[0] > 1}
-    per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size, entry_expiry)
+    guards = {"max_drawdown": max_drawdown, "daily_loss_limit": daily_loss_limit, "max_exposure": max_exposure}
+    flat = _signal("flat_at", flat_at, index, symbols)[0] if flat_at is not None else None
+    if flat is not None and flat.shape[1] > 1:
+        widths["flat_at"] = flat.shape[1]
+    per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size, entry_expiry,
+                                            break_even, *guards.values())
                        if v is not None and np.ndim(v) == 1]
     m = len(symbols) if symbols else max([*widths.values(), *per_col_lengths, 1])
     if any(w != m for w in widths.values()):
@@ -261,6 +313,7 @@ def backtest(
                             trailing_stop=trailing_stop, max_bars=max_bars, entry_type=entry_type,
                             entry_expiry=entry_expiry, partial_fills=partial_fills,
                             stop_loss_distance=stop_loss_distance is not None)
+    _guard_params(params, break_even=break_even, guards=guards, portfolio=symbols is not None)
     entry_counts = [np.broadcast_to(s.sum(axis=0), (m,)) for name, (s, _) in signals.items()
                     if name in ("entries", "short_entries")]
     capacity = entry_counts[0] + entry_counts[1] + 1
@@ -272,33 +325,81 @@ def backtest(
     order_start = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(2 * capacity, out=order_start[1:])
     orders = np.zeros(int(order_start[-1]), dtype=ORDER)
-    state = np.zeros(m, dtype=COLUMN_STATE)
-    state["k"] = trade_start[:-1]
-    state["ko"] = order_start[:-1]
-    state["ko_end"] = order_start[1:]
-    for field in ("sl_px", "tp_px", "trail_d", "o_sl", "o_tp", "o_vol", "w_px"):
-        state[field] = np.nan
     o, h, lo, c = (prices[name] for name in _PRICES)
     e, x, se, sx = (np.broadcast_to(s, (n, m)) if symbols else s for s, _ in signals.values())
+    calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
+    flat, day = _session_inputs(flat, m=m, portfolio=symbols is not None, params=params, ts=ts,
+                                calendar=_day_calendar(data, calendar))
+    state = _initial_state(params, trade_start, order_start, day)
+    break_even_on = True if (params["break_even"] > 0).any() else None  # None: compiled without its code
     sl_d, tp_d, tr_d, entry_px, vol = per_bar.values()
     accounts = 1 if symbols else m
     equity = np.empty((n if keep_equity or symbols else 0, accounts))
     summary = np.empty((accounts, 2))
     if symbols:
         cash_out = np.empty(n)
-        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, sl_d, tp_d, tr_d, entry_px, vol, params,
-                                  float(cash),
+        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
+                                  vol, params, break_even_on, float(cash),
                                   max_positions or m, fill == "same_close", stop_policy == "ohlc_path", state,
                                   trades, trade_start, orders, equity[:, 0], cash_out, summary)
     else:
         kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
-        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, sl_d, tp_d, tr_d, entry_px, vol, params,
-               fill == "same_close", stop_policy == "ohlc_path", state, trades, trade_start, orders, equity, summary)
-    calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
+        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
+               vol, params, break_even_on, fill == "same_close", stop_policy == "ohlc_path", state, trades,
+               trade_start, orders, equity, summary)
     return Result(trades=_compact(trades, trade_start, state["k"]), equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
                   periods_per_year=periods_per_year, orders=_compact(orders, order_start, state["ko"]))
+
+
+def _initial_state(params: np.ndarray, trade_start: np.ndarray, order_start: np.ndarray,
+                   day: np.ndarray | None) -> np.ndarray:
+    """Each column's ``records.COLUMN_STATE`` before the first bar (see the kernel's array conventions)."""
+    state = np.zeros(params.size, dtype=COLUMN_STATE)
+    state["k"] = trade_start[:-1]
+    state["ko"] = order_start[:-1]
+    state["ko_end"] = order_start[1:]
+    for field in ("sl_px", "tp_px", "trail_d", "o_sl", "o_tp", "o_vol", "w_px"):
+        state[field] = np.nan
+    state["halt_bar"] = -1
+    state["day"] = day[0] if day is not None and day.size else 0
+    state["day_ref"] = state["equity"] = params["cash"]
+    return state
+
+
+def _session_inputs(flat: np.ndarray | None, *, m: int, portfolio: bool, params: np.ndarray, ts: np.ndarray,
+                    calendar: Calendar) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The kernels' ``flat`` and ``day`` arguments: None when no column reads them.
+
+    The kernels compiled for None hold none of the session's and the guards' code, so runs without them
+    keep their speed (a branch on a runtime flag in the bar loop cost 5-10 % there).
+    """
+    if flat is not None and portfolio:
+        flat = np.broadcast_to(flat, (flat.shape[0], m))
+    guarded = (params["max_drawdown"] > 0) | (params["daily_loss_limit"] > 0)
+    return flat, session_days(ts, calendar) if guarded.any() else None
+
+
+def _day_calendar(data: Any, calendar: Calendar) -> Calendar:
+    """The calendar that dates a bar's trading day: the symbols' own when they share one, else ``calendar``."""
+    bars = list(data.values()) if isinstance(data, MultiBars | dict) else data if isinstance(data, list) else []
+    shared = {b.calendar for b in bars if isinstance(b, Bars)}
+    return shared.pop() if len(shared) == 1 else calendar
+
+
+def _guard_params(params: np.ndarray, *, break_even: Any, guards: dict[str, Any], portfolio: bool) -> None:
+    """Check and store ``break_even`` and the account guards in ``params``; a portfolio's guards are one number."""
+    m = params.size
+    params["break_even"] = _per_column("break_even", break_even, m, low=0.0, high=np.inf, default=np.nan)
+    for name, value in guards.items():
+        if portfolio and value is not None and np.size(value) != 1:
+            msg = (f"{name} guards the portfolio's one cash account: give one number, got {np.size(value)} "
+                   f"values")
+            raise EngineError(msg)
+        fraction = name != "max_exposure"  # a fraction of equity lost, below 1; exposure: any multiple of equity
+        params[name] = _per_column(name, value, m, low=0.0, high=1.0 if fraction else np.inf, default=np.nan,
+                                   below=fraction)
 
 
 def _compact(records: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:

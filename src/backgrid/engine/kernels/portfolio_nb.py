@@ -18,8 +18,20 @@ Order inside a bar, on top of the single-account order of events:
    the position it opens on the rest of the bar (sized and capped like entries
    at the open; one touched while ``max_positions`` positions are open is
    refused);
-4. borrow and the mark; 5. decisions at the close (with the same-close fill,
-   filled at once: exits first, then entries).
+4. borrow and the mark; the risk guards (``max_drawdown``, ``daily_loss_limit``:
+   the account's, read from the first parameter row) test the account's equity
+   at the close (every position at its last close) as in the single account;
+   a trip cancels every working order and every entry still waiting for its
+   asset's next open, and gives every position an exit (reason ``R_RISK``)
+   unless one waits already; while halted no asset decides anything;
+5. per asset, in column order: at a ``flat`` bar of the asset its position is
+   closed at its close (``R_SESSION``; a guard's exit decided at this close is
+   dropped) and its working order cancelled; otherwise the decisions at the
+   close (with the same-close fill, filled at once after every asset has
+   decided: exits first, then entries).
+
+``max_exposure`` counts every position of the account: the others at the marks
+their entry is sized on.
 """
 
 from __future__ import annotations
@@ -29,12 +41,19 @@ from numba import njit
 
 from backgrid.engine.kernels.simulate_nb import (
     EXIT,
+    GO_LONG,
+    GO_SHORT,
     NONE,
     R_END,
+    R_RISK,
+    R_SESSION,
     R_SIGNAL,
     REJECTED,
+    X_CANCELLED,
     X_MAX_POSITIONS,
     _accrue,
+    _break_even,
+    _cancel_working,
     _cell,
     _close,
     _decide,
@@ -49,15 +68,25 @@ from backgrid.engine.kernels.simulate_nb import (
 
 
 @njit(cache=True, nogil=True)
-def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entries, short_exits, sl_d, tp_d, tr_d,
-                 entry_px, vol, params, cash, max_positions, fill_same_close, ohlc_path, state, trades, trade_start,
-                 orders, equity, cash_out, summary):
+def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entries, short_exits, flat, day, sl_d,
+                 tp_d, tr_d, entry_px, vol, params, break_even, cash, max_positions, fill_same_close, ohlc_path, state,
+                 trades, trade_start, orders, equity, cash_out, summary):
     """Run the portfolio (see the module docstring)."""
     k = open_.shape[1]
     last = np.full(k, np.nan)
     peak = cash
     max_dd = 0.0
     trail_by_bar = tr_d.shape[1] > 0
+    # ``flat`` and ``day`` are None when not given: each ``is None`` test is then a constant, and the kernel
+    # compiled for it holds none of their code (see simulate_nb)
+    g = params[0]  # the guards are the account's: every asset's row holds the same values
+    halted = False  # max_drawdown tripped: no entries for the rest of the run
+    day_halt = False  # daily_loss_limit tripped: no entries for the rest of the day
+    today = np.int64(0)
+    if day is not None and day.size > 0:
+        today = day[0]
+    value = cash
+    day_ref = cash
     working = 0  # how many assets have a working limit / stop entry order
     c = np.int64(0)  # the account: typed int64, not a literal (a literal argument compiles a copy of each callee)
     pending = 0  # orders waiting for the next fill phase: most bars have none, and skip it
@@ -73,6 +102,8 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                 s.cash = cash
                 _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], mid, i, c, a, params[a], ohlc_path,
                        trades, orders)
+                if break_even is not None:
+                    _break_even(s, params[a])
                 cash = s.cash
         if working > 0:
             held = _count_held(state)
@@ -81,24 +112,58 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                 if s.w_side != 0 and not np.isnan(open_[i, a]):
                     s.cash = cash
                     _work(s, open_[i, a], high[i, a], low[i, a], close[i, a], ts[i], mid, i, c, a, params[a],
-                          ohlc_path, trades, trade_start[a + 1], _positions_value(state, open_[i], last, a), orders,
+                          ohlc_path, trades, trade_start[a + 1], _positions_value(state, open_[i], last, a),
+                          _positions_gross(state, open_[i], last, a, params[a].max_exposure), orders,
                           held < max_positions)
                     cash = s.cash
                     working -= s.w_side == 0
                     if s.pos != 0.0:
                         held += 1
+        if day is not None:  # the guards mark the account at this close: every asset's borrow and close first
+            cash = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
+            mark = cash + _positions_value(state, last, last, -1)
+            trip = False
+            if g.daily_loss_limit > 0.0 and day[i] != today:
+                today = day[i]
+                day_ref = value
+                day_halt = False
+            if not (halted or day_halt) and mark <= (1.0 - g.daily_loss_limit) * day_ref:
+                day_halt = trip = True
+            if not halted and mark <= (1.0 - g.max_drawdown) * peak:
+                halted = trip = True
+                for a in range(k):
+                    state[a].halt_bar = i
+            if trip:
+                _trip(state, params, i, c, orders)
+                working = 0
+                pending = _count_pending(state)
         for a in range(k):
             if np.isnan(open_[i, a]):
                 continue
             s = state[a]
-            if s.pos != 0.0:
-                s.cash = cash
-                _accrue(s, close[i, a], ts[i] + bar_ns, params[a].borrow_rate)
-                cash = s.cash
+            if day is None:  # else marked above
+                if s.pos != 0.0:
+                    s.cash = cash
+                    _accrue(s, close[i, a], ts[i] + bar_ns, params[a].borrow_rate)
+                    cash = s.cash
+                last[a] = close[i, a]
             if trail_by_bar:
                 s.trail_d = _cell(tr_d, a, i)
-            last[a] = close[i, a]
             p = params[a]
+            if flat is not None and flat[i, a]:  # the session ends: close at this close, decide nothing
+                if s.w_side != 0:
+                    _cancel_working(s, i, c, a, p, orders)
+                    working -= 1
+                if s.pending != NONE:  # a guard's exit decided at this close: the session's close comes first
+                    s.pending = NONE
+                    pending -= 1
+                if s.pos != 0.0:
+                    s.cash = cash
+                    _close(s, close[i, a], np.nan, i, c, a, np.int64(R_SESSION), p, trades, orders)
+                    cash = s.cash
+                continue
+            if halted or day_halt:
+                continue
             want, reason = _decide(s, entries[i, a], exits[i, a], short_entries[i, a], short_exits[i, a],
                                    time_up_nb(s, p, i, fill_same_close))
             if want != NONE or s.w_side != 0:
@@ -162,12 +227,46 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
             else:
                 s.cash = cash
                 _execute(s, s.pending, s.pending_reason, prices[a], when, i, c, a, params[a], trades,
-                         trade_start[a + 1], _positions_value(state, prices, last, a), orders)
+                         trade_start[a + 1], _positions_value(state, prices, last, a),
+                         _positions_gross(state, prices, last, a, params[a].max_exposure), orders)
                 cash = s.cash
                 if s.pos != 0.0:
                     held += 1
         s.pending = NONE
     return cash
+
+
+@njit(cache=True, nogil=True)
+def _mark_closes(state, params, opens, closes, last, cash, until):
+    """Accrue every held asset's borrow to ``until`` and take its close as its last; return the cash."""
+    for a in range(opens.size):
+        if np.isnan(opens[a]):
+            continue
+        s = state[a]
+        if s.pos != 0.0:
+            s.cash = cash
+            _accrue(s, closes[a], until, params[a].borrow_rate)
+            cash = s.cash
+        last[a] = closes[a]
+    return cash
+
+
+@njit(cache=True, nogil=True)
+def _trip(state, params, i, c, orders):
+    """A risk guard tripped at bar ``i``'s close: cancel working orders and entries still waiting for their
+    asset's open; every position left gets an exit (reason RISK) unless one waits already."""
+    for a in range(state.size):
+        s = state[a]
+        p = params[a]
+        if s.w_side != 0:
+            _cancel_working(s, i, c, a, p, orders)
+        if s.pending in (GO_LONG, GO_SHORT):
+            _order(orders, s, c, a, i, s.pending, p.entry_type, np.int64(REJECTED), np.int64(X_CANCELLED), np.nan,
+                   0.0, np.nan, np.nan, 0.0)
+            s.pending = NONE
+        if s.pos != 0.0 and s.pending == NONE:
+            s.pending = EXIT
+            s.pending_reason = R_RISK
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -198,6 +297,19 @@ def _positions_value(state, prices, last, skip):
         if a != skip and state[a].pos != 0.0:
             mark = prices[a] if not np.isnan(prices[a]) else last[a]
             total += state[a].pos * mark
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _positions_gross(state, prices, last, skip, max_exposure):
+    """Gross value (|units| x price) of every position but asset ``skip``, marked like :func:`_positions_value`;
+    0 without ``max_exposure`` (the only reader)."""
+    total = 0.0
+    if max_exposure > 0.0:
+        for a in range(state.size):
+            if a != skip and state[a].pos != 0.0:
+                mark = prices[a] if not np.isnan(prices[a]) else last[a]
+                total += abs(state[a].pos) * mark
     return total
 
 

@@ -6,7 +6,10 @@ Array conventions
 - ``open_``, ``high``, ``low``, ``close`` (n, k) float64; column ``c`` trades price
   column ``price_col[c]``. A NaN open means that column has no bar then: nothing
   trades or changes value on it, and working orders wait.
-- signals (n, 1) or (n, m) bool; one column broadcasts to all.
+- signals (n, 1) or (n, m) bool; one column broadcasts to all. ``flat`` (the
+  session's end) likewise, or (0, 1) when not given: never.
+- ``day`` (n,) int64 the trading day of each bar (the data calendar's session
+  date), or (0,) when no column has a ``daily_loss_limit``.
 - per-bar values, each (1, n) or (m, n) float64 (time along the rows; one row
   broadcasts), or (1, 0) when not given; NaN means none: ``sl_d`` / ``tp_d`` /
   ``tr_d`` stop-loss, take-profit and trailing distances in price units,
@@ -14,8 +17,9 @@ Array conventions
   short: one bar decides at most one entry), ``vol`` the asset's annualised
   volatility (volatility sizing).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
-  (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows and the
-  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN; left holding each
+  (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows, the
+  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1, ``day``
+  the first bar's trading day and ``day_ref`` and ``equity`` the starting cash; left holding each
   column's final state); ``trades`` a flat ``records.TRADE`` buffer where column
   ``c`` owns rows ``trade_start[c]`` up to ``trade_start[c + 1]``; ``orders`` a
   flat ``records.ORDER`` buffer, column ``c`` owning rows ``state[c].ko`` up to
@@ -55,12 +59,32 @@ Order of events in a bar (the engine's contract)
    the trade (``sl_d``, ``tp_d``); a trailing stop sits a fraction
    (``trailing_stop``) or a distance behind the best price, the distance being
    the one at the column's previous bar (the distance at each bar applies to the
-   level tested in the next bar);
+   level tested in the next bar). Break-even: once the best price since entry
+   has moved ``break_even`` (a fraction of the entry fill price) in the
+   position's favour (long: best >= entry x (1 + break_even); short: best <=
+   entry x (1 - break_even)), the stop-loss level moves to the entry fill price
+   when that is better than the level it has (also when it has none). Like the
+   trail, this is decided with the bar's extreme after the bar's test, so it
+   applies from the next bar's test; its fill is a stop-loss (``R_STOP``);
 4. borrow cost accrues on shorts for the calendar time elapsed (to the fill time
    for exits at an open, to mid-bar for stops, to the close otherwise; a short
    entered inside the bar by a limit or stop order accrues from mid-bar), and
    equity is marked at the close;
-5. signals at this close decide the order for the next open; with the
+5. the risk guards test that mark (positions at the close, before any fill at
+   the close): at or below (1 - ``max_drawdown``) x the peak of the equity
+   curve before this bar (the starting cash included) the column halts for the
+   rest of the run; at or below (1 - ``daily_loss_limit``) x the equity
+   curve's value at the last bar of the previous trading day (``day``; the
+   starting cash on the first day) it halts until the next trading day. A trip
+   cancels the working entry order and exits the position, decided at this
+   close like a signal exit (reason ``R_RISK``; next open, or this close with
+   the same-close fill); while halted the signals are ignored
+   (``state.halt_bar``: the bar of the ``max_drawdown`` trip);
+6. at a ``flat`` bar the position is closed at this close (reason
+   ``R_SESSION``; it replaces a guard's exit decided at this close), the
+   working entry order is cancelled and nothing is decided (no order is left
+   for the next open);
+7. otherwise signals at this close decide the order for the next open; with the
    same-close fill they fill at this close instead. Long and short entries on
    one bar cancel; an entry with an exit of the same side is ignored; an
    opposite entry reverses the position. With limit or stop entries an entry
@@ -70,13 +94,19 @@ Order of events in a bar (the engine's contract)
    or by a new entry signal (an opposite one, or one of its side, which replaces
    it with the new price).
 
+A bar a column has no price on skips all of this (``flat`` there included).
+
 Sizing reads ``size`` by ``size_type``: units, cash, a fraction of equity, the
 fraction of equity lost at the stop-loss (risk: equity x size / stop distance),
 or an annualised volatility target (equity x size / (vol x price), capped at
 leverage x equity, costs included), ``vol`` and the stop distance taken at the
 deciding bar. An entry whose value and commission exceed cash x leverage is
 refused, unless ``partial_fills``: then it fills the affordable part, rounded
-down to the lot.
+down to the lot. Before that, with ``max_exposure``, the units are cut so that
+the gross value of the account's positions after the fill (|units| x fill
+price, other positions at their marks) is at most max_exposure x the equity the
+entry is sized on, rounded down to the lot; an entry with nothing left is
+refused (``X_MAX_EXPOSURE``).
 
 Every fill and every order that does not fill is written to ``orders``, in the
 order it happens; orders still pending or working when the data ends are not.
@@ -99,6 +129,8 @@ R_TAKE = 2
 R_TRAIL = 3
 R_TIME = 4
 R_END = 5
+R_SESSION = 6
+R_RISK = 7
 
 S_UNITS = 0
 S_CASH = 1
@@ -123,41 +155,45 @@ X_MAX_POSITIONS = 3
 X_EXPIRED = 4
 X_CANCELLED = 5
 X_NO_PRICE = 6
+X_MAX_EXPOSURE = 7
 
 
 @njit(cache=True, nogil=True)
 def simulate_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries, short_exits,
-                sl_d, tp_d, tr_d, entry_px, vol, params, fill_same_close, ohlc_path, state, trades, trade_start,
-                orders, equity, summary):
+                flat, day, sl_d, tp_d, tr_d, entry_px, vol, params, break_even, fill_same_close, ohlc_path, state,
+                trades, trade_start, orders, equity, summary):
     """Run every column, one after the other (see the module docstring)."""
     for c in range(params.size):
         _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, sl_d, tp_d, tr_d, entry_px, vol, params[c], fill_same_close, ohlc_path, state[c],
-                   trades, trade_start[c + 1], orders, equity, summary)
+                   short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params[c], break_even, fill_same_close,
+                   ohlc_path, state[c], trades, trade_start[c + 1], orders, equity, summary)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def simulate_parallel_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries,
-                         short_exits, sl_d, tp_d, tr_d, entry_px, vol, params, fill_same_close, ohlc_path, state,
-                         trades, trade_start, orders, equity, summary):
+                         short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params, break_even, fill_same_close,
+                         ohlc_path, state, trades, trade_start, orders, equity, summary):
     """Run every column, columns spread over all cores; results equal :func:`simulate_nb`'s."""
     for j in prange(params.size):
         c = np.int64(j)  # parfor lowering otherwise types the index as float64 inside _column_nb
         _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, sl_d, tp_d, tr_d, entry_px, vol, params[c], fill_same_close, ohlc_path, state[c],
-                   trades, trade_start[c + 1], orders, equity, summary)
+                   short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params[c], break_even, fill_same_close,
+                   ohlc_path, state[c], trades, trade_start[c + 1], orders, equity, summary)
 
 
 @njit(cache=True, nogil=True)
 def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short_entries, short_exits,
-               sl_d, tp_d, tr_d, entry_px, vol, p, fill_same_close, ohlc_path, s, trades, t_hi, orders, equity,
-               summary):
+               flat, day, sl_d, tp_d, tr_d, entry_px, vol, p, break_even, fill_same_close, ohlc_path, s, trades, t_hi,
+               orders, equity, summary):
     keep_equity = equity.shape[0] > 0
     trail_by_bar = tr_d.shape[1] > 0
     sc_e = c if entries.shape[1] > 1 else 0
     sc_x = c if exits.shape[1] > 1 else 0
     sc_se = c if short_entries.shape[1] > 1 else 0
     sc_sx = c if short_exits.shape[1] > 1 else 0
+    # the session's end and the guards live out of line, their state in ``s``; not given, ``flat`` and ``day``
+    # are None: this is a constant and the kernel compiled for it holds none of their code
+    special = flat is not None or day is not None
     s.cash = p.cash
     peak = p.cash
     max_dd = 0.0
@@ -175,35 +211,42 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
         lo = low[i, pc]
         cl = close[i, pc]
         if s.pending != NONE:  # 1. orders decided at the previous close
-            _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, a, p, trades, t_hi, 0.0, orders)
+            _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, a, p, trades, t_hi, 0.0, 0.0, orders)
             s.pending = NONE
         if working:  # 2. a working entry order, and the stops of the position it opens
-            _work(s, o, h, lo, cl, ts[i], ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, t_hi, 0.0, orders,
-                  np.bool_(True))
+            _work(s, o, h, lo, cl, ts[i], ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, t_hi, 0.0, 0.0,
+                  orders, np.bool_(True))
             working = s.w_side != 0
         elif s.pos != 0.0:  # 3. stops inside the bar
             _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, orders)
+            if break_even is not None:
+                _break_even(s, p)
         if s.pos != 0.0:  # 4. costs of time
             _accrue(s, cl, ts[i] + bar_ns, p.borrow_rate)
         if trail_by_bar:
             s.trail_d = _cell(tr_d, c, i)
         last_close = cl
         last_i = i
-        # 5. decisions at the close
-        long_out = exits[i, sc_x]
-        short_out = short_exits[i, sc_sx]
-        want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
-                               time_up_nb(s, p, i, fill_same_close))
-        if want != NONE or working:
-            want = _place(s, want, long_out, short_out, i, c, c, a, p, sl_d, tp_d, entry_px, vol, orders)
-            working = s.w_side != 0
-        if want != NONE:
-            if fill_same_close:
-                _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, a, p, trades, t_hi, 0.0, orders)
-            else:
-                s.pending = want
-                s.pending_reason = reason
+        if special and _close_rules(s, p, flat, day, cl, peak, ts[i] + bar_ns, i, c, a, fill_same_close, trades,
+                                    t_hi, orders):
+            working = False  # 5-6. the risk guards or the session's end took this close's decisions
+        else:  # 7. decisions at the close
+            long_out = exits[i, sc_x]
+            short_out = short_exits[i, sc_sx]
+            want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
+                                   time_up_nb(s, p, i, fill_same_close))
+            if want != NONE or working:
+                want = _place(s, want, long_out, short_out, i, c, c, a, p, sl_d, tp_d, entry_px, vol, orders)
+                working = s.w_side != 0
+            if want != NONE:
+                if fill_same_close:
+                    _execute(s, want, reason, cl, ts[i] + bar_ns, i, c, a, p, trades, t_hi, 0.0, 0.0, orders)
+                else:
+                    s.pending = want
+                    s.pending_reason = reason
         value = s.cash + s.pos * cl
+        if special:
+            s.equity = value
         if keep_equity:
             equity[i, c] = value
         if value >= peak:
@@ -218,6 +261,42 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
                 R_END, True)
     summary[c, 0] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
     summary[c, 1] = max_dd
+
+
+@njit(cache=True, nogil=True)
+def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trades, t_hi, orders):
+    """Steps 5 and 6 of bar ``i`` (the risk guards, the session's end); True when they take the close's decisions.
+
+    ``peak`` is the equity curve's peak before this bar, ``s.equity`` its value at the column's previous bar.
+    """
+    flat_now = False
+    if flat is not None:
+        flat_now = flat[i, c if flat.shape[1] > 1 else 0]
+    trip = False
+    if day is not None:
+        mark = s.cash + s.pos * cl
+        if p.daily_loss_limit > 0.0 and day[i] != s.day:
+            s.day = day[i]
+            s.day_ref = s.equity
+            s.day_halt = False
+        if s.halt_bar < 0 and not s.day_halt and mark <= (1.0 - p.daily_loss_limit) * s.day_ref:
+            s.day_halt = trip = True
+        if s.halt_bar < 0 and mark <= (1.0 - p.max_drawdown) * peak:
+            s.halt_bar = i
+            trip = True
+    if not (trip or flat_now or s.day_halt or s.halt_bar >= 0):
+        return False
+    if s.w_side != 0:
+        _cancel_working(s, i, c, a, p, orders)
+    if s.pos != 0.0:
+        if flat_now:  # borrow is accrued to the close already
+            _close(s, cl, np.nan, i, c, a, np.int64(R_SESSION), p, trades, orders)
+        elif fill_same_close:
+            _execute(s, np.int64(EXIT), np.int64(R_RISK), cl, when, i, c, a, p, trades, t_hi, 0.0, 0.0, orders)
+        else:
+            s.pending = EXIT
+            s.pending_reason = R_RISK
+    return True
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -277,35 +356,47 @@ def _affordable(px, budget, p):
 
 
 @njit(cache=True, nogil=True)
-def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others, orders):
+def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
     """Fill ``want`` at ``raw`` (before slippage): close the position if asked or reversed, then enter.
 
     ``others`` is the value of the account's other positions: the entry is sized on
-    ``s.cash + others``, the account's equity after the close.
+    ``s.cash + others``, the account's equity after the close; ``gross`` their gross value
+    (``max_exposure``).
     """
     if s.pos != 0.0 and (want == EXIT or want * s.pos < 0.0):
         _accrue(s, raw, when, p.borrow_rate)
         _close(s, raw, np.nan, i, c, a, reason if want == EXIT else R_SIGNAL, p, trades, orders)
     if want == EXIT or s.pos != 0.0:
         return
-    _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, orders)
+    _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, gross, orders)
 
 
 @njit(cache=True, nogil=True)
-def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, orders):
-    """Open a ``want`` (+1 long, -1 short) position at ``raw`` (before slippage), or refuse it; record the order."""
+def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
+    """Open a ``want`` (+1 long, -1 short) position at ``raw`` (before slippage), or refuse it; record the order.
+
+    ``others`` and ``gross``: the net and gross value of the account's other positions.
+    """
     level = s.w_px if p.entry_type != E_MARKET else np.nan
     px = _fill_price(raw, want, p)
-    units = _units(px, s.cash + others, p, s)
+    equity = s.cash + others
+    units = _units(px, equity, p, s)
     requested = units
+    exposed = False  # the max_exposure cut left nothing
+    if p.max_exposure > 0.0 and units * px > p.max_exposure * equity - gross:
+        units = (p.max_exposure * equity - gross) / px
+        if p.lot > 0.0:
+            units = (units // p.lot) * p.lot
+        exposed = not units > 0.0
     budget = s.cash * p.leverage
     if p.partial_fills and units > 0.0 and units * px + _commission(units * px, p) > budget * (1.0 + 1e-12):
         units = min(units, _affordable(px, budget, p))
     comm = _commission(units * px, p)
     if not units > 0.0 or s.k >= t_hi or units * px + comm > budget * (1.0 + 1e-12):
         s.rejected += 1
-        _order(orders, s, c, a, i, want, p.entry_type, np.int64(REJECTED),
-               np.int64(X_NO_CASH if requested > 0.0 else X_SIZE_ZERO), requested, 0.0, np.nan, level, 0.0)
+        reason = X_SIZE_ZERO if not requested > 0.0 else X_MAX_EXPOSURE if exposed else X_NO_CASH
+        _order(orders, s, c, a, i, want, p.entry_type, np.int64(REJECTED), np.int64(reason), requested, 0.0,
+               np.nan, level, 0.0)
         return
     _order(orders, s, c, a, i, want, p.entry_type, np.int64(FILLED), np.int64(X_NONE), requested, units, px, level,
            comm)
@@ -335,7 +426,7 @@ def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, orders):
 
 
 @njit(cache=True, nogil=True)
-def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, others, orders, room):
+def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, others, gross, orders, room):
     """Test the working entry order in the bar: fill it (then its stops on the rest of the bar) or count down.
 
     ``room`` is False when the account may open no more positions (the portfolio's ``max_positions``).
@@ -362,7 +453,7 @@ def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, oth
                np.nan, price, 0.0)
         return
     at_open = raw == o
-    _enter(s, side, raw, t_open if at_open else mid, i, c, a, p, trades, t_hi, others, orders)
+    _enter(s, side, raw, t_open if at_open else mid, i, c, a, p, trades, t_hi, others, gross, orders)
     if s.pos == 0.0:
         return
     if not at_open:  # else the bar opened beyond the price: all of it comes after the fill
@@ -374,6 +465,7 @@ def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, oth
             else:
                 lo = min(raw, cl)
     _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders)
+    _break_even(s, p)
 
 
 @njit(cache=True, nogil=True)
@@ -385,9 +477,7 @@ def _place(s, want, long_out, short_out, i, j, c, a, p, sl_d, tp_d, entry_px, vo
     the market order left to fill: ``want`` itself, the exit half of a reversal, or nothing.
     """
     if s.w_side != 0 and (want in (GO_LONG, GO_SHORT) or (long_out if s.w_side > 0 else short_out)):
-        _order(orders, s, c, a, i, s.w_side, p.entry_type, np.int64(REJECTED), np.int64(X_CANCELLED), np.nan, 0.0,
-               np.nan, s.w_px, 0.0)
-        s.w_side = 0
+        _cancel_working(s, i, c, a, p, orders)
     if want not in (GO_LONG, GO_SHORT):
         return want
     s.o_sl = _cell(sl_d, j, i)
@@ -405,6 +495,14 @@ def _place(s, want, long_out, short_out, i, j, c, a, p, sl_d, tp_d, entry_px, vo
         _order(orders, s, c, a, i, want, p.entry_type, np.int64(REJECTED), np.int64(X_NO_PRICE), np.nan, 0.0,
                np.nan, np.nan, 0.0)
     return EXIT if s.pos != 0.0 else NONE
+
+
+@njit(cache=True, nogil=True)
+def _cancel_working(s, i, c, a, p, orders):
+    """Cancel the working limit / stop entry order at bar ``i``; record it."""
+    _order(orders, s, c, a, i, s.w_side, p.entry_type, np.int64(REJECTED), np.int64(X_CANCELLED), np.nan, 0.0,
+           np.nan, s.w_px, 0.0)
+    s.w_side = 0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -447,6 +545,16 @@ def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
     else:
         _excursion(s, side, h, lo)
         s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _break_even(s, p):
+    """After the bar's stop test, with ``s.best`` moved by the bar: lift the stop-loss to the entry fill price
+    once the best price has gained ``break_even`` of it (applies from the next bar's test)."""
+    if s.pos != 0.0 and p.break_even > 0.0:
+        side = 1.0 if s.pos > 0.0 else -1.0
+        if side * (s.best - s.entry_px * (1.0 + side * p.break_even)) >= 0.0 and side * (s.entry_px - s.sl_px) > 0.0:
+            s.sl_px = s.entry_px
 
 
 @njit(cache=True, nogil=True)
