@@ -39,7 +39,7 @@ def test_max_drawdown_exits_at_the_next_open_and_halts_for_good():
     assert len(r.trades) == 1
     check_trade(r, 0, entry_idx=1, exit_idx=3, exit_price=92.0, pnl=-800.0, exit_reason="risk")
     check_equity(r, [10_000, 10_500, 9_400, 9_200, 9_200, 9_200])
-    assert r.orders[["bar", "side", "type", "status"]].values.tolist() == [[1, "buy", "market", "filled"],
+    assert r.orders[["bar", "side", "type", "status"]].to_numpy().tolist() == [[1, "buy", "market", "filled"],
                                                                           [3, "sell", "risk", "filled"]]
     assert r.state["halt_bar"].tolist() == [2]
 
@@ -98,7 +98,7 @@ DAILY = [  # 4-hour bars: six a day
 def test_daily_loss_limit_halts_until_the_next_trading_day():
     data = make_bars(DAILY, timeframe="4h")
     r = backtest(data, entries=mask(15, [0, 5, 6, 10, 12]), daily_loss_limit=0.05, size=50, size_type="units")
-    assert r.trades[["entry_idx", "exit_idx", "entry_price", "exit_price", "exit_reason"]].values.tolist() == [
+    assert r.trades[["entry_idx", "exit_idx", "entry_price", "exit_price", "exit_reason"]].to_numpy().tolist() == [
         [1, 5, 100.0, 91.0, "risk"], [7, 10, 94.0, 85.0, "risk"], [13, 14, 86.0, 88.0, "end"]]
     assert r.trades["pnl"].tolist()[:2] == [exact(-450.0), exact(-450.0)]
     assert r.state["halt_bar"].tolist() == [-1]  # only max_drawdown halts for good
@@ -133,7 +133,7 @@ def test_the_cut_rounds_down_to_the_lot():
 def test_an_entry_with_nothing_left_is_refused_with_max_exposure():
     r = run(EXPOSURE, entries=[0], max_exposure=0.005, lot_size=1)  # 50 of cash: not one unit
     assert r.trades.empty
-    assert r.orders[["bar", "status", "reason", "requested", "size"]].values.tolist() == [
+    assert r.orders[["bar", "status", "reason", "requested", "size"]].to_numpy().tolist() == [
         [1, "rejected", "max_exposure", 100.0, 0.0]]
     assert r.state["rejected"].tolist() == [1]
 
@@ -155,7 +155,7 @@ def flat_bars(symbol, prices, days=None):
 def table(orders, *columns):
     """Rows of ``orders`` as lists, a missing reason as None."""
     return [[None if isinstance(v, float) and math.isnan(v) else v for v in row]
-            for row in orders[list(columns)].astype(object).values.tolist()]
+            for row in orders[list(columns)].astype(object).to_numpy().tolist()]
 
 
 def frame(index, **columns):
@@ -168,7 +168,7 @@ def test_portfolio_exposure_counts_every_position_at_the_fill_marks():
     a, b = flat_bars("A", [100, 100, 110, 110]), flat_bars("B", [100, 100, 100, 100])
     entries = frame(a.index, A=[0], B=[0])
     capped = backtest([a, b], entries=entries, size=0.6, max_exposure=1.0)
-    assert capped.trades[["symbol", "size"]].values.tolist() == [["A", 60.0], ["B", 40.0]]
+    assert capped.trades[["symbol", "size"]].to_numpy().tolist() == [["A", 60.0], ["B", 40.0]]
     free = backtest([a, b], entries=entries, size=0.6)
     assert free.trades["symbol"].tolist() == ["A"]
     assert table(free.orders, "reason") == [[None], ["no_cash"]]
@@ -179,7 +179,7 @@ def test_portfolio_exposure_includes_shorts_at_their_gross_value():
     a, b = flat_bars("A", [100, 100, 100]), flat_bars("B", [100, 100, 100])
     r = backtest([a, b], entries=frame(a.index, A=[], B=[0]), short_entries=frame(a.index, A=[0], B=[]),
                  size=0.6, max_exposure=1.0)
-    assert r.trades[["symbol", "side", "size"]].values.tolist() == [["A", "short", 60.0], ["B", "long", 40.0]]
+    assert r.trades[["symbol", "side", "size"]].to_numpy().tolist() == [["A", "short", 60.0], ["B", "long", 40.0]]
 
 
 def test_portfolio_max_drawdown_exits_every_position_and_halts_the_account():
@@ -188,7 +188,7 @@ def test_portfolio_max_drawdown_exits_every_position_and_halts_the_account():
     a, b = flat_bars("A", [100, 100, 80, 81, 85]), flat_bars("B", [100, 100, 90, 91, 95])
     entries = frame(a.index, A=[0, 3], B=[0, 3])
     r = backtest(MultiBars([a, b]), entries=entries, size=50, size_type="units", max_drawdown=0.1)
-    assert r.trades[["symbol", "exit_idx", "exit_price", "exit_reason", "pnl"]].values.tolist() == [
+    assert r.trades[["symbol", "exit_idx", "exit_price", "exit_reason", "pnl"]].to_numpy().tolist() == [
         ["A", 3, 81.0, "risk", -950.0], ["B", 3, 91.0, "risk", -450.0]]
     assert r.state["halt_bar"].tolist() == [2, 2]
     assert r.equity.tolist() == [10_000.0, 10_000.0, 8_500.0, 8_600.0, 8_600.0]
@@ -201,7 +201,7 @@ def test_portfolio_trip_cancels_an_entry_waiting_for_its_symbols_next_bar():
     b = flat_bars("B", [50, 50, 50, 50], days=[0, 1, 3, 4])
     entries = frame(a.index, A=[0], B=[1])
     r = backtest(MultiBars([a, b]), entries=entries, size=100, size_type="units", max_drawdown=0.1)
-    assert r.trades[["symbol", "exit_idx", "exit_reason"]].values.tolist() == [["A", 3, "risk"]]
+    assert r.trades[["symbol", "exit_idx", "exit_reason"]].to_numpy().tolist() == [["A", 3, "risk"]]
     assert table(r.orders, "symbol", "bar", "type", "status", "reason") == [
         ["A", 1, "market", "filled", None], ["B", 2, "market", "rejected", "cancelled"],
         ["A", 3, "risk", "filled", None]]
@@ -220,7 +220,7 @@ def test_portfolio_daily_loss_limit_halts_the_account_for_the_day():
     a, b = bars("A", pa), bars("B", pb)
     entries = frame(a.index, A=[0, 3], B=[0])
     r = backtest(MultiBars([a, b]), entries=entries, size=50, size_type="units", daily_loss_limit=0.05)
-    assert r.trades[["symbol", "entry_idx", "exit_idx", "exit_reason"]].values.tolist() == [
+    assert r.trades[["symbol", "entry_idx", "exit_idx", "exit_reason"]].to_numpy().tolist() == [
         ["A", 1, 3, "risk"], ["B", 1, 3, "risk"], ["A", 4, 5, "end"]]
 
 

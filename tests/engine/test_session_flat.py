@@ -77,7 +77,7 @@ def test_a_working_limit_entry_is_cancelled():
     r = backtest(data, entries=mask(5, [0]), entry_type="limit", entry_price=np.full(5, 95.0), entry_expiry=5,
                  flat_at=mask(5, [2]), **UNITS)
     assert r.trades.empty  # bar 3's low 94 would have filled it
-    assert r.orders[["bar", "type", "status", "reason", "order_price"]].values.tolist() == [
+    assert r.orders[["bar", "type", "status", "reason", "order_price"]].to_numpy().tolist() == [
         [2, "limit", "rejected", "cancelled", 95.0]]
 
 
@@ -94,7 +94,7 @@ def test_end_of_session_exit_on_intraday_bars():
     flat = np.r_[day[1:] != day[:-1], True]
     assert flat.tolist() == [False, False, True, False, False, True]
     r = backtest(data, entries=mask(6, [0, 2, 3]), exits=mask(6, [2]), flat_at=flat, **UNITS)
-    assert r.trades[["entry_idx", "exit_idx", "exit_price", "exit_reason"]].values.tolist() == [
+    assert r.trades[["entry_idx", "exit_idx", "exit_price", "exit_reason"]].to_numpy().tolist() == [
         [1, 2, 102.0, "session"], [4, 5, 106.0, "session"]]
     plain = backtest(data, entries=mask(6, [0, 2, 3]), exits=mask(6, [2]), **UNITS)
     check_trade(plain, 0, exit_idx=3, exit_price=104.0, exit_reason="signal")
@@ -111,12 +111,12 @@ def test_a_portfolio_ends_the_session_of_every_symbol_or_of_the_named_ones():
     a, b = make_bars(ROWS, symbol="A"), make_bars([(50, 51, 49, 50)] + [(50, 52, 49, 51)] * 4, symbol="B")
     entries = pd.DataFrame({"A": mask(5, [0]), "B": mask(5, [0])}, index=a.index)
     both = backtest(MultiBars([a, b]), entries=entries, flat_at=mask(5, [1]), **UNITS)
-    assert both.trades[["symbol", "exit_idx", "exit_price", "exit_reason"]].values.tolist() == [
+    assert both.trades[["symbol", "exit_idx", "exit_price", "exit_reason"]].to_numpy().tolist() == [
         ["A", 1, 103.0, "session"], ["B", 1, 51.0, "session"]]
     assert both.equity.iloc[1] == exact(10_000 + 30 + 10)
     only_a = pd.DataFrame({"A": mask(5, [1]), "B": mask(5, [])}, index=a.index)
     one = backtest(MultiBars([a, b]), entries=entries, flat_at=only_a, **UNITS)
-    assert one.trades[["symbol", "exit_idx", "exit_reason"]].values.tolist() == [["A", 1, "session"],
+    assert one.trades[["symbol", "exit_idx", "exit_reason"]].to_numpy().tolist() == [["A", 1, "session"],
                                                                               ["B", 4, "end"]]
 
 

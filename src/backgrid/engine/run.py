@@ -256,7 +256,8 @@ def backtest(
     starting cash on the first day). A halt exits every position by an exit
     decided at that close (filled like a signal exit: next open, or that close with
     ``fill="same_close"``; exit reason ``risk``), cancels working limit / stop
-    entry orders, and ignores signals while it lasts. ``max_exposure`` (> 0) cuts
+    entry orders, and ignores signals while it lasts (``Result.state["halt_bar"]``:
+    the bar of a max_drawdown halt, -1 for none). ``max_exposure`` (> 0) cuts
     an entry's units so that the gross value of the account's positions after its
     fill (|units| x price, other positions at the marks the entry is sized on) is
     at most x times the equity it is sized on, rounded down to the lot; an entry

@@ -7,9 +7,13 @@ Array conventions
   column ``price_col[c]``. A NaN open means that column has no bar then: nothing
   trades or changes value on it, and working orders wait.
 - signals (n, 1) or (n, m) bool; one column broadcasts to all. ``flat`` (the
-  session's end) likewise, or (0, 1) when not given: never.
+  session's end) likewise.
 - ``day`` (n,) int64 the trading day of each bar (the data calendar's session
-  date), or (0,) when no column has a ``daily_loss_limit``.
+  date), given when some column has ``max_drawdown`` or ``daily_loss_limit``.
+- ``flat`` and ``day`` are None when not given, and ``break_even`` is True when
+  some column has a break-even, else None: Numba compiles a kernel per argument
+  type, and the one for None holds none of that feature's code (a runtime test
+  in the bar loop cost 5-10 % even with the feature off).
 - per-bar values, each (1, n) or (m, n) float64 (time along the rows; one row
   broadcasts), or (1, 0) when not given; NaN means none: ``sl_d`` / ``tp_d`` /
   ``tr_d`` stop-loss, take-profit and trailing distances in price units,
@@ -18,9 +22,9 @@ Array conventions
   volatility (volatility sizing).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
   (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows, the
-  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1, ``day``
-  the first bar's trading day and ``day_ref`` and ``equity`` the starting cash; left holding each
-  column's final state); ``trades`` a flat ``records.TRADE`` buffer where column
+  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1,
+  ``day`` the first bar's trading day, ``day_ref`` and ``equity`` the starting
+  cash; left holding each column's final state); ``trades`` a flat ``records.TRADE`` buffer where column
   ``c`` owns rows ``trade_start[c]`` up to ``trade_start[c + 1]``; ``orders`` a
   flat ``records.ORDER`` buffer, column ``c`` owning rows ``state[c].ko`` up to
   ``state[c].ko_end``.
