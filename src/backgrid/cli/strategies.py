@@ -33,6 +33,7 @@ def _strategy(name_or_file: str) -> Strategy:
 def _sweep(options: list[str], strategy: Strategy) -> dict[str, list[Any]]:
     """``--sweep fast=5,10,20`` (or ``fast=5:50:5``, or just ``fast`` for its declared range)."""
     from backgrid.errors import SpecError  # noqa: PLC0415
+    from backgrid.strategy.spec import steps  # noqa: PLC0415
 
     sweep: dict[str, list[Any]] = {}
     for option in options:
@@ -48,8 +49,7 @@ def _sweep(options: list[str], strategy: Strategy) -> dict[str, list[Any]]:
         try:
             if ":" in values:
                 lo, hi, step = (number(v) for v in values.split(":"))
-                count = math.floor((hi - lo) / step + 1e-9) + 1
-                sweep[param.param] = [lo + i * step for i in range(count)]
+                sweep[param.param] = steps(lo, hi, step)
             else:
                 sweep[param.param] = [number(v) for v in values.split(",")]
         except ValueError:

@@ -15,19 +15,24 @@ from backgrid.errors import IndicatorError
 from backgrid.indicators.registry import REGISTRY
 from backgrid.indicators.spec import IndicatorSpec
 
-__all__ = ["compute", "compute_arrays"]
+__all__ = ["bar_inputs", "compute", "compute_arrays"]
 
 _SWEEPABLE = (list, tuple, np.ndarray, range)
 
 
+def bar_inputs(bars: Bars) -> dict[str, Any]:
+    """Everything a module may read from ``bars``: its columns, ``ts`` and ``calendar``."""
+    columns: dict[str, Any] = {c: bars.column(c) for c in bars.columns}
+    columns.update(ts=bars.ts, calendar=bars.calendar)
+    return columns
+
+
 def _inputs_of(data: Any, spec: IndicatorSpec) -> tuple[dict[str, Any], pd.Index | None]:
     if isinstance(data, Bars):
-        columns: dict[str, Any] = {c: data.column(c) for c in data.columns}
-        columns.update(ts=data.ts, calendar=data.calendar)
-        return columns, data.index
+        return bar_inputs(data), data.index
     if isinstance(data, pd.DataFrame):
         lowered = {str(c).lower(): c for c in data.columns}
-        columns = {k: data[v].to_numpy(dtype=np.float64) for k, v in lowered.items()
+        columns: dict[str, Any] = {k: data[v].to_numpy(dtype=np.float64) for k, v in lowered.items()
                    if k in ("open", "high", "low", "close", "volume")}
         if isinstance(data.index, pd.DatetimeIndex):
             index = data.index.tz_localize("UTC") if data.index.tz is None else data.index.tz_convert("UTC")

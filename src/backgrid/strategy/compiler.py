@@ -136,13 +136,25 @@ def _stop(ev: Evaluator, stop: Stop | None, sl: tuple[str, Any] | None = None) -
     return kind, base * amount
 
 
-def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars) -> tuple[dict[str, Any], int]:
-    """The ``backtest`` arguments of one parameter set on one symbol, and the rules' warm-up."""
+def _session_ends(strategy: Strategy, bars: Bars) -> np.ndarray | None:
+    """For ``end_of_session``: True on the last bar of each trading day (not on the data's last bar)."""
+    if not strategy.exits.end_of_session:
+        return None
+    day = session_days(bars.ts, bars.calendar)
+    return np.append(day[1:] != day[:-1], False)
+
+
+def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, allowed: np.ndarray | None,
+                   flat_at: np.ndarray | None) -> tuple[dict[str, Any], int]:
+    """The ``backtest`` arguments of one parameter set on one symbol, and the rules' warm-up.
+
+    ``allowed`` (the session filter) and ``flat_at`` (session ends) depend on the bars only: worked out
+    once per symbol, not per parameter set.
+    """
     kwargs: dict[str, Any] = {}
     warmup = 0
     names = {"entries.long": "entries", "entries.short": "short_entries", "exits.long": "exits",
              "exits.short": "short_exits"}
-    allowed = _session_mask(strategy, bars)
     for path, rule in rules_of(strategy):
         held, warm = ev.rule(rule)
         if allowed is not None and path.startswith("entries"):
@@ -159,13 +171,11 @@ def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars) -> tuple[dict[
                                                    else f"{name}_distance")
             kwargs[key] = amount
     if exits.break_even is not None:
-        kind, amount = _stop(ev, exits.break_even, sl) or ("", 0.0)
-        kwargs["break_even"] = amount
+        _, kwargs["break_even"] = _stop(ev, exits.break_even, sl) or ("", 0.0)
     if exits.max_bars is not None:
         kwargs["max_bars"] = int(ev.resolve(exits.max_bars))
-    if exits.end_of_session:
-        day = session_days(bars.ts, bars.calendar)
-        kwargs["flat_at"] = np.append(day[1:] != day[:-1], False)
+    if flat_at is not None:
+        kwargs["flat_at"] = flat_at
     _sizing(strategy, ev, bars, kwargs)
     return kwargs, warmup
 
@@ -220,15 +230,15 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
         raise SpecError([("sweep", msg)])
     account = _account(strategy)
     warmup = 0
-    asked = 0
     computed = 0
     if len(frames) == 1:
         bars = next(iter(frames.values()))
         cache = IndicatorCache(bars)
+        allowed, flat_at = _session_mask(strategy, bars), _session_ends(strategy, bars)
         per_set = []
         for values in sets:
             ev = Evaluator(strategy, cache, values)
-            kwargs, warm = _engine_kwargs(strategy, ev, bars)
+            kwargs, warm = _engine_kwargs(strategy, ev, bars, allowed, flat_at)
             per_set.append(kwargs | account)
             warmup = max(warmup, warm)
         asked, computed = len(sets) * max(len(strategy.indicators), 1), cache.computed
@@ -239,7 +249,8 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
     per_symbol = {}
     for symbol, bars in frames.items():
         cache = IndicatorCache(bars)
-        kwargs, warm = _engine_kwargs(strategy, Evaluator(strategy, cache, sets[0]), bars)
+        kwargs, warm = _engine_kwargs(strategy, Evaluator(strategy, cache, sets[0]), bars,
+                                      _session_mask(strategy, bars), _session_ends(strategy, bars))
         per_symbol[symbol] = kwargs
         warmup = max(warmup, warm)
         computed += cache.computed

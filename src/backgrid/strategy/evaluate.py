@@ -18,7 +18,7 @@ import numpy as np
 from backgrid.data.bars import Bars
 from backgrid.data.resample import aligned_rows, resample
 from backgrid.data.timeframe import Timeframe
-from backgrid.indicators.compute import compute_arrays
+from backgrid.indicators.compute import bar_inputs, compute_arrays
 from backgrid.indicators.registry import REGISTRY
 from backgrid.strategy.spec import (
     PRICE_FIELDS,
@@ -62,12 +62,6 @@ class IndicatorCache:
         if timeframe not in self._rows:
             self._rows[timeframe] = aligned_rows(self.frame(timeframe), self.bars)
         return self._rows[timeframe]
-
-
-def _inputs(bars: Bars) -> dict[str, Any]:
-    columns: dict[str, Any] = {c: bars.column(c) for c in bars.columns}
-    columns.update(ts=bars.ts, calendar=bars.calendar)
-    return columns
 
 
 def shift(values: Array, bars: int, fill: Any = np.nan) -> Array:
@@ -138,7 +132,7 @@ class Evaluator:
                  aligned: bool) -> tuple[dict[str, Array], int]:
         module = REGISTRY.get(module_id)
         bars = self.cache.frame(tf)
-        inputs = _inputs(bars)
+        inputs = bar_inputs(bars)
         start = 0
         if source is not None:
             values, start = source

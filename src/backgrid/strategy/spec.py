@@ -52,7 +52,7 @@ from backgrid.errors import BackgridError
 __all__ = [
     "KILL_ZONES", "PRICE_FIELDS", "SCHEMA_VERSION", "All", "AnyOf", "Between", "Compare", "Costs", "Cross",
     "Entries", "Execution", "Exits", "Indicator", "Lookback", "Market", "Not", "Operand", "Parameter", "Risk",
-    "Rule", "Session", "Sizing", "Slope", "Stop", "Strategy", "did_you_mean", "json_schema", "parse_operand",
+    "Rule", "Session", "Sizing", "Slope", "Stop", "Strategy", "did_you_mean", "json_schema", "parse_operand", "steps",
 ]
 
 #: The version this code writes and reads natively; older documents migrate forward (see ``migrate``).
@@ -165,6 +165,21 @@ class _Model(BaseModel):
     @classmethod
     def _aliases(cls) -> list[str]:
         return [f.alias or name for name, f in cls.model_fields.items()]
+
+
+def steps(start: float, stop: float, step: float) -> list[Any]:
+    """``start``, ``start + step``, ... up to ``stop`` included (within rounding)."""
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    return [start + i * step for i in range(count)]
+
+
+def _positive(model: BaseModel, fields: Any) -> None:
+    """Refuse a number that is not > 0 in any of ``fields`` (a ``$param`` is checked by its declaration)."""
+    for name in fields:
+        value = getattr(model, name)
+        if isinstance(value, int | float) and value <= 0:
+            msg = f"{name} must be > 0, got {value}"
+            raise ValueError(msg)
 
 
 def _exactly_one(model: BaseModel, fields: tuple[str, ...], what: str) -> str:
@@ -352,8 +367,7 @@ class Parameter(_Model):
     def grid(self) -> list[float | int]:
         """Every value from ``min`` to ``max`` by ``step`` (1 for integers; 10 steps otherwise)."""
         step = self.step or (1 if self.integer else (self.max - self.min) / 10 or 1)
-        count = math.floor((self.max - self.min) / step + 1e-9) + 1
-        values = [self.min + i * step for i in range(count)]
+        values = steps(self.min, self.max, step)
         return [round(v) for v in values] if self.integer else [round(float(v), 12) for v in values]
 
 
@@ -483,11 +497,7 @@ class Stop(_Model):
     @model_validator(mode="after")
     def _one(self) -> Self:
         _exactly_one(self, ("percent", "distance", "atr", "r_multiple"), "a stop")
-        for name in ("percent", "distance", "atr", "r_multiple"):
-            value = getattr(self, name)
-            if isinstance(value, int | float) and value <= 0:
-                msg = f"{name} must be > 0, got {value}"
-                raise ValueError(msg)
+        _positive(self, ("percent", "distance", "atr", "r_multiple"))
         return self
 
     @property
@@ -555,11 +565,7 @@ class Sizing(_Model):
         if len(given) > 1:
             msg = f"give one of {', '.join(forms)}; got {', '.join(given)}"
             raise ValueError(msg)
-        for name in given:
-            value = getattr(self, name)
-            if isinstance(value, int | float) and value <= 0:
-                msg = f"{name} must be > 0, got {value}"
-                raise ValueError(msg)
+        _positive(self, given)
         return self
 
     @property
