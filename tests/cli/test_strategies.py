@@ -52,6 +52,9 @@ def test_run_errors_are_clear() -> None:
     bad = runner.invoke(app, ["run", "sma-cross", "--sweep", "fst=1"])
     assert bad.exit_code == 1
     assert "did you mean 'fast'" in bad.output
+    zero = runner.invoke(app, ["run", "sma-cross", "--sweep", "fast=5:20:0"])
+    assert zero.exit_code == 1
+    assert "--sweep fast: the step of start:stop:step must be > 0, got 0" in " ".join(zero.output.split())
     unknown = runner.invoke(app, ["run", "sma-cross", "--symbol", "NOPE"])
     assert unknown.exit_code == 1
     assert "import it with `backgrid data import`" in unknown.output

@@ -49,6 +49,8 @@ def _sweep(options: list[str], strategy: Strategy) -> dict[str, list[Any]]:
         try:
             if ":" in values:
                 lo, hi, step = (number(v) for v in values.split(":"))
+                if not step > 0:
+                    raise SpecError([(f"--sweep {name}", f"the step of start:stop:step must be > 0, got {step}")])
                 sweep[param.param] = steps(lo, hi, step)
             else:
                 sweep[param.param] = [number(v) for v in values.split(",")]
