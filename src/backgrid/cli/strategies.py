@@ -46,18 +46,21 @@ def _sweep(options: list[str], strategy: Strategy) -> dict[str, list[Any]]:
             sweep[param.param] = param.grid()
             continue
         number = int if param.integer else float
+        kind = "integers" if param.integer else "numbers"
+        malformed = SpecError([(f"--sweep {name}", f"expected {kind} as a,b,c or start:stop:step, got {values!r}")])
         try:
-            if ":" in values:
-                lo, hi, step = (number(v) for v in values.split(":"))
-                if not step > 0:
-                    raise SpecError([(f"--sweep {name}", f"the step of start:stop:step must be > 0, got {step}")])
-                sweep[param.param] = steps(lo, hi, step)
-            else:
-                sweep[param.param] = [number(v) for v in values.split(",")]
+            numbers = [number(v) for v in values.split(":" if ":" in values else ",")]
         except ValueError:
-            kind = "integers" if param.integer else "numbers"
-            msg = f"expected {kind} as a,b,c or start:stop:step, got {values!r}"
-            raise SpecError([(f"--sweep {name}", msg)]) from None
+            raise malformed from None
+        if ":" not in values:
+            sweep[param.param] = numbers
+            continue
+        if len(numbers) != 3:  # start, stop and step
+            raise malformed
+        lo, hi, step = numbers
+        if not step > 0:
+            raise SpecError([(f"--sweep {name}", f"the step of start:stop:step must be > 0, got {step}")])
+        sweep[param.param] = steps(lo, hi, step)
     return sweep
 
 
