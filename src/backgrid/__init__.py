@@ -23,14 +23,14 @@ if TYPE_CHECKING:
     from backgrid.data.store import DataStore
     from backgrid.data.timeframe import Timeframe
     from backgrid.data.validate import ValidationPolicy, ValidationReport, validate
-    from backgrid.engine import Costs, Result, backtest
+    from backgrid.engine import EngineConfig, Result, backtest
     from backgrid.errors import BackgridError
 
 __all__ = [
     "BackgridError",
     "Bars",
-    "Costs",
     "DataStore",
+    "EngineConfig",
     "MultiBars",
     "Result",
     "Timeframe",
@@ -63,7 +63,7 @@ _HOME = {
     "load_frame": "backgrid.data.frames",
     "load_parquet": "backgrid.data.frames",
     "backtest": "backgrid.engine",
-    "Costs": "backgrid.engine",
+    "EngineConfig": "backgrid.engine",
     "Result": "backgrid.engine",
 }
 

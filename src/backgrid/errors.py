@@ -12,6 +12,8 @@ not know backgrid::
     │   └── ValidationError                 data failed validation; carries the report
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
+    ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
+    │   └── OptionError                     one engine option out of its range; ``option`` names it
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
@@ -30,8 +32,10 @@ __all__ = [
     "BackgridError",
     "ColumnError",
     "DataError",
+    "EngineError",
     "IndicatorError",
     "MetricsError",
+    "OptionError",
     "SeriesNotFoundError",
     "SourceError",
     "SpecError",
@@ -78,6 +82,18 @@ class IndicatorError(BackgridError, ValueError):
 
 class MetricsError(BackgridError, ValueError):
     """A metric was asked for with settings that cannot work (a non-positive periods_per_year...)."""
+
+
+class EngineError(BackgridError, ValueError):
+    """A backtest was asked for with inputs or settings that cannot work."""
+
+
+class OptionError(EngineError):
+    """An engine option has a value outside what it accepts; ``option`` names it."""
+
+    def __init__(self, message: str, *, option: str) -> None:
+        self.option = option
+        super().__init__(message)
 
 
 class SpecError(BackgridError, ValueError):

@@ -75,3 +75,12 @@ def test_list_show_validate_schema(tmp_path: Path) -> None:
     schema = json.loads(invoke("strategies", "schema").output)
     assert schema["title"] == "backgrid strategy (schema_version 2)"
     assert "entries" in schema["required"]
+
+
+def test_run_says_why_it_cannot_trade() -> None:
+    # a window shorter than SMA(50)'s warm-up: the statistics are all zero, and the warning says why
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["run", "sma-cross", "--from", "2024-01-01",
+                                                            "--to", "2024-02-01"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "warning: the rules' warm-up covers all 23 bars of the data: no rule can fire" in result.stderr
+    assert "warning" not in result.stdout

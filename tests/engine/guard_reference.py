@@ -57,7 +57,7 @@ def hourly_market(rng: np.random.Generator, n: int) -> Bars:
 
 def reference(bars: Bars, entries: np.ndarray, exits: np.ndarray, *, side: int = 1, size: float = 10.0,
               lot: float = 0.0, cash: float = 10_000.0, stop_loss: float | None = None,
-              break_even: float | None = None, flat: np.ndarray | None = None, max_drawdown: float | None = None,
+              break_even: float | None = None, flat: np.ndarray | None = None, drawdown_limit: float | None = None,
               daily_loss_limit: float | None = None, max_exposure: float | None = None,
               fill: str = "next_open") -> RefRun:
     """Trade ``bars`` on ``entries`` / ``exits`` of one ``side``; the features under test as given."""
@@ -128,7 +128,7 @@ def reference(bars: Bars, entries: np.ndarray, exits: np.ndarray, *, side: int =
             today, day_ref, day_halted = day[i], value, False
         if daily_loss_limit is not None and not (halted or day_halted) and mark <= (1 - daily_loss_limit) * day_ref:
             day_halted = trip = True
-        if max_drawdown is not None and not halted and mark <= (1 - max_drawdown) * peak:
+        if drawdown_limit is not None and not halted and mark <= (1 - drawdown_limit) * peak:
             halted = trip = True
             out.halt_bar = i
         at_session_end = flat is not None and flat[i]

@@ -32,7 +32,7 @@ How each peer is configured to backgrid's semantics:
 - Stops as price distances (``stop_loss_distance``, ``take_profit_distance``: per-bar arrays, NaN = none):
   the adapters read the distance at the signal bar and put the level that far from the entry fill,
   as backgrid does. backtrader's ``StopTrail(trailamount=d)`` is backgrid's constant
-  ``trailing_distance`` (on the trail-compatible data described above).
+  ``trailing_stop_distance`` (on the trail-compatible data described above).
 - Limit and stop entries (``entry_type``, ``entry_price`` per bar, ``entry_expiry``): both peers fill a
   buy limit at min(open, limit) once the low reaches it and a buy stop at max(open, stop) once the high
   reaches it, from the bar after the order (sells mirrored), like backgrid. Neither has an expiry in
@@ -67,7 +67,7 @@ FILL_COLUMNS = ["bar", "side", "size", "price", "commission"]
 class Case:
     """One differential case: OHLC bars (lower-case columns, daily DatetimeIndex), signals, settings.
 
-    ``size`` is units when ``size_type == "units"``; with ``"percent"`` it is the fraction of equity
+    ``size`` is units when ``size_type == "units"``; with ``"equity"`` it is the fraction of equity
     (backtesting.py's ``size=0.9999`` with whole units).
     """
 
@@ -82,11 +82,11 @@ class Case:
     trailing_stop: float | None = None
     commission: float = 0.0
     size: float = 10.0
-    size_type: Literal["units", "percent"] = "units"
+    size_type: Literal["units", "equity"] = "units"
     cash: float = 100_000.0
     stop_loss_distance: np.ndarray | None = None
     take_profit_distance: np.ndarray | None = None
-    trailing_distance: float | None = None
+    trailing_stop_distance: float | None = None
     entry_type: Literal["market", "limit", "stop"] = "market"
     entry_price: np.ndarray | None = None
     entry_expiry: int = 1
@@ -148,7 +148,7 @@ def run_backtesting_py(case: Case) -> PeerRun:
 
     opens = case.frame["open"].to_numpy()
     n = len(opens)
-    if case.trailing_stop or case.trailing_distance:
+    if case.trailing_stop or case.trailing_stop_distance:
         msg = "backtesting.py has no trailing stop; trailing cases run against backtrader only"
         raise ValueError(msg)
     _check_entry_orders(case)
@@ -289,9 +289,9 @@ def run_backtrader(case: Case, *, bracket: bool = False) -> PeerRun:
                 protective.append(close_side(size=units, exectype=bt.Order.StopTrail, price=px,
                                              trailpercent=case.trailing_stop,
                                              oco=protective[0] if protective else None))
-            if case.trailing_distance:
+            if case.trailing_stop_distance:
                 protective.append(close_side(size=units, exectype=bt.Order.StopTrail, price=px,
-                                             trailamount=case.trailing_distance,
+                                             trailamount=case.trailing_stop_distance,
                                              oco=protective[0] if protective else None))
             if take is not None:
                 protective.append(close_side(size=units, exectype=bt.Order.Limit, price=take,
@@ -315,7 +315,7 @@ def _check_entry_orders(case: Case) -> None:
     """Refuse what the adapters cannot reproduce: protective orders on limit / stop entries (see above)."""
     if case.entry_type != "market" and any(level is not None for level in (
             case.stop_loss, case.take_profit, case.trailing_stop, case.stop_loss_distance,
-            case.take_profit_distance, case.trailing_distance)):
+            case.take_profit_distance, case.trailing_stop_distance)):
         msg = "limit and stop entries run without stops against the peers (see the module docstring)"
         raise ValueError(msg)
 

@@ -10,7 +10,7 @@ How the generated cases are shaped, and why:
 
 - Sizes are fixed units (``size_type="units"``) so that sizing conventions cannot hide engine
   differences; the ``percent`` scenarios use backtesting.py's fraction sizing (``size=0.9999``, whole
-  units) against backgrid's ``size=0.9999, size_type="percent", lot_size=1`` (the peer sizes on the
+  units) against backgrid's ``size=0.9999, size_type="equity", lot_size=1`` (the peer sizes on the
   margin available after the exit of a reversal, as backgrid sizes on the equity after the exit).
   The backtrader adapter sizes in units only.
 - Every case ends flat: exits on both sides at the penultimate close fill at the last open, because
@@ -154,7 +154,7 @@ def make_case(peer: str, seed: int) -> tuple[Scenario, Case]:
         trailing_stop=float(rng.uniform(0.02, 0.05)) if scenario.trailing else None,
         commission=COMMISSIONS[(seed // len(scenarios)) % len(COMMISSIONS)],
         size=0.9999 if scenario.percent else float(rng.choice([1, 7, 10, 25])),
-        size_type="percent" if scenario.percent else "units",
+        size_type="equity" if scenario.percent else "units",
         cash=10_000.0 if scenario.percent else 100_000.0,
     )
     return scenario, case
@@ -164,7 +164,7 @@ def run_backgrid(case: Case) -> Result:
     return backtest(case.frame, entries=case.entries, exits=case.exits, short_entries=case.short_entries,
                     short_exits=case.short_exits, stop_loss=case.stop_loss, take_profit=case.take_profit,
                     trailing_stop=case.trailing_stop, size=case.size, size_type=case.size_type,
-                    lot_size=1 if case.size_type == "percent" else 0, costs={"commission": case.commission},
+                    lot_size=1 if case.size_type == "equity" else 0, costs={"commission": case.commission},
                     cash=case.cash)
 
 

@@ -43,7 +43,7 @@ class Family:
     stop_distance: bool = False
     take_distance: bool = False
     entry_type: str = "market"
-    trailing_distance: bool = False  # backtrader only, long only, trail-compatible data
+    trailing_stop_distance: bool = False  # backtrader only, long only, trail-compatible data
 
 
 BTPY_FAMILIES = (
@@ -54,7 +54,7 @@ BTPY_FAMILIES = (
     Family("stop_entries", entry_type="stop"),
     Family("market_entries"),
 )
-BACKTRADER_FAMILIES = (*BTPY_FAMILIES, Family("trailing_distance", trailing_distance=True))
+BACKTRADER_FAMILIES = (*BTPY_FAMILIES, Family("trailing_stop_distance", trailing_stop_distance=True))
 
 
 def _distances(rng: np.random.Generator, close: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -81,9 +81,9 @@ def make_case(peer: str, seed: int) -> tuple[Family, Case]:
     n = int(rng.integers(150, 300))
     low, high = 0.02, 0.06
     max_gap = min(0.015, 0.9 * low) if peer == "backtesting.py" else 0.04
-    frame = _ohlc(rng, n, max_gap=max_gap, trailing="long" if family.trailing_distance else "")
+    frame = _ohlc(rng, n, max_gap=max_gap, trailing="long" if family.trailing_stop_distance else "")
     close = frame["close"].to_numpy()
-    scenario = Scenario(family.name, long=True, short=not family.trailing_distance)
+    scenario = Scenario(family.name, long=True, short=not family.trailing_stop_distance)
     entries, exits, short_entries, short_exits = _signals(rng, close, scenario)
     case = Case(
         name=f"{peer} {family.name} seed {seed}", frame=frame, entries=entries, exits=exits,
@@ -92,7 +92,7 @@ def make_case(peer: str, seed: int) -> tuple[Family, Case]:
         size=float(rng.choice([1, 7, 10, 25])),
         stop_loss_distance=_distances(rng, close, low, high) if family.stop_distance else None,
         take_profit_distance=_distances(rng, close, low, high) if family.take_distance else None,
-        trailing_distance=float(close[0] * rng.uniform(0.02, 0.05)) if family.trailing_distance else None,
+        trailing_stop_distance=float(close[0] * rng.uniform(0.02, 0.05)) if family.trailing_stop_distance else None,
         entry_type=family.entry_type,  # type: ignore[arg-type]
         entry_price=_entry_prices(rng, close, entries, family.entry_type) if family.entry_type != "market" else None,
         entry_expiry=int(rng.integers(1, 5)),
@@ -104,7 +104,7 @@ def run_backgrid(case: Case) -> Result:
     limit_or_stop = case.entry_type != "market"
     return backtest(case.frame, entries=case.entries, exits=case.exits, short_entries=case.short_entries,
                     short_exits=case.short_exits, stop_loss_distance=case.stop_loss_distance,
-                    take_profit_distance=case.take_profit_distance, trailing_distance=case.trailing_distance,
+                    take_profit_distance=case.take_profit_distance, trailing_stop_distance=case.trailing_stop_distance,
                     entry_type=case.entry_type, entry_price=case.entry_price,
                     entry_expiry=case.entry_expiry if limit_or_stop else None, size=case.size, size_type="units",
                     costs={"commission": case.commission}, cash=case.cash)
@@ -138,7 +138,7 @@ def test_same_as_backtrader(seed):
     ours = run_backgrid(case)
     theirs = run_backtrader(case)
     # backtrader's trail level is p - amount, backgrid's the same: prices agree bit for bit but for the trail
-    assert_same(ours, theirs, price_rtol=1e-12 if family.trailing_distance else 0.0)
+    assert_same(ours, theirs, price_rtol=1e-12 if family.trailing_stop_distance else 0.0)
     assert_same_fills(ours, theirs)
 
 

@@ -122,7 +122,7 @@ def test_a_missing_bar_does_not_count_towards_the_expiry():
 
 def test_percent_sizing_is_worked_out_at_the_limit_price():
     rows = [FLAT, (100, 100, 79, 85), (85, 86, 84, 85)]
-    r = run(rows, entries=[0], entry_type="limit", entry_price=px(3, {0: 80}), size=1.0, size_type="percent",
+    r = run(rows, entries=[0], entry_type="limit", entry_price=px(3, {0: 80}), size=1.0, size_type="equity",
             cash=10_000)
     check_trade(r, 0, entry_price=80, size=125)              # 10,000 / 80
     check_equity(r, [10_000, 10_625, 10_625])               # 125 x 85
@@ -345,11 +345,12 @@ def test_limit_orders_in_a_portfolio_share_the_cash():
     ({"entry_type": "stop"}, "entry_type='stop' needs entry_price"),
     ({"entry_type": "market", "entry_price": 95.0}, "entry_price applies to limit and stop entries"),
     ({"entry_expiry": 3}, "entry_expiry applies to limit and stop entries"),
-    ({"entry_type": "best"}, "entry_type must be one of market, limit, stop, got 'best'"),
+    ({"entry_type": "best"}, "entry_type must be one of 'market', 'limit', 'stop', got 'best'"),
     ({"entry_type": "limit", "entry_price": 95.0, "fill": "same_close"}, "needs fill='next_open'"),
     ({"entry_type": "limit", "entry_price": 95.0, "entry_expiry": 1.5}, "entry_expiry must be a whole number"),
-    ({"entry_type": "limit", "entry_price": 95.0, "entry_expiry": 0}, r"entry_expiry must be in \(0, inf\]"),
-    ({"entry_type": "limit", "entry_price": -5.0}, "entry_price must be finite and > 0"),
+    ({"entry_type": "limit", "entry_price": 95.0, "entry_expiry": 0},
+     r"entry_expiry must be a whole number \(bars\) with 1 <= x, got 0"),
+    ({"entry_type": "limit", "entry_price": -5.0}, r"entry_price must be finite and > 0 \(price\)"),
 ])
 def test_bad_entry_options_are_refused_with_the_argument_named(options, match):
     with pytest.raises(EngineError, match=match):

@@ -8,7 +8,7 @@ Mapping of semantics, peer -> backgrid:
   ``short_entries``. ``position.close(); buy()`` with ``exclusive_orders`` -> backgrid's reversal on an
   opposite entry. Orders fill at the next bar's open in both.
 - ``buy()`` sizes at ``1 - sys.float_info.epsilon`` of available margin (backtesting.py 0.6's default) in
-  whole shares, commission included -> ``size=1 - sys.float_info.epsilon, size_type="percent", lot_size=1``.
+  whole shares, commission included -> ``size=1 - sys.float_info.epsilon, size_type="equity", lot_size=1``.
 - SMA is backtesting.test.SMA (pandas rolling mean) -> backgrid's ``sma`` indicator (TA-Lib SMA).
 - ``finalize_trades=True`` settles the trade still open at the end at the LAST BAR'S OPEN (the peer
   processes its closing order at the open of the bar it is on); backgrid marks an open trade at the last
@@ -45,7 +45,7 @@ def result():
     settle = np.zeros(len(bars), dtype=bool)
     settle[-2] = True  # the peer's finalize_trades: settle at the last bar's open
     return backtest(bars, entries=cross_up, short_entries=cross_down, exits=settle, short_exits=settle,
-                    size=FULL, size_type="percent", lot_size=1, cash=10_000)
+                    size=FULL, size_type="equity", lot_size=1, cash=10_000)
 
 
 def test_same_trades_and_final_equity(result):

@@ -49,7 +49,7 @@ def test_slippage_in_ticks_is_adverse_on_both_fills():
     assert trade["exit_price"] == pytest.approx(119.90)
     assert trade["slippage"] == pytest.approx(10.0)
     assert trade["pnl"] == pytest.approx(50 * (119.90 - 100.10))
-    with pytest.raises(EngineError, match=r"slippage_ticks \(1\) needs costs\.tick_size"):
+    with pytest.raises(EngineError, match=r"slippage_ticks \(1\) needs tick_size > 0"):
         backtest(bars, entries=mask(4, [0]), costs={"slippage_ticks": 1})
 
 

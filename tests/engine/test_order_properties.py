@@ -48,7 +48,7 @@ def markets(draw: Any, min_bars: int = 20, max_bars: int = 120) -> tuple[Bars, d
     if draw(st.booleans()):
         opts["take_profit_distance"] = per_bar(0.01, 0.08)
     if draw(st.booleans()):
-        opts["trailing_distance"] = per_bar(0.01, 0.06)
+        opts["trailing_stop_distance"] = per_bar(0.01, 0.06)
     entry_type = draw(st.sampled_from(["market", "limit", "stop"]))
     if entry_type != "market":
         below = close * (1 - rng.uniform(0.0, 0.03, n))
@@ -56,7 +56,7 @@ def markets(draw: Any, min_bars: int = 20, max_bars: int = 120) -> tuple[Bars, d
         price = np.where(signals["entries"] == (entry_type == "limit"), below, above)
         price[rng.random(n) < 0.05] = np.nan
         opts |= {"entry_type": entry_type, "entry_price": price, "entry_expiry": draw(st.integers(1, 4))}
-    sizing = draw(st.sampled_from(["percent", "volatility", "units"]))
+    sizing = draw(st.sampled_from(["equity", "volatility", "units"]))
     if sizing == "volatility":
         vol = rng.uniform(0.05, 0.6, n)
         vol[rng.random(n) < 0.05] = np.nan
@@ -191,7 +191,7 @@ def test_columns_do_not_depend_on_each_other(market, width):
     n = len(bars)
     entries = np.column_stack([np.roll(signals["entries"], k) for k in range(width)])
     columns = {name: np.column_stack([opts[name] * rng.uniform(0.8, 1.2, n) for _ in range(width)])
-               for name in ("stop_loss_distance", "take_profit_distance", "trailing_distance", "entry_price",
+               for name in ("stop_loss_distance", "take_profit_distance", "trailing_stop_distance", "entry_price",
                             "volatility") if name in opts}
     together = backtest(bars, entries=entries, exits=signals["exits"], **(opts | columns))
     for j in range(width):

@@ -64,7 +64,7 @@ def test_max_positions_caps_open_positions():
     result = backtest(symbols, entries=entries, size=0.1, max_positions=2)
     assert sorted(result.trades["symbol"]) == ["A", "B"]
     assert result.state["rejected"].tolist() == [0, 0, 1]
-    with pytest.raises(EngineError, match="max_positions must be an integer >= 1"):
+    with pytest.raises(EngineError, match=r"max_positions must be a whole number \(count\) with 1 <= x"):
         backtest(symbols, entries=entries, max_positions=0)
 
 
@@ -99,7 +99,7 @@ def test_periods_per_year_override_reaches_the_stats():
 
 @pytest.mark.parametrize("shape", [(1, 2), (65, 3), (130, 129), (7, 64)])
 def test_column_major_copy_equals_numpy(shape):
-    from backgrid.engine.run import _column_major
+    from backgrid.engine.inputs import _column_major
 
     values = np.random.default_rng(sum(shape)).random(shape) < 0.3
     out = _column_major(values)

@@ -1,8 +1,8 @@
-"""Risk guards: ``max_drawdown`` and ``daily_loss_limit`` halt an account, ``max_exposure`` caps its positions.
+"""Risk guards: ``drawdown_limit`` and ``daily_loss_limit`` halt an account, ``max_exposure`` caps its positions.
 
 The halting guards test the equity at a close (positions marked at it, before any fill at it): a trip exits
 the position like an exit signal at that close (reason ``risk``), cancels working orders and ignores signals
-for the rest of the run (max_drawdown) or of the trading day (daily_loss_limit). ``max_exposure`` cuts an
+for the rest of the run (drawdown_limit) or of the trading day (daily_loss_limit). ``max_exposure`` cuts an
 entry so that the gross value of the account's positions after its fill is at most that multiple of equity.
 Hand-computed scenarios, then the rules against a slow reference, and portfolio invariants.
 """
@@ -35,7 +35,7 @@ DRAWDOWN = [
 
 
 def test_max_drawdown_exits_at_the_next_open_and_halts_for_good():
-    r = run(DRAWDOWN, entries=[0, 3, 4], max_drawdown=0.1, size=100, size_type="units")
+    r = run(DRAWDOWN, entries=[0, 3, 4], drawdown_limit=0.1, size=100, size_type="units")
     assert len(r.trades) == 1
     check_trade(r, 0, entry_idx=1, exit_idx=3, exit_price=92.0, pnl=-800.0, exit_reason="risk")
     check_equity(r, [10_000, 10_500, 9_400, 9_200, 9_200, 9_200])
@@ -45,7 +45,7 @@ def test_max_drawdown_exits_at_the_next_open_and_halts_for_good():
 
 
 def test_max_drawdown_with_the_same_close_fill_exits_at_that_close():
-    r = run(DRAWDOWN, entries=[0, 3], max_drawdown=0.1, fill="same_close", size=100, size_type="units")
+    r = run(DRAWDOWN, entries=[0, 3], drawdown_limit=0.1, fill="same_close", size=100, size_type="units")
     assert len(r.trades) == 1
     check_trade(r, 0, entry_idx=0, exit_idx=2, exit_price=94.0, pnl=-600.0, exit_reason="risk")
 
@@ -53,9 +53,9 @@ def test_max_drawdown_with_the_same_close_fill_exits_at_that_close():
 def test_a_drawdown_exactly_at_the_limit_trips_and_a_smaller_one_does_not():
     at = [(100, 100, 100, 100), (100, 100, 90, 90), (90, 91, 89, 91), (91, 92, 90, 92)]  # 9,000 = 0.9 x 10,000
     above = [(100, 100, 100, 100), (100, 100, 90, 90.01), (90, 91, 89, 91), (91, 92, 90, 92)]
-    check_trade(run(at, entries=[0], max_drawdown=0.1, size=100, size_type="units"), 0, exit_idx=2,
+    check_trade(run(at, entries=[0], drawdown_limit=0.1, size=100, size_type="units"), 0, exit_idx=2,
                 exit_reason="risk")
-    check_trade(run(above, entries=[0], max_drawdown=0.1, size=100, size_type="units"), 0, exit_idx=3,
+    check_trade(run(above, entries=[0], drawdown_limit=0.1, size=100, size_type="units"), 0, exit_idx=3,
                 exit_reason="end")
 
 
@@ -66,7 +66,7 @@ def test_a_trip_cancels_the_working_entry_order():
     rows = [(100, 100, 100, 100), (100, 101, 94, 95), (85, 90, 84, 88), (88, 120, 87, 100), (100, 101, 99, 100)]
     data = make_bars(rows)
     r = backtest(data, entries=mask(5, [0]), short_entries=mask(5, [1]), entry_type="limit",
-                 entry_price=np.r_[100.0, 110.0, 110.0, 110.0, 110.0], entry_expiry=5, max_drawdown=0.1, size=100,
+                 entry_price=np.r_[100.0, 110.0, 110.0, 110.0, 110.0], entry_expiry=5, drawdown_limit=0.1, size=100,
                  size_type="units")
     assert len(r.trades) == 1
     check_trade(r, 0, entry_idx=1, exit_idx=2, exit_price=85.0, exit_reason="signal")
@@ -101,14 +101,14 @@ def test_daily_loss_limit_halts_until_the_next_trading_day():
     assert r.trades[["entry_idx", "exit_idx", "entry_price", "exit_price", "exit_reason"]].to_numpy().tolist() == [
         [1, 5, 100.0, 91.0, "risk"], [7, 10, 94.0, 85.0, "risk"], [13, 14, 86.0, 88.0, "end"]]
     assert r.trades["pnl"].tolist()[:2] == [exact(-450.0), exact(-450.0)]
-    assert r.state["halt_bar"].tolist() == [-1]  # only max_drawdown halts for good
+    assert r.state["halt_bar"].tolist() == [-1]  # only drawdown_limit halts for good
 
 
 def test_guards_take_one_value_per_column():
     data = make_bars(DRAWDOWN)
-    r = backtest(data, entries=mask(6, [0, 3]), max_drawdown=[0.1, 0.2], size=100, size_type="units")
+    r = backtest(data, entries=mask(6, [0, 3]), drawdown_limit=[0.1, 0.2], size=100, size_type="units")
     assert r.state["halt_bar"].tolist() == [2, -1]
-    loose = backtest(data, entries=mask(6, [0, 3]), max_drawdown=0.2, size=100, size_type="units")
+    loose = backtest(data, entries=mask(6, [0, 3]), drawdown_limit=0.2, size=100, size_type="units")
     np.testing.assert_array_equal(r.equity.iloc[:, 1].to_numpy(), loose.equity.to_numpy())
     check_trade(loose, 0, exit_reason="end")
 
@@ -187,7 +187,7 @@ def test_portfolio_max_drawdown_exits_every_position_and_halts_the_account():
     # at bar 3's open (81 and 91), and the entry signals of bar 3 are ignored
     a, b = flat_bars("A", [100, 100, 80, 81, 85]), flat_bars("B", [100, 100, 90, 91, 95])
     entries = frame(a.index, A=[0, 3], B=[0, 3])
-    r = backtest(MultiBars([a, b]), entries=entries, size=50, size_type="units", max_drawdown=0.1)
+    r = backtest(MultiBars([a, b]), entries=entries, size=50, size_type="units", drawdown_limit=0.1)
     assert r.trades[["symbol", "exit_idx", "exit_price", "exit_reason", "pnl"]].to_numpy().tolist() == [
         ["A", 3, 81.0, "risk", -950.0], ["B", 3, 91.0, "risk", -450.0]]
     assert r.state["halt_bar"].tolist() == [2, 2]
@@ -200,7 +200,7 @@ def test_portfolio_trip_cancels_an_entry_waiting_for_its_symbols_next_bar():
     a = flat_bars("A", [100, 100, 85, 86, 87])
     b = flat_bars("B", [50, 50, 50, 50], days=[0, 1, 3, 4])
     entries = frame(a.index, A=[0], B=[1])
-    r = backtest(MultiBars([a, b]), entries=entries, size=100, size_type="units", max_drawdown=0.1)
+    r = backtest(MultiBars([a, b]), entries=entries, size=100, size_type="units", drawdown_limit=0.1)
     assert r.trades[["symbol", "exit_idx", "exit_reason"]].to_numpy().tolist() == [["A", 3, "risk"]]
     assert table(r.orders, "symbol", "bar", "type", "status", "reason") == [
         ["A", 1, "market", "filled", None], ["B", 2, "market", "rejected", "cancelled"],
@@ -225,19 +225,20 @@ def test_portfolio_daily_loss_limit_halts_the_account_for_the_day():
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("max_drawdown", 1.0, r"max_drawdown must be in \(0, 1\), got 1"),
-    ("max_drawdown", 0.0, r"max_drawdown must be in \(0, 1\), got 0"),
-    ("daily_loss_limit", 1.5, r"daily_loss_limit must be in \(0, 1\), got 1.5"),
-    ("daily_loss_limit", -0.01, r"daily_loss_limit must be in \(0, 1\), got -0.01"),
-    ("max_exposure", 0, r"max_exposure must be in \(0, inf\], got 0"),
-    ("max_exposure", "high", r"max_exposure must be a number or one value per column \(1\), got str"),
+    ("drawdown_limit", 1.0, (r"drawdown_limit must be a number \(fraction\) with 0 < x < 1, or None for no limit, "
+                            r"got 1.0")),
+    ("drawdown_limit", 0.0, r"drawdown_limit must be a number \(fraction\) with 0 < x < 1, .* got 0.0"),
+    ("daily_loss_limit", 1.5, r"daily_loss_limit must be a number \(fraction\) with 0 < x < 1, .* got 1.5"),
+    ("daily_loss_limit", -0.01, r"daily_loss_limit must be a number \(fraction\) with 0 < x < 1, .* got -0.01"),
+    ("max_exposure", 0, r"max_exposure must be a number \(multiple\) with 0 < x, or None for no cap, got 0"),
+    ("max_exposure", "high", r"max_exposure must be a number \(multiple\) with 0 < x, .* got 'high'"),
 ])
 def test_bad_values_are_refused_by_name(option, value, message):
     with pytest.raises(EngineError, match=message):
         run(DRAWDOWN, entries=[0], **{option: value})
 
 
-@pytest.mark.parametrize("option", ["max_drawdown", "daily_loss_limit", "max_exposure"])
+@pytest.mark.parametrize("option", ["drawdown_limit", "daily_loss_limit", "max_exposure"])
 def test_a_portfolio_guard_is_one_number(option):
     a, b = flat_bars("A", [100, 100]), flat_bars("B", [100, 100])
     with pytest.raises(EngineError, match=f"{option} guards the portfolio's one cash account: give one number, "
@@ -249,12 +250,12 @@ def test_a_portfolio_guard_is_one_number(option):
 @given(st.integers(0, 2**32 - 1), st.sampled_from([1, -1]), st.sampled_from(["next_open", "same_close"]),
        st.sampled_from([None, 0.02, 0.05]), st.sampled_from([None, 0.01, 0.03]), st.sampled_from([None, 0.3, 0.8]),
        st.sampled_from([None, 0.015]))
-def test_guards_match_the_reference(seed, side, fill, max_drawdown, daily_loss_limit, max_exposure, stop_loss):
+def test_guards_match_the_reference(seed, side, fill, drawdown_limit, daily_loss_limit, max_exposure, stop_loss):
     rng = np.random.default_rng(seed)
     bars = hourly_market(rng, int(rng.integers(60, 200)))
     entries, exits = rng.random(len(bars)) < 0.2, rng.random(len(bars)) < 0.05
     signals = {"entries": entries, "exits": exits} if side > 0 else {"short_entries": entries, "short_exits": exits}
-    options = {"max_drawdown": max_drawdown, "daily_loss_limit": daily_loss_limit, "max_exposure": max_exposure,
+    options = {"drawdown_limit": drawdown_limit, "daily_loss_limit": daily_loss_limit, "max_exposure": max_exposure,
                "stop_loss": stop_loss, "fill": fill}
     result = backtest(bars, **signals, size=60, size_type="units", lot_size=1, **options)
     ref = reference(bars, entries, exits, side=side, size=60, lot=1, **options)
@@ -272,7 +273,7 @@ def test_a_one_symbol_portfolio_equals_the_single_account(seed, fill):
     n = len(bars)
     signals = {name: rng.random(n) < density for name, density in
                (("entries", 0.15), ("exits", 0.05), ("short_entries", 0.1), ("short_exits", 0.05))}
-    options = {"stop_loss": 0.02, "break_even": 0.006, "flat_at": rng.random(n) < 0.05, "max_drawdown": 0.04,
+    options = {"stop_loss": 0.02, "break_even": 0.006, "flat_at": rng.random(n) < 0.05, "drawdown_limit": 0.04,
                "daily_loss_limit": 0.02, "max_exposure": 0.7, "fill": fill, "size": 0.9,
                "costs": {"commission": 0.001}}
     single = backtest(bars, **signals, **options)
@@ -286,10 +287,10 @@ def test_a_one_symbol_portfolio_equals_the_single_account(seed, fill):
 
 @CONFIG
 @given(st.integers(0, 2**32 - 1), st.sampled_from([0.02, 0.04]), st.sampled_from([None, 0.015]))
-def test_portfolio_trips_follow_its_equity_curve(seed, max_drawdown, daily_loss_limit):
+def test_portfolio_trips_follow_its_equity_curve(seed, drawdown_limit, daily_loss_limit):
     # next-open fills and no costs: the equity curve is the guards' mark, so the trip bars can be read off it.
     # Every position held at a trip is sold at the next open (reason risk); no entry fills after a
-    # max_drawdown trip, nor after a daily trip up to the first bar of the next day (its close decides).
+    # drawdown_limit trip, nor after a daily trip up to the first bar of the next day (its close decides).
     rng = np.random.default_rng(seed)
     symbols = [hourly_market(rng, 150) for _ in range(3)]
     multi = MultiBars([Bars(f"S{k}", "1h", b.ts, b.open, b.high, b.low, b.close, b.volume, calendar="crypto")
@@ -297,7 +298,7 @@ def test_portfolio_trips_follow_its_equity_curve(seed, max_drawdown, daily_loss_
     index = symbols[0].index
     entries = pd.DataFrame({f"S{k}": rng.random(150) < 0.1 for k in range(3)}, index=index)
     exits = pd.DataFrame({f"S{k}": rng.random(150) < 0.05 for k in range(3)}, index=index)
-    r = backtest(multi, entries=entries, exits=exits, size=0.3, max_drawdown=max_drawdown,
+    r = backtest(multi, entries=entries, exits=exits, size=0.3, drawdown_limit=drawdown_limit,
                  daily_loss_limit=daily_loss_limit)
     equity = r.equity.to_numpy()
     day = symbols[0].ts // DAY
@@ -310,7 +311,7 @@ def test_portfolio_trips_follow_its_equity_curve(seed, max_drawdown, daily_loss_
             day_halted = True
             trips.append(i)
             blocked[i + 1:np.searchsorted(day, day[i], side="right") + 1] = True
-        if halted < 0 and equity[i] <= (1 - max_drawdown) * peak:
+        if halted < 0 and equity[i] <= (1 - drawdown_limit) * peak:
             halted = i
             trips.append(i)
             blocked[i + 1:] = True

@@ -502,8 +502,8 @@ SIZING_ROWS = [FLAT,                    # 0: entry signal
 @pytest.mark.parametrize(("size", "size_type", "units"), [
     (10, "units", 10),        # 10 units
     (5_000, "cash", 50),      # 5,000 / 100
-    (0.5, "percent", 50),     # 0.5 x 10,000 / 100
-    (1.0, "percent", 100),    # all in
+    (0.5, "equity", 50),     # 0.5 x 10,000 / 100
+    (1.0, "equity", 100),    # all in
 ])
 def test_size_types(size, size_type, units):
     r = run(SIZING_ROWS, entries=[0], exits=[2], size=size, size_type=size_type)
@@ -733,7 +733,7 @@ def test_several_symbols_compete_for_shared_cash():
     b = make_bars([(50, 50, 50, 50)] * 3, symbol="B")
     entries = pd.DataFrame({"A": mask(3, [0]), "B": mask(3, [0])}, index=a.index)
     data: dict[str, Bars] = {"A": a, "B": b}
-    r = backtest(data, entries=entries, size=0.6, size_type="percent")  # several Bars: one shared account
+    r = backtest(data, entries=entries, size=0.6, size_type="equity")  # several Bars: one shared account
     assert int(np.sum(r.state["rejected"])) == 1     # B's order
     assert len(r.trades) == 1
     check_trade(r, 0, entry_idx=1, size=60, entry_price=100, pnl=600, open=True)   # 60 x (110 - 100)

@@ -1,5 +1,5 @@
 """Hand-computed scenarios: stops as price distances (``stop_loss_distance``, ``take_profit_distance``,
-``trailing_distance``), numbers or per-bar arrays such as an ATR multiple.
+``trailing_stop_distance``), numbers or per-bar arrays such as an ATR multiple.
 
 Conventions of ``test_scenarios.py``: cash 10,000, no costs, all in (``size=1.0``), orders decided at a
 close fill at the next open, daily bars from Monday 2024-01-01. Row notation ``(open, high, low, close)``.
@@ -154,7 +154,7 @@ def test_trailing_distance_of_each_bar_applies_to_the_next_bar():
             (100, 105, 95, 104),     # 1: buy 100 u @ 100; low 95 > 90 held; best -> 105; distance 3 -> bar 2: 102
             (104, 106, 101.5, 105),  # 2: low 101.5 <= 102 -> sell @ 102 (bar 2's own distance, 20, plays no part)
             (105, 106, 104, 105)]
-    r = run(rows, entries=[0], trailing_distance=np.array([10.0, 3.0, 20.0, 20.0]))
+    r = run(rows, entries=[0], trailing_stop_distance=np.array([10.0, 3.0, 20.0, 20.0]))
     check_trade(r, 0, entry_idx=1, exit_idx=2, exit_price=102, exit_reason="trailing_stop",
                 pnl=200)                 # (102 - 100) x 100
 
@@ -164,7 +164,7 @@ def test_trailing_distance_checks_its_old_level_before_moving():
             (100, 100, 99, 100),     # 1: buy 100 u @ 100; level 90; best 100; distance 10 -> bar 2: 90
             (100, 160, 95, 150),     # 2: low 95 > 90 held (the high 160 may come after the low); best -> 160
             (150, 155, 140, 145)]    # 3: level 160 - 10 = 150; low 140 -> sell @ 150 (open 150 = level)
-    r = run(rows, entries=[0], trailing_distance=10.0)
+    r = run(rows, entries=[0], trailing_stop_distance=10.0)
     check_trade(r, 0, exit_idx=3, exit_price=150, exit_reason="trailing_stop", pnl=5_000)
     check_equity(r, [10_000, 10_000, 15_000, 15_000])
 
@@ -174,7 +174,7 @@ def test_short_trailing_distance_follows_the_low():
             (100, 102, 90, 92),      # 1: sell 100 u @ 100; high 102 safe; best -> 90; distance 5 -> 95
             (92, 96, 85, 88),        # 2: high 96 >= 95 -> buy back @ 95
             QUIET]
-    r = run(rows, short_entries=[0], trailing_distance=np.array([8.0, 5.0, 5.0, 5.0]))
+    r = run(rows, short_entries=[0], trailing_stop_distance=np.array([8.0, 5.0, 5.0, 5.0]))
     check_trade(r, 0, side="short", exit_idx=2, exit_price=95, exit_reason="trailing_stop", pnl=500)
 
 
@@ -183,7 +183,7 @@ def test_a_nan_trailing_distance_skips_the_next_bars_test():
             (100, 101, 99, 100),     # 1: buy 100 u @ 100; held; best 101; distance NaN -> no trail in bar 2
             (100, 100, 90, 95),      # 2: no test; best stays 101; distance 2 -> bar 3 tests 99
             (95, 96, 94, 95)]        # 3: the open 95 is below 99 -> sold at the open
-    r = run(rows, entries=[0], trailing_distance=np.array([2.0, NAN, 2.0, 2.0]))
+    r = run(rows, entries=[0], trailing_stop_distance=np.array([2.0, NAN, 2.0, 2.0]))
     check_trade(r, 0, exit_idx=3, exit_price=95, exit_reason="trailing_stop", pnl=-500)
 
 
@@ -191,7 +191,7 @@ def test_trailing_distance_and_stop_loss_distance_the_tighter_level_wins():
     rows = [FLAT, (100, 100, 99, 100),
             (100, 140, 95, 135),     # 2: trail 100 - 20 = 80 and stop 90: neither touched; best -> 140
             (135, 136, 115, 118)]    # 3: trail 140 - 20 = 120 > stop 90 -> sell @ 120
-    r = run(rows, entries=[0], stop_loss_distance=10.0, trailing_distance=20.0)
+    r = run(rows, entries=[0], stop_loss_distance=10.0, trailing_stop_distance=20.0)
     check_trade(r, 0, exit_idx=3, exit_price=120, exit_reason="trailing_stop", pnl=2_000)
 
 
@@ -230,7 +230,7 @@ def test_distances_per_symbol_in_a_portfolio():
 
 @pytest.mark.parametrize(("percent", "distance"), [
     ("stop_loss", "stop_loss_distance"), ("take_profit", "take_profit_distance"),
-    ("trailing_stop", "trailing_distance"),
+    ("trailing_stop", "trailing_stop_distance"),
 ])
 def test_percent_and_distance_forms_of_one_stop_are_refused(percent, distance):
     with pytest.raises(EngineError, match=f"{percent} .* and {distance} .* give one of them"):
@@ -238,7 +238,7 @@ def test_percent_and_distance_forms_of_one_stop_are_refused(percent, distance):
 
 
 @pytest.mark.parametrize(("value", "match"), [
-    (-1.0, r"stop_loss_distance must be finite and > 0, or NaN for none; got -1 at bar 0"),
+    (-1.0, r"stop_loss_distance must be finite and > 0 \(price\), or NaN for none; got -1 at bar 0"),
     (np.array([1.0, 0.0, 1.0]), r"got 0 at bar 1"),
     (np.array([1.0, np.inf, 1.0]), r"got inf at bar 1"),
     (np.ones(4), r"stop_loss_distance has shape \(4, 1\); expected a number, \(3,\) or \(3, columns\)"),

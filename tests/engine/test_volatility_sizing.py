@@ -101,10 +101,10 @@ def test_volatility_from_a_series_of_percentages():
 
 @pytest.mark.parametrize(("options", "match"), [
     ({"size_type": "volatility"}, "size_type='volatility' needs volatility"),
-    ({"volatility": 0.2}, "volatility is read by size_type='volatility' only; got size_type='percent'"),
+    ({"volatility": 0.2}, "volatility is read by size_type='volatility' only; got size_type='equity'"),
     ({"size_type": "volatility", "volatility": -0.2}, "volatility must be finite and >= 0"),
-    ({"size_type": "volatility", "volatility": 0.2, "size": 0.0}, r"size must be in \(0, inf\]"),
-    ({"size_type": "vol"}, "size_type must be one of percent, units, cash, risk, volatility, got 'vol'"),
+    ({"size_type": "volatility", "volatility": 0.2, "size": 0.0}, r"size must be a number with 0 < x, got 0.0"),
+    ({"size_type": "vol"}, "size_type must be one of 'units', 'cash', 'equity', 'risk', 'volatility', got 'vol'"),
 ])
 def test_bad_volatility_options_are_refused_with_the_argument_named(options, match):
     with pytest.raises(EngineError, match=match):

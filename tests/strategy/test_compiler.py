@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -180,3 +181,22 @@ def test_session_and_end_of_session_on_the_opening_range_document() -> None:
     local = entries.index[entries.to_numpy()].tz_convert("America/New_York")
     assert ((local.hour == 10) & (local.minute < 30)).all()
     assert compiled.kwargs["flat_at"].sum() > 200  # one per trading day of the year
+
+
+def test_an_engine_option_refused_at_run_time_is_reported_at_its_document_path() -> None:
+    # the document's bounds are the engine's, so a parsed document runs; a compiled input changed by hand is
+    # refused by the engine and the error names where the document sets that option
+    compiled = compile_strategy(parse(_doc()), demo_bars("DEMO-SPY", "1d"))
+    changed = dataclasses.replace(compiled, kwargs=compiled.kwargs | {"commission": 1.5})
+    with pytest.raises(SpecError, match=r"^t: costs.commission_percent: commission must be a number \(fraction\)"):
+        changed.run()
+    with pytest.raises(SpecError, match=r"^t: exits.stop_loss: stop_loss must be"):
+        dataclasses.replace(compiled, kwargs=compiled.kwargs | {"stop_loss": 2.0}).run()
+
+
+def test_a_warm_up_longer_than_the_data_is_a_warning() -> None:
+    bars = demo_bars("DEMO-SPY", "1d").take(slice(0, 40))  # SMA(50) needs 50 bars
+    result = run(parse(_doc()), bars)
+    assert result.records.size == 0
+    assert result.warnings[0] == ("the rules' warm-up covers all 40 bars of the data: no rule can fire; load more "
+                                  "history or shorten the indicators")

@@ -187,7 +187,7 @@ def test_atr_breakout() -> None:
     atr = compute("atr", bars, period=14)["atr"]
     vol = compute("hist_vol", bars, period=20, periods_per_year=365.0)["hist_vol"] / 100
     want = backtest(bars, entries=_cross_above(close, channel["upper"]), exits=_cross_above(channel["middle"], close),
-                    trailing_distance=3 * atr, size=0.4, size_type="volatility", volatility=vol,
+                    trailing_stop_distance=3 * atr, size=0.4, size_type="volatility", volatility=vol,
                     costs={"commission": 0.001})
     _same(got, want)
 

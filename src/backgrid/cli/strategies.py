@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from backgrid.cli.common import command, console
+from backgrid.cli.common import command, console, error_console
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -158,6 +158,8 @@ def run(
                  f"{' (SYNTHETIC demo data)' if synthetic else ''}; warm-up {compiled.warmup} bars; orders fill "
                  f"{'at the next open' if spec.execution.fill == 'next_open' else 'at the same close'}")
     screen.print(_stats_table(result.stats))
+    for warning in result.warnings:  # why a run could not trade: on stderr, printed as written
+        error_console().print(f"warning: {warning}", markup=False, soft_wrap=True)
     if out is not None:
         files = _write(out, spec, result, sentence)
         screen.print(f"wrote {', '.join(f.name for f in files)} to {out}")

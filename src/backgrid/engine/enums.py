@@ -29,31 +29,31 @@ class ExitReason(IntEnum):
 
 
 class Fill(IntEnum):
-    """When an order decided at a bar's close is filled."""
+    """When an order decided at a bar's close is filled (the option ``fill``)."""
 
     NEXT_OPEN = 0  # the default: no look-ahead
     SAME_CLOSE = 1  # an explicit opt-in: fills at the deciding bar's close
 
 
 class StopPolicy(IntEnum):
-    """What happens when stop-loss and take-profit are both touched inside one bar."""
+    """What happens when stop-loss and take-profit are both touched inside one bar (the option ``stop_policy``)."""
 
     STOP_FIRST = 0  # pessimistic: the stop-loss fills
     OHLC_PATH = 1  # the bar moves open -> nearer extreme -> farther extreme -> close
 
 
 class SizeType(IntEnum):
-    """How an order's quantity is worked out at its fill."""
+    """How an order's quantity is worked out at its fill (the option ``size_type`` is the lower-case name)."""
 
     UNITS = 0  # a fixed quantity
     CASH = 1  # spend this much cash (before costs)
-    PERCENT_EQUITY = 2  # this fraction of equity, costs included
-    RISK_PERCENT = 3  # lose this fraction of equity if the stop-loss fills
+    EQUITY = 2  # this fraction of equity, costs included
+    RISK = 3  # lose this fraction of equity if the stop-loss fills
     VOLATILITY = 4  # target this annualised volatility: equity x target / (asset volatility x price)
 
 
 class EntryType(IntEnum):
-    """How entries are ordered."""
+    """How entries are ordered (the option ``entry_type``)."""
 
     MARKET = 0  # at the next open (or the same close)
     LIMIT = 1  # buy at the limit or lower (sell at it or higher), working for ``entry_expiry`` bars

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backgrid.engine.options import COLUMN_RECORD
+
 __all__ = ["COLUMN_PARAMS", "COLUMN_STATE", "ORDER", "TRADE"]
 
 #: One closed (or still open) trade.
@@ -44,32 +46,9 @@ ORDER = np.dtype([
     ("commission", np.float64),
 ])
 
-#: The settings of one column, grouped so kernels take one record instead of many arguments.
-COLUMN_PARAMS = np.dtype([
-    ("cash", np.float64),              # starting cash
-    ("size", np.float64),              # quantity, cash, fraction of equity or risk fraction (see size_type)
-    ("size_type", np.int64),           # SizeType
-    ("lot", np.float64),               # quantities are whole multiples of this (0: any fraction)
-    ("commission_pct", np.float64),    # fraction of traded value
-    ("commission_fixed", np.float64),  # per fill
-    ("commission_min", np.float64),    # floor per fill
-    ("slippage_pct", np.float64),      # adverse price move per fill, fraction of price
-    ("slippage_abs", np.float64),      # adverse price move per fill in price units (ticks x tick size)
-    ("spread_pct", np.float64),        # full bid-ask spread; half is paid on each fill
-    ("borrow_rate", np.float64),       # annual rate on the value of a short position
-    ("stop_loss", np.float64),         # fraction below (long) / above (short) the entry; NaN: none
-    ("take_profit", np.float64),       # fraction above (long) / below (short) the entry; NaN: none
-    ("trailing_stop", np.float64),     # fraction behind the best price since entry; NaN: none
-    ("max_bars", np.int64),            # exit after this many bars held; 0: never
-    ("leverage", np.float64),          # position value may be at most leverage x equity at the fill
-    ("entry_type", np.int64),          # EntryType: market, limit or stop entry orders
-    ("entry_expiry", np.int64),        # bars a limit / stop entry order works before it expires
-    ("partial_fills", np.bool_),       # fill the affordable part of an entry cash cannot cover
-    ("break_even", np.float64),        # favourable move (fraction of the entry) that lifts the stop to the entry
-    ("max_drawdown", np.float64),      # halt for good at this drawdown from the peak equity; NaN: none
-    ("daily_loss_limit", np.float64),  # halt for the day at this loss from the previous day's equity; NaN: none
-    ("max_exposure", np.float64),      # gross position value at most this x equity after an entry; NaN: none
-])
+#: The settings of one column, grouped so kernels take one record instead of many arguments: one field per
+#: option of the option table that the kernels read (named like the option), see ``options.COLUMN_RECORD``.
+COLUMN_PARAMS = COLUMN_RECORD
 
 #: A column's running state inside the simulator (also returned: the final state of each column).
 COLUMN_STATE = np.dtype([
@@ -99,7 +78,7 @@ COLUMN_STATE = np.dtype([
     ("w_left", np.int64),           # bars it still works
     ("ko", np.int64),               # next order row to write
     ("ko_end", np.int64),           # end of this column's order rows
-    ("halt_bar", np.int64),         # bar whose close tripped max_drawdown (the account halted); -1: never
+    ("halt_bar", np.int64),         # bar whose close tripped drawdown_limit (the account halted); -1: never
     ("day_halt", np.bool_),         # daily_loss_limit tripped: no entries until the next trading day
     ("day", np.int64),              # trading day of the latest bar (daily_loss_limit)
     ("day_ref", np.float64),        # equity at the previous trading day's last bar (daily_loss_limit)

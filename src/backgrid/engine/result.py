@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from backgrid.data.calendar import Calendar
+from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
@@ -29,7 +30,8 @@ class Result:
                  index: pd.DatetimeIndex, labels: pd.Index | list[Any] | None, params: np.ndarray,
                  prices: dict[str, np.ndarray],
                  calendar: Calendar, bar_ns: int, assets: list[str] | None = None,
-                 periods_per_year: float | None = None, orders: np.ndarray | None = None) -> None:
+                 periods_per_year: float | None = None, orders: np.ndarray | None = None,
+                 config: EngineConfig | None = None, warnings: list[str] | None = None) -> None:
         self.records = trades
         self.order_records = orders if orders is not None else np.zeros(0, dtype=ORDER)
         self.summary = summary
@@ -45,6 +47,10 @@ class Result:
         self._bar_ns = bar_ns
         self.assets = assets
         self._ppy = periods_per_year
+        #: the settings the run used (its ``fingerprint`` is the run's identity)
+        self.config = config
+        #: why a run could not trade, when it could not (signals missing every bar, every order sized to nothing)
+        self.warnings: list[str] = list(warnings or [])
 
     def __repr__(self) -> str:
         return (f"<Result {len(self.columns)} column(s), {self.records.size} trades, "

@@ -2,208 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.data.calendar import Calendar, infer_calendar, session_days
-from backgrid.engine.config import ENTRY_TYPES, SIZE_TYPES, Costs, EngineError, EntryType, SizeType
-from backgrid.engine.kernels import layout_nb, portfolio_nb, simulate_nb
+from backgrid.engine import inputs as inputs_
+from backgrid.engine.config import GROUPS, EngineConfig
+from backgrid.engine.enums import OrderReason, OrderStatus, OrderType
+from backgrid.engine.kernels import portfolio_nb, simulate_nb
+from backgrid.engine.options import OPTIONS, defaults, unknown
 from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, ORDER, TRADE
 from backgrid.engine.result import Result
+from backgrid.errors import EngineError, OptionError
 
-__all__ = ["backtest"]
-
-_PRICES = ("open", "high", "low", "close")
-_SIZE_CODES = {"units": 0, "cash": 1, "percent": 2, "risk": 3, "volatility": 4}
+__all__ = ["backtest", "kernel_params"]
 
 
-def _prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.DatetimeIndex, list[str] | None]:
-    """Timestamps, (n, k) price arrays, the bar length, the index, and the symbols of a portfolio."""
-    if isinstance(data, dict | list) and data and all(isinstance(b, Bars) for b in
-                                                      (data.values() if isinstance(data, dict) else data)):
-        data = MultiBars(data)
-    if isinstance(data, MultiBars):
-        ts, columns = data.panel(_PRICES)
-        index = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC", name="ts")
-        return ts, columns, data.timeframe.nanos, index, data.symbols
-    if isinstance(data, Bars):
-        return data.ts, {c: data.column(c)[:, None] for c in _PRICES}, data.timeframe.nanos, data.index, None
-    if isinstance(data, pd.DataFrame) and isinstance(data.index, pd.DatetimeIndex):
-        lowered = {str(c).lower(): c for c in data.columns}
-        missing = [c for c in _PRICES if c not in lowered]
-        if missing:
-            msg = f"data lacks column(s) {', '.join(missing)}; found {', '.join(map(str, data.columns))}"
-            raise EngineError(msg)
-        index = data.index.tz_localize("UTC") if data.index.tz is None else data.index.tz_convert("UTC")
-        ts = np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
-        step = int(np.median(np.diff(ts))) if ts.size > 1 else 86_400 * 10**9
-        prices = {c: data[lowered[c]].to_numpy(dtype=np.float64)[:, None] for c in _PRICES}
-        return ts, prices, step, index, None
-    msg = ("data must be Bars, several Bars (MultiBars, a dict or a list) or an OHLC DataFrame with a "
-           f"DatetimeIndex, got {type(data).__name__}")
-    raise EngineError(msg)
-
-
-def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *, fill: Any) -> Any:
-    """Align a pandas input on the data's bars (absent bars get ``fill``) and, for a portfolio, order its
-    DataFrame columns by symbol; anything else passes through unchanged."""
-    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
-        own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
-        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=fill)
-    if symbols is not None and isinstance(value, pd.DataFrame):
-        missing = [sym for sym in symbols if sym not in value.columns]
-        if missing:
-            msg = f"{name} has no column for symbol(s) {', '.join(missing)}; columns are {list(value.columns)}"
-            raise EngineError(msg)
-        value = value[symbols]
-    return value
-
-
-def _signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None,
-            ) -> tuple[np.ndarray, pd.Index | None]:
-    """A (n, 1) or (n, m) bool array and its column labels, if any.
-
-    A Series or DataFrame with a DatetimeIndex is aligned on the data's bars (absent bars: False); for a
-    portfolio, DataFrame columns are matched to the symbols by name.
-    """
-    n = index.size
-    if value is None:
-        return np.zeros((n, 1), dtype=np.bool_), None
-    value = _on_bars(name, value, index, symbols, fill=False)
-    labels = value.columns if isinstance(value, pd.DataFrame) and symbols is None else None
-    array = np.asarray(value)
-    if array.dtype != np.bool_:
-        if array.dtype.kind not in "biuf" or not np.isin(array[~pd.isna(array)], (0, 1)).all():
-            msg = f"{name} must be booleans (True where the signal fires), got dtype {array.dtype}"
-            raise EngineError(msg)
-        array = np.nan_to_num(array.astype(np.float64)).astype(np.bool_)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.shape[0] != n:
-        msg = f"{name} has shape {array.shape}; expected ({n},) or ({n}, columns) like the data's {n} bars"
-        raise EngineError(msg)
-    return _column_major(array), labels
-
-
-def _column_major(array: np.ndarray) -> np.ndarray:
-    """``array`` in Fortran order: each column's kernel then walks its own values contiguously.
-
-    A C-order (n, m) array costs a cache miss per bar and column (8x slower on a 1,590-column sweep).
-    Wide arrays are copied in parallel tiles: 0.11 s against 0.30 s for ``np.asfortranarray`` on 100k x 1,590.
-    """
-    if array.flags.f_contiguous or array.shape[1] == 1:
-        return np.asfortranarray(array)
-    out = np.empty(array.shape, dtype=array.dtype, order="F")
-    layout_nb.to_column_major_nb(array, out)
-    return out
-
-
-def _per_column(name: str, value: Any, m: int, *, low: float, high: float, default: float,
-                below: bool = False) -> np.ndarray:
-    """A length-``m`` float array from a scalar or a sequence; NaN means 'none'.
-
-    Values must lie in (``low``, ``high``], or in (``low``, ``high``) when ``below``.
-    """
-    if value is None:
-        return np.full(m, default)
-    try:
-        array = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be a number or one value per column ({m}), got {type(value).__name__}"
-        raise EngineError(msg) from exc
-    if array.ndim != 1 or array.size not in (1, m):
-        msg = f"{name} must be a number or one value per column ({m}), got shape {array.shape}"
-        raise EngineError(msg)
-    finite = array[np.isfinite(array)]
-    bad = (finite <= low) | ((finite >= high) if below else (finite > high))
-    if bad.any():
-        msg = f"{name} must be in ({low:g}, {high:g}{')' if below else ']'}, got {finite[bad][0]:g}"
-        raise EngineError(msg)
-    return np.broadcast_to(array, (m,)).copy()
-
-
-def _per_bar(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *,
-             low: float, inclusive: bool = False) -> np.ndarray:
-    """A (w, n) float64 array of per-bar values, time along the rows (w = 1 or one row per column); NaN = none.
-
-    ``value`` is a number, a (n,) or (n, columns) array, or a Series / DataFrame aligned on the data's bars
-    (absent bars: NaN; for a portfolio, DataFrame columns are matched to the symbols by name). Not given:
-    a (1, 0) array, which the kernels read as NaN everywhere.
-    """
-    n = index.size
-    if value is None:
-        return np.empty((1, 0))
-    value = _on_bars(name, value, index, symbols, fill=np.nan)
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be a number or numbers per bar, got {type(value).__name__}"
-        raise EngineError(msg) from exc
-    if array.ndim == 0:
-        array = np.full((n, 1), float(array))
-    elif array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.shape[0] != n:
-        msg = f"{name} has shape {array.shape}; expected a number, ({n},) or ({n}, columns) like the data's {n} bars"
-        raise EngineError(msg)
-    bad = ~np.isnan(array) & ~((array >= low) if inclusive else (array > low)) | np.isinf(array)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        bound = f">= {low:g}" if inclusive else f"> {low:g}"
-        msg = f"{name} must be finite and {bound}, or NaN for none; got {array[row, col]:g} at bar {row}"
-        raise EngineError(msg)
-    # time along the rows: each column's kernel reads its own values contiguously, and every such array has
-    # one Numba type however many columns it has (one compiled kernel for all combinations)
-    return np.ascontiguousarray(array.T)
-
-
-def backtest(
-    data: Any,
-    *,
-    entries: Any = None,
-    exits: Any = None,
-    short_entries: Any = None,
-    short_exits: Any = None,
-    stop_loss: Any = None,
-    take_profit: Any = None,
-    trailing_stop: Any = None,
-    stop_loss_distance: Any = None,
-    take_profit_distance: Any = None,
-    trailing_distance: Any = None,
-    break_even: Any = None,
-    max_bars: Any = None,
-    entry_type: EntryType = "market",
-    entry_price: Any = None,
-    entry_expiry: Any = None,
-    size: Any = 1.0,
-    size_type: SizeType = "percent",
-    volatility: Any = None,
-    lot_size: float = 0.0,
-    leverage: float = 1.0,
-    partial_fills: bool = False,
-    costs: Costs | dict[str, Any] | None = None,
-    cash: float = 10_000.0,
-    fill: Literal["next_open", "same_close"] = "next_open",
-    stop_policy: Literal["stop_first", "ohlc_path"] = "stop_first",
-    max_positions: int | None = None,
-    flat_at: Any = None,
-    max_drawdown: Any = None,
-    daily_loss_limit: Any = None,
-    max_exposure: Any = None,
-    periods_per_year: float | None = None,
-    keep_equity: bool = True,
-) -> Result:
+def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, **options: Any) -> Result:
     """Simulate trading ``data`` on signals; return a :class:`~backgrid.engine.result.Result`.
+
+    ``options`` are the engine options of :data:`backgrid.engine.options.OPTIONS` (listed at the end):
+    signals, per-bar values, and settings, which build an :class:`~backgrid.engine.config.EngineConfig`
+    (``config`` gives one to start from; ``costs={...}`` groups the cost settings). Every value is checked
+    against its option's unit and range, and an error names the option.
 
     Signals are booleans, one per bar (a Series or array), or one column per
     parameter set (a DataFrame or 2-D array: every column runs as its own account,
     side by side). ``stop_loss``, ``take_profit`` and ``trailing_stop`` are fractions
     of the entry price (0.02 = 2 %); they, ``max_bars``, ``entry_expiry`` and
     ``size`` may also give one value per column. ``size`` is read by ``size_type``:
-    ``percent`` of equity (1.0 = all in, costs included), ``units``, ``cash`` to
+    ``equity`` (a fraction of equity: 1.0 = all in, costs included), ``units``, ``cash`` to
     spend, ``risk`` (the fraction of equity lost if the stop-loss fills) or
     ``volatility`` (an annualised volatility target: equity x size /
     (``volatility`` x price) units, at most leverage x equity). ``lot_size`` rounds
@@ -214,7 +45,7 @@ def backtest(
     Per-bar values (a number, a (n,) or (n, columns) array, or a Series / DataFrame
     on the data's dates; NaN = none) are read at the bar whose close decides:
     ``stop_loss_distance`` and ``take_profit_distance`` are price distances from the
-    entry fill, fixed for the trade (e.g. 2 x ATR); ``trailing_distance`` trails
+    entry fill, fixed for the trade (e.g. 2 x ATR); ``trailing_stop_distance`` trails
     the best price, the distance at each bar applying to the next bar's test;
     ``volatility`` is the asset's annualised volatility for ``size_type="volatility"``
     (e.g. ``hist_vol(...) / 100``). A stop is given as a fraction or as a
@@ -247,7 +78,7 @@ def backtest(
 
     Risk guards (one value or one per column; one number for a portfolio, whose
     account they guard): the equity "at a close" is the positions marked at that
-    close, before any fill at it. ``max_drawdown`` (0 < x < 1) halts the account
+    close, before any fill at it. ``drawdown_limit`` (0 < x < 1) halts the account
     for the rest of the run once that equity is at or below (1 - x) x the peak of
     the equity curve so far (the starting cash included); ``daily_loss_limit``
     (0 < x < 1) halts it until the next trading day (the data calendar's session
@@ -257,7 +88,7 @@ def backtest(
     decided at that close (filled like a signal exit: next open, or that close with
     ``fill="same_close"``; exit reason ``risk``), cancels working limit / stop
     entry orders, and ignores signals while it lasts (``Result.state["halt_bar"]``:
-    the bar of a max_drawdown halt, -1 for none). ``max_exposure`` (> 0) cuts
+    the bar of a drawdown_limit halt, -1 for none). ``max_exposure`` (> 0) cuts
     an entry's units so that the gross value of the account's positions after its
     fill (|units| x price, other positions at the marks the entry is sized on) is
     at most x times the equity it is sized on, rounded down to the lot; an entry
@@ -272,6 +103,9 @@ def backtest(
     ``periods_per_year`` overrides the annualisation the calendar implies (see
     :func:`backgrid.metrics.periods_per_year`), e.g. for data with holidays.
 
+    A run that cannot trade says why in ``Result.warnings`` (signals that miss every bar, no entry signal,
+    every order sized to nothing).
+
     >>> from backgrid.data.sources.demo import demo_bars
     >>> bars = demo_bars("DEMO-SPY", "1d")
     >>> fast, slow = bars.to_pandas().close.rolling(10).mean(), bars.to_pandas().close.rolling(30).mean()
@@ -279,54 +113,29 @@ def backtest(
     >>> result.stats["trades"] > 0
     True
     """
-    ts, prices, bar_ns, index, symbols = _prices(data)
+    cfg, inputs = _split(config, options)
+    warnings: list[str] = []
+    ts, prices, bar_ns, index, symbols = inputs_.prices(data)
     n = ts.size
-    signals = {name: _signal(name, value, index, symbols) for name, value in
-               (("entries", entries), ("exits", exits), ("short_entries", short_entries),
-                ("short_exits", short_exits))}
-    per_bar = {name: _per_bar(name, value, index, symbols, low=0.0, inclusive=name == "volatility")
-               for name, value in (("stop_loss_distance", stop_loss_distance),
-                                   ("take_profit_distance", take_profit_distance),
-                                   ("trailing_distance", trailing_distance), ("entry_price", entry_price),
-                                   ("volatility", volatility))}
+    signals = {name: inputs_.signal(name, inputs.get(name), index, symbols, warnings) for name in _SIGNALS}
+    per_bar = {name: inputs_.per_bar(name, inputs.get(name), index, symbols) for name in _PER_BAR}
     widths = {name: s.shape[1] for name, (s, _) in signals.items() if s.shape[1] > 1}
     widths |= {name: v.shape[0] for name, v in per_bar.items() if v.shape[0] > 1}
-    guards = {"max_drawdown": max_drawdown, "daily_loss_limit": daily_loss_limit, "max_exposure": max_exposure}
-    flat = _signal("flat_at", flat_at, index, symbols)[0] if flat_at is not None else None
-    if flat is not None and flat.shape[1] > 1:
-        widths["flat_at"] = flat.shape[1]
-    per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size, entry_expiry,
-                                            break_even, *guards.values())
-                       if v is not None and np.ndim(v) == 1]
-    m = len(symbols) if symbols else max([*widths.values(), *per_col_lengths, 1])
+    m = len(symbols) if symbols else max([*widths.values(), cfg.columns])
+    if cfg.columns not in (1, m):
+        name = next(k for k, v in cfg.items() if isinstance(v, tuple) and len(v) == cfg.columns)
+        msg = f"{name} has {cfg.columns} values, one per column, but the run has {m} column(s)"
+        raise OptionError(msg, option=name)
     if any(w != m for w in widths.values()):
         msg = f"signal columns disagree: {widths}; every 2-D signal or per-bar value needs {m} columns"
         raise EngineError(msg)
-    labels = next((lab for _, lab in signals.values() if lab is not None), None)
-    _check_options(fill=fill, stop_policy=stop_policy, max_positions=max_positions, entry_type=entry_type,
-                   size_type=size_type, partial_fills=partial_fills, given={
-                       "stop_loss": stop_loss, "take_profit": take_profit, "trailing_stop": trailing_stop,
-                       "stop_loss_distance": stop_loss_distance, "take_profit_distance": take_profit_distance,
-                       "trailing_distance": trailing_distance, "entry_price": entry_price,
-                       "entry_expiry": entry_expiry, "volatility": volatility})
-    params = _column_params(m, cash=cash, size=size, size_type=size_type, lot_size=lot_size, leverage=leverage,
-                            costs=Costs.coerce(costs), stop_loss=stop_loss, take_profit=take_profit,
-                            trailing_stop=trailing_stop, max_bars=max_bars, entry_type=entry_type,
-                            entry_expiry=entry_expiry, partial_fills=partial_fills,
-                            stop_loss_distance=stop_loss_distance is not None)
-    _guard_params(params, break_even=break_even, guards=guards, portfolio=symbols is not None)
-    entry_counts = [np.broadcast_to(s.sum(axis=0), (m,)) for name, (s, _) in signals.items()
-                    if name in ("entries", "short_entries")]
-    capacity = entry_counts[0] + entry_counts[1] + 1
-    trade_start = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(capacity, out=trade_start[1:])
-    trades = np.zeros(int(trade_start[-1]), dtype=TRADE)
-    # each entry signal ends as at most one entry order (filled, refused, expired or cancelled) and each
-    # entry fill as at most one exit
-    order_start = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(2 * capacity, out=order_start[1:])
-    orders = np.zeros(int(order_start[-1]), dtype=ORDER)
-    o, h, lo, c = (prices[name] for name in _PRICES)
+    labels = next((lab for name, (_, lab) in signals.items() if lab is not None and name != "flat_at"), None)
+    _check_inputs(cfg, inputs, portfolio=symbols is not None)
+    params = kernel_params(cfg, m)
+    flat_at = signals.pop("flat_at")[0]
+    flat = flat_at if inputs.get("flat_at") is not None else None
+    trades, trade_start, orders, order_start = _buffers(signals["entries"][0], signals["short_entries"][0], m)
+    o, h, lo, c = (prices[name] for name in inputs_.PRICES)
     e, x, se, sx = (np.broadcast_to(s, (n, m)) if symbols else s for s, _ in signals.values())
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     flat, day = _session_inputs(flat, m=m, portfolio=symbols is not None, params=params, ts=ts,
@@ -335,24 +144,136 @@ def backtest(
     break_even_on = True if (params["break_even"] > 0).any() else None  # None: compiled without its code
     sl_d, tp_d, tr_d, entry_px, vol = per_bar.values()
     accounts = 1 if symbols else m
-    equity = np.empty((n if keep_equity or symbols else 0, accounts))
+    keep = cfg.keep_equity or symbols is not None
+    equity = np.empty((n if keep else 0, accounts))
     summary = np.empty((accounts, 2))
+    same_close, ohlc_path = cfg.fill == "same_close", cfg.stop_policy == "ohlc_path"
     if symbols:
         cash_out = np.empty(n)
         portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
-                                  vol, params, break_even_on, float(cash),
-                                  max_positions or m, fill == "same_close", stop_policy == "ohlc_path", state,
-                                  trades, trade_start, orders, equity[:, 0], cash_out, summary)
+                                  vol, params, break_even_on, float(cfg.cash), cfg.max_positions or m, same_close,
+                                  ohlc_path, state, trades, trade_start, orders, equity[:, 0], cash_out, summary)
     else:
         kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
         kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
-               vol, params, break_even_on, fill == "same_close", stop_policy == "ohlc_path", state, trades,
-               trade_start, orders, equity, summary)
+               vol, params, break_even_on, same_close, ohlc_path, state, trades, trade_start, orders, equity, summary)
+    order_records = _compact(orders, order_start, state["ko"])
+    if not warnings:
+        warnings += _cannot_trade(signals, order_records, m)
     return Result(trades=_compact(trades, trade_start, state["k"]), equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
-                  periods_per_year=periods_per_year, orders=_compact(orders, order_start, state["ko"]))
+                  periods_per_year=cfg.periods_per_year, orders=order_records, config=cfg, warnings=warnings)
 
+
+_SIGNALS = tuple(name for name, o in OPTIONS.items() if o.scope == "signal")
+_PER_BAR = ("stop_loss_distance", "take_profit_distance", "trailing_stop_distance", "entry_price", "volatility")
+assert set(_PER_BAR) == {name for name, o in OPTIONS.items() if o.scope == "bar"}  # noqa: S101  # kernel order
+
+
+def _split(config: EngineConfig | Mapping[str, Any] | None, options: dict[str, Any],
+           ) -> tuple[EngineConfig, dict[str, Any]]:
+    """The run's settings as a config, and its inputs (signals and per-bar values) by name."""
+    inputs = {k: v for k, v in options.items() if k in OPTIONS and OPTIONS[k].scope in ("signal", "bar")}
+    settings = {k: v for k, v in options.items() if k not in inputs}
+    for group in GROUPS:
+        grouped = settings.pop(group, None)
+        if grouped is None:
+            continue
+        if not isinstance(grouped, Mapping):
+            msg = f"{group} must be a dict of {group} options, got {type(grouped).__name__}"
+            raise OptionError(msg, option=group)
+        members = [name for name, o in OPTIONS.items() if o.group == group]
+        unknown(list(grouped), allowed=dict.fromkeys(members))
+        twice = sorted(set(grouped) & set(settings))
+        if twice:
+            msg = f"{', '.join(twice)} given both inside {group}= and on its own; give it once"
+            raise OptionError(msg, option=twice[0])
+        settings |= dict(grouped)
+    unknown(list(settings), allowed=dict.fromkeys([*defaults(), *GROUPS]))
+    if config is None:
+        return EngineConfig(**settings), inputs
+    base = config if isinstance(config, EngineConfig) else EngineConfig.from_dict(config)
+    return (base.replace(**settings) if settings else base), inputs
+
+
+def _buffers(entries: np.ndarray, short_entries: np.ndarray, m: int,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Trade and order buffers, each column owning the rows from its start: enough for every entry signal.
+
+    Each entry signal ends as at most one entry order (filled, refused, expired or cancelled) and each entry
+    fill as at most one exit; one more trade row holds a position still open at the end.
+    """
+    capacity = np.broadcast_to(entries.sum(axis=0), (m,)) + np.broadcast_to(short_entries.sum(axis=0), (m,)) + 1
+    trade_start = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(capacity, out=trade_start[1:])
+    order_start = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(2 * capacity, out=order_start[1:])
+    return (np.zeros(int(trade_start[-1]), dtype=TRADE), trade_start, np.zeros(int(order_start[-1]), dtype=ORDER),
+            order_start)
+
+
+def kernel_params(config: EngineConfig, m: int) -> np.ndarray:
+    """The kernels' per-column record (``records.COLUMN_PARAMS``) of ``config`` for ``m`` columns."""
+    params = np.zeros(m, dtype=COLUMN_PARAMS)
+    for name, option in OPTIONS.items():
+        if not option.record:
+            continue
+        value = config[name]
+        if option.kind == "choice":
+            params[name] = option.code(value)
+            continue
+        values = value if isinstance(value, tuple) else (value,)
+        params[name] = [option.record_none if v is None else v for v in values]
+    params["slippage_abs"] = config.slippage_ticks * config.tick_size
+    return params
+
+
+def _check_inputs(cfg: EngineConfig, inputs: dict[str, Any], *, portfolio: bool) -> None:
+    """Reject settings that cannot work with the inputs given, naming the options involved."""
+    for fraction in ("stop_loss", "take_profit", "trailing_stop"):
+        distance = f"{fraction}_distance"
+        if cfg[fraction] is not None and inputs.get(distance) is not None:
+            msg = (f"{fraction} (a fraction of the price) and {distance} (a price distance) are two forms of one "
+                   f"stop; give one of them, not both")
+            raise OptionError(msg, option=distance)
+    if cfg.entry_type == "market" and inputs.get("entry_price") is not None:
+        msg = "entry_price applies to limit and stop entries; set entry_type='limit' or 'stop' (got 'market')"
+        raise OptionError(msg, option="entry_price")
+    if cfg.entry_type != "market" and inputs.get("entry_price") is None:
+        msg = (f"entry_type={cfg.entry_type!r} needs entry_price: the {cfg.entry_type} price of each bar's entry "
+               f"signal")
+        raise OptionError(msg, option="entry_price")
+    if (cfg.size_type == "volatility") != (inputs.get("volatility") is not None):
+        msg = ("size_type='volatility' needs volatility: the asset's annualised volatility per bar (0.2 = 20 %)"
+               if cfg.size_type == "volatility" else
+               f"volatility is read by size_type='volatility' only; got size_type={cfg.size_type!r}")
+        raise OptionError(msg, option="volatility")
+    stops = cfg.stop_loss if isinstance(cfg.stop_loss, tuple) else (cfg.stop_loss,)
+    if cfg.size_type == "risk" and inputs.get("stop_loss_distance") is None and any(s is None for s in stops):
+        msg = ("size_type='risk' needs a stop_loss or a stop_loss_distance on every column (the risk is measured "
+               "to the stop)")
+        raise OptionError(msg, option="stop_loss")
+    if portfolio:
+        for name in ("drawdown_limit", "daily_loss_limit", "max_exposure"):
+            if isinstance(cfg[name], tuple) and len(cfg[name]) > 1:
+                msg = (f"{name} guards the portfolio's one cash account: give one number, got {len(cfg[name])} "
+                       f"values")
+                raise OptionError(msg, option=name)
+
+
+def _cannot_trade(signals: dict[str, tuple[np.ndarray, Any]], orders: np.ndarray, m: int) -> list[str]:
+    """Why a run made no trade, when it can be told: no entry signal, or every entry sized to nothing."""
+    if not (signals["entries"][0].any() or signals["short_entries"][0].any()):
+        return ["no entry signal fired: entries and short_entries are False on every bar"]
+    entries = orders[orders["type"] <= OrderType.STOP]
+    if entries.size and not (entries["status"] == OrderStatus.FILLED).any():
+        zero = int((entries["reason"] == OrderReason.SIZE_ZERO).sum())
+        if zero == entries.size:
+            where = "" if m == 1 else f" in every one of the {m} columns"
+            return [(f"every entry order ({zero:,}) was sized to nothing{where}: the size rounds to zero units "
+                    "(lot_size larger than what size buys, risk sizing without a stop distance, or no volatility)")]
+    return []
 
 def _initial_state(params: np.ndarray, trade_start: np.ndarray, order_start: np.ndarray,
                    day: np.ndarray | None) -> np.ndarray:
@@ -378,7 +299,7 @@ def _session_inputs(flat: np.ndarray | None, *, m: int, portfolio: bool, params:
     """
     if flat is not None and portfolio:
         flat = np.broadcast_to(flat, (flat.shape[0], m))
-    guarded = (params["max_drawdown"] > 0) | (params["daily_loss_limit"] > 0)
+    guarded = (params["drawdown_limit"] > 0) | (params["daily_loss_limit"] > 0)
     return flat, session_days(ts, calendar) if guarded.any() else None
 
 
@@ -387,20 +308,6 @@ def _day_calendar(data: Any, calendar: Calendar) -> Calendar:
     bars = list(data.values()) if isinstance(data, MultiBars | dict) else data if isinstance(data, list) else []
     shared = {b.calendar for b in bars if isinstance(b, Bars)}
     return shared.pop() if len(shared) == 1 else calendar
-
-
-def _guard_params(params: np.ndarray, *, break_even: Any, guards: dict[str, Any], portfolio: bool) -> None:
-    """Check and store ``break_even`` and the account guards in ``params``; a portfolio's guards are one number."""
-    m = params.size
-    params["break_even"] = _per_column("break_even", break_even, m, low=0.0, high=np.inf, default=np.nan)
-    for name, value in guards.items():
-        if portfolio and value is not None and np.size(value) != 1:
-            msg = (f"{name} guards the portfolio's one cash account: give one number, got {np.size(value)} "
-                   f"values")
-            raise EngineError(msg)
-        fraction = name != "max_exposure"  # a fraction of equity lost, below 1; exposure: any multiple of equity
-        params[name] = _per_column(name, value, m, low=0.0, high=1.0 if fraction else np.inf, default=np.nan,
-                                   below=fraction)
 
 
 def _compact(records: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
@@ -420,96 +327,3 @@ def _compact(records: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.nda
     return records[:end]
 
 
-def _check_options(*, fill: str, stop_policy: str, max_positions: Any, entry_type: str, size_type: str,
-                   partial_fills: Any, given: dict[str, Any]) -> None:
-    """Reject option values and combinations that cannot work, naming the arguments involved."""
-    if fill not in ("next_open", "same_close"):
-        msg = f"fill must be 'next_open' or 'same_close', got {fill!r}"
-        raise EngineError(msg)
-    if stop_policy not in ("stop_first", "ohlc_path"):
-        msg = f"stop_policy must be 'stop_first' or 'ohlc_path', got {stop_policy!r}"
-        raise EngineError(msg)
-    if max_positions is not None and not (isinstance(max_positions, int) and max_positions >= 1):
-        msg = f"max_positions must be an integer >= 1, got {max_positions!r}"
-        raise EngineError(msg)
-    if not isinstance(partial_fills, bool | np.bool_):
-        msg = f"partial_fills must be True or False, got {partial_fills!r}"
-        raise EngineError(msg)
-    _check_orders(fill=fill, entry_type=entry_type, size_type=size_type, given=given)
-
-
-def _check_orders(*, fill: str, entry_type: str, size_type: str, given: dict[str, Any]) -> None:
-    """Reject stop forms given twice, and entry or sizing options without the values they read."""
-    for percent in ("stop_loss", "take_profit", "trailing_stop"):
-        distance = "trailing_distance" if percent == "trailing_stop" else f"{percent}_distance"
-        if given[percent] is not None and given[distance] is not None:
-            msg = (f"{percent} (a fraction of the price) and {distance} (a price distance) are two forms of one "
-                   f"stop; give one of them, not both")
-            raise EngineError(msg)
-    if entry_type not in ENTRY_TYPES:
-        msg = f"entry_type must be one of {', '.join(ENTRY_TYPES)}, got {entry_type!r}"
-        raise EngineError(msg)
-    if entry_type == "market":
-        for name in ("entry_price", "entry_expiry"):
-            if given[name] is not None:
-                msg = f"{name} applies to limit and stop entries; set entry_type='limit' or 'stop' (got 'market')"
-                raise EngineError(msg)
-    else:
-        if given["entry_price"] is None:
-            msg = f"entry_type={entry_type!r} needs entry_price: the {entry_type} price of each bar's entry signal"
-            raise EngineError(msg)
-        if fill != "next_open":
-            msg = (f"entry_type={entry_type!r} works from the bar after the signal; it needs fill='next_open', "
-                   f"got {fill!r}")
-            raise EngineError(msg)
-    if size_type == "volatility" and given["volatility"] is None:
-        msg = "size_type='volatility' needs volatility: the asset's annualised volatility per bar (0.2 = 20 %)"
-        raise EngineError(msg)
-    if size_type != "volatility" and given["volatility"] is not None:
-        msg = f"volatility is read by size_type='volatility' only; got size_type={size_type!r}"
-        raise EngineError(msg)
-
-
-def _column_params(m: int, *, cash: float, size: Any, size_type: str, lot_size: float, leverage: float,
-                   costs: Costs, stop_loss: Any, take_profit: Any, trailing_stop: Any, max_bars: Any,
-                   entry_type: str, entry_expiry: Any, partial_fills: bool, stop_loss_distance: bool,
-                   ) -> np.ndarray:
-    """The kernel's per-column settings, each checked and named in errors."""
-    if size_type not in SIZE_TYPES:
-        msg = f"size_type must be one of {', '.join(SIZE_TYPES)}, got {size_type!r}"
-        raise EngineError(msg)
-    if not (isinstance(cash, int | float) and cash > 0):
-        msg = f"cash must be a number > 0, got {cash!r}"
-        raise EngineError(msg)
-    params = np.zeros(m, dtype=COLUMN_PARAMS)
-    params["cash"] = cash
-    params["size"] = _per_column("size", size, m, low=0.0, high=np.inf, default=1.0)
-    params["size_type"] = _SIZE_CODES[size_type]
-    params["lot"] = lot_size
-    params["leverage"] = leverage
-    params["commission_pct"] = costs.commission
-    params["commission_fixed"] = costs.commission_fixed
-    params["commission_min"] = costs.commission_min
-    params["slippage_pct"] = costs.slippage
-    params["slippage_abs"] = costs.slippage_ticks * costs.tick_size
-    params["spread_pct"] = costs.spread
-    params["borrow_rate"] = costs.borrow_rate
-    params["stop_loss"] = _per_column("stop_loss", stop_loss, m, low=0.0, high=1.0, default=np.nan)
-    params["take_profit"] = _per_column("take_profit", take_profit, m, low=0.0, high=np.inf, default=np.nan)
-    params["trailing_stop"] = _per_column("trailing_stop", trailing_stop, m, low=0.0, high=1.0, default=np.nan)
-    params["max_bars"] = _per_column("max_bars", max_bars, m, low=0.0, high=np.inf, default=0).astype(np.int64)
-    params["entry_type"] = ENTRY_TYPES.index(entry_type)
-    expiry = _per_column("entry_expiry", entry_expiry, m, low=0.0, high=np.inf, default=1)
-    if not (np.isfinite(expiry) & (expiry == np.round(expiry))).all():
-        msg = f"entry_expiry must be a whole number of bars >= 1, got {expiry[expiry != np.round(expiry)][0]:g}"
-        raise EngineError(msg)
-    params["entry_expiry"] = expiry.astype(np.int64)
-    params["partial_fills"] = partial_fills
-    if size_type == "percent" and (params["size"] > leverage).any():
-        msg = f"size as a percent of equity must be at most the leverage ({leverage:g}), got {params['size'].max():g}"
-        raise EngineError(msg)
-    if size_type == "risk" and not stop_loss_distance and not (params["stop_loss"] > 0).all():
-        msg = ("size_type='risk' needs a stop_loss or a stop_loss_distance on every column (the risk is measured "
-               "to the stop)")
-        raise EngineError(msg)
-    return params

@@ -27,17 +27,19 @@ import numpy as np
 import pandas as pd
 
 from backgrid.data.bars import Bars
+from backgrid.engine.options import INPUTS
 from backgrid.engine.result import Result
 from backgrid.engine.run import backtest
 from backgrid.errors import SpecError
-from backgrid.strategy.columns import PER_BAR, PER_COLUMN, SIGNALS, stack
+from backgrid.strategy.columns import stack
 from backgrid.strategy.compiler import combinations
 from backgrid.strategy.spec import Parameter, did_you_mean
 
 __all__ = ["CodeStrategy", "Parameter"]
 
 #: What ``signals`` may return: the per-column and per-bar arguments of ``backtest``.
-RETURNABLE = frozenset((*SIGNALS, *PER_BAR, *PER_COLUMN))
+#: what ``signals`` may return: the engine options that are signals, per-bar or per-column values
+RETURNABLE = INPUTS
 
 
 class CodeStrategy:

@@ -14,16 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backgrid.engine.options import OPTIONS
 from backgrid.errors import SpecError
 
 __all__ = ["PER_BAR", "PER_COLUMN", "SIGNALS", "stack"]
 
-SIGNALS = ("entries", "exits", "short_entries", "short_exits", "flat_at")
-PER_BAR = ("stop_loss_distance", "take_profit_distance", "trailing_distance", "volatility", "entry_price")
-#: Per-column settings and the value that means "none" for a column that has none.
-PER_COLUMN: dict[str, float] = {"stop_loss": np.nan, "take_profit": np.nan, "trailing_stop": np.nan,
-                                "break_even": np.nan, "max_bars": 0, "size": np.nan, "max_drawdown": np.nan,
-                                "daily_loss_limit": np.nan, "max_exposure": np.nan}
+SIGNALS = tuple(name for name, o in OPTIONS.items() if o.scope == "signal")
+PER_BAR = tuple(name for name, o in OPTIONS.items() if o.scope == "bar")
+#: Per-column settings: a column that has none of one gets NaN (the engine reads it as none).
+PER_COLUMN = tuple(name for name, o in OPTIONS.items() if o.scope == "column")
 
 
 def stack(per_set: Sequence[dict[str, Any]], index: pd.DatetimeIndex, labels: pd.Index | None) -> dict[str, Any]:
@@ -50,15 +49,13 @@ def stack(per_set: Sequence[dict[str, Any]], index: pd.DatetimeIndex, labels: pd
         elif key in PER_BAR:
             out[key] = _per_bar(key, values, index.size)
         elif key in PER_COLUMN:
-            filled = [PER_COLUMN[key] if v is None else v for v in values]
+            filled = [np.nan if v is None else v for v in values]
             out[key] = filled[0] if all(_same(v, filled[0]) for v in filled) else np.asarray(filled, dtype=np.float64)
         else:
             if not all(_same(v, values[0]) for v in values):
                 msg = f"{key} differs between parameter sets; it applies to the whole account and cannot be swept"
                 raise SpecError([("parameters", msg)])
             out[key] = values[0]
-    if "max_bars" in out and isinstance(out["max_bars"], np.ndarray):
-        out["max_bars"] = out["max_bars"].astype(np.int64)
     return out
 
 

@@ -21,10 +21,12 @@ import pandas as pd
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.data.calendar import DAY_NS, local_nanos, session_days
 from backgrid.data.timeframe import Timeframe
+from backgrid.engine.options import OPTIONS
 from backgrid.engine.result import Result
 from backgrid.engine.run import backtest
-from backgrid.errors import SpecError
+from backgrid.errors import OptionError, SpecError
 from backgrid.metrics.registry import periods_per_year
+from backgrid.strategy.bounds import SIZE_TYPES, option_path
 from backgrid.strategy.columns import stack
 from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 from backgrid.strategy.references import rules_of
@@ -47,8 +49,20 @@ class Compiled:
     indicator_runs: tuple[int, int] = field(default=(0, 0))
 
     def run(self) -> Result:
-        """Run the engine on the compiled input."""
-        return backtest(self.data, **self.kwargs)
+        """Run the engine on the compiled input.
+
+        An engine option the document sets out of range is a :class:`SpecError` at the document's path; a
+        warm-up as long as the data is a warning on the result.
+        """
+        try:
+            result = backtest(self.data, **self.kwargs)
+        except OptionError as exc:
+            raise SpecError([(option_path(exc.option), str(exc))], source=self.strategy.name) from exc
+        bars = len(self.data)
+        if self.warmup >= bars:
+            result.warnings.insert(0, f"the rules' warm-up covers all {bars:,} bars of the data: no rule can fire; "
+                                      "load more history or shorten the indicators")
+        return result
 
 
 def parameter_sets(strategy: Strategy, sweep: Mapping[str, Sequence[Any]] | None = None) -> list[dict[str, Any]]:
@@ -167,8 +181,7 @@ def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, allowed: np.nd
                         ("trailing_stop", _stop(ev, exits.trailing_stop))):
         if value is not None:
             kind, amount = value
-            key = name if kind == "fraction" else ("trailing_distance" if name == "trailing_stop"
-                                                   else f"{name}_distance")
+            key = name if kind == "fraction" else f"{name}_distance"
             kwargs[key] = amount
     if exits.break_even is not None:
         _, kwargs["break_even"] = _stop(ev, exits.break_even, sl) or ("", 0.0)
@@ -184,8 +197,7 @@ def _sizing(strategy: Strategy, ev: Evaluator, bars: Bars, kwargs: dict[str, Any
     sizing = strategy.sizing
     amount = float(ev.resolve(sizing.amount))
     kind = sizing.kind
-    kwargs["size_type"] = {"equity_percent": "percent", "risk_percent": "risk", "units": "units", "cash": "cash",
-                           "volatility_percent": "volatility"}[kind]
+    kwargs["size_type"] = SIZE_TYPES[kind]
     kwargs["size"] = amount / 100 if kind.endswith("percent") else amount
     if kind == "volatility_percent":
         ppy = periods_per_year(bars.timeframe.nanos, bars.calendar)
@@ -194,24 +206,16 @@ def _sizing(strategy: Strategy, ev: Evaluator, bars: Bars, kwargs: dict[str, Any
 
 
 def _account(strategy: Strategy) -> dict[str, Any]:
-    """Settings of the whole account: costs, cash, execution, guards."""
-    costs = strategy.costs
-    risk = strategy.risk
-    kwargs: dict[str, Any] = {
-        "cash": strategy.cash, "fill": strategy.execution.fill, "stop_policy": strategy.execution.stop_policy,
-        "lot_size": strategy.sizing.lot_size, "leverage": strategy.sizing.leverage,
-        "costs": {"commission": costs.commission_percent / 100, "commission_fixed": costs.commission_fixed,
-                  "commission_min": costs.commission_min, "slippage": costs.slippage_percent / 100,
-                  "slippage_ticks": costs.slippage_ticks, "tick_size": costs.tick_size,
-                  "spread": costs.spread_percent / 100, "borrow_rate": costs.borrow_rate_percent / 100},
-    }
-    for name, value in (("max_drawdown", risk.max_drawdown_percent), ("daily_loss_limit",
-                                                                       risk.daily_loss_limit_percent),
-                        ("max_exposure", risk.max_exposure_percent)):
+    """Settings of the whole account, read from the document where the option table places them."""
+    kwargs: dict[str, Any] = {}
+    for name, option in OPTIONS.items():
+        if not (option.scope == "account" or option.document.startswith("risk.")) or not option.document:
+            continue
+        value: Any = strategy
+        for part in option.document.split("."):
+            value = getattr(value, part)
         if value is not None:
-            kwargs[name] = value / 100
-    if risk.max_positions is not None:
-        kwargs["max_positions"] = risk.max_positions
+            kwargs[name] = value / option.document_scale if option.document_scale != 1 else value
     return kwargs
 
 

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from backgrid.errors import SpecError
+from backgrid.strategy.bounds import check_engine_bounds
 from backgrid.strategy.migrate import migrate
 from backgrid.strategy.quantmetrics import from_quantmetrics, is_quantmetrics
 from backgrid.strategy.references import check_references
@@ -67,7 +68,7 @@ def parse(data: Any, *, source: str = "") -> Strategy:
         strategy = Strategy.model_validate(data)
     except pydantic.ValidationError as exc:
         raise SpecError(_problems(exc), source=source) from None
-    problems = check_references(strategy)
+    problems = check_references(strategy) + check_engine_bounds(strategy)
     if problems:
         raise SpecError(problems, source=source)
     return strategy

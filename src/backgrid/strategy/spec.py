@@ -47,6 +47,7 @@ from pydantic import (
 )
 
 from backgrid.data.timeframe import Timeframe
+from backgrid.engine.options import document_bounds
 from backgrid.errors import BackgridError
 
 __all__ = [
@@ -484,6 +485,11 @@ class Entries(_Model):
         return self
 
 
+def _engine(option: str, **more: Any) -> Any:
+    """A document field with the bounds of engine option ``option`` in the document's unit (the option table)."""
+    return Field(**document_bounds(option), **more)  # type: ignore[call-overload]  # bounds named at run time
+
+
 class Stop(_Model):
     """A stop or target distance: ``percent`` of the entry price, a price ``distance``, ``atr`` times
     ATR(``period``) at the deciding bar, or ``r_multiple`` times the stop-loss distance (targets only)."""
@@ -555,8 +561,8 @@ class Sizing(_Model):
     cash: Value | None = None
     volatility_percent: Value | None = None
     volatility_period: Annotated[int, Field(ge=2, le=1000)] = 20
-    lot_size: Annotated[float, Field(ge=0)] = 0.0
-    leverage: Annotated[float, Field(gt=0, le=100)] = 1.0
+    lot_size: Annotated[float, _engine("lot_size")] = 0.0
+    leverage: Annotated[float, _engine("leverage")] = 1.0
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -581,29 +587,26 @@ class Sizing(_Model):
         return 100 if value is None else value
 
 
-_Pct = Annotated[float, Field(ge=0, le=100)]
-
-
 class Costs(_Model):
     """Trading costs; percentages of traded value (``borrow_rate_percent``: per year, on shorts)."""
 
-    commission_percent: _Pct = 0.0
-    commission_fixed: Annotated[float, Field(ge=0)] = 0.0
-    commission_min: Annotated[float, Field(ge=0)] = 0.0
-    slippage_percent: _Pct = 0.0
-    slippage_ticks: Annotated[float, Field(ge=0)] = 0.0
-    tick_size: Annotated[float, Field(ge=0)] = 0.0
-    spread_percent: _Pct = 0.0
-    borrow_rate_percent: _Pct = 0.0
+    commission_percent: Annotated[float, _engine("commission")] = 0.0
+    commission_fixed: Annotated[float, _engine("commission_fixed")] = 0.0
+    commission_min: Annotated[float, _engine("commission_min")] = 0.0
+    slippage_percent: Annotated[float, _engine("slippage")] = 0.0
+    slippage_ticks: Annotated[float, _engine("slippage_ticks")] = 0.0
+    tick_size: Annotated[float, _engine("tick_size")] = 0.0
+    spread_percent: Annotated[float, _engine("spread")] = 0.0
+    borrow_rate_percent: Annotated[float, _engine("borrow_rate")] = 0.0
 
 
 class Risk(_Model):
     """Guards: halt after a drawdown, pause for the day after a daily loss, cap positions and exposure."""
 
-    max_drawdown_percent: Annotated[float, Field(gt=0, lt=100)] | None = None
-    daily_loss_limit_percent: Annotated[float, Field(gt=0, lt=100)] | None = None
-    max_positions: Annotated[int, Field(ge=1)] | None = None
-    max_exposure_percent: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    drawdown_limit_percent: Annotated[float, _engine("drawdown_limit")] | None = None
+    daily_loss_limit_percent: Annotated[float, _engine("daily_loss_limit")] | None = None
+    max_positions: Annotated[int, _engine("max_positions")] | None = None
+    max_exposure_percent: Annotated[float, _engine("max_exposure")] | None = None
 
 
 class Execution(_Model):
@@ -629,7 +632,7 @@ class Strategy(_Model):
     costs: Costs = Field(default_factory=Costs)
     risk: Risk = Field(default_factory=Risk)
     execution: Execution = Field(default_factory=Execution)
-    cash: Annotated[float, Field(gt=0)] = 10_000.0
+    cash: Annotated[float, _engine("cash", allow_inf_nan=False)] = 10_000.0
 
     @field_validator("parameters")
     @classmethod

@@ -18,7 +18,7 @@ Order inside a bar, on top of the single-account order of events:
    the position it opens on the rest of the bar (sized and capped like entries
    at the open; one touched while ``max_positions`` positions are open is
    refused);
-4. borrow and the mark; the risk guards (``max_drawdown``, ``daily_loss_limit``:
+4. borrow and the mark; the risk guards (``drawdown_limit``, ``daily_loss_limit``:
    the account's, read from the first parameter row) test the account's equity
    at the close (every position at its last close) as in the single account;
    a trip cancels every working order and every entry still waiting for its
@@ -80,7 +80,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
     # ``flat`` and ``day`` are None when not given: each ``is None`` test is then a constant, and the kernel
     # compiled for it holds none of their code (see simulate_nb)
     g = params[0]  # the guards are the account's: every asset's row holds the same values
-    halted = False  # max_drawdown tripped: no entries for the rest of the run
+    halted = False  # drawdown_limit tripped: no entries for the rest of the run
     day_halt = False  # daily_loss_limit tripped: no entries for the rest of the day
     today = np.int64(0)
     if day is not None and day.size > 0:
@@ -129,7 +129,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                 day_halt = False
             if not (halted or day_halt) and mark <= (1.0 - g.daily_loss_limit) * day_ref:
                 day_halt = trip = True
-            if not halted and mark <= (1.0 - g.max_drawdown) * peak:
+            if not halted and mark <= (1.0 - g.drawdown_limit) * peak:
                 halted = trip = True
                 for a in range(k):
                     state[a].halt_bar = i

@@ -9,7 +9,7 @@ Array conventions
 - signals (n, 1) or (n, m) bool; one column broadcasts to all. ``flat`` (the
   session's end) likewise.
 - ``day`` (n,) int64 the trading day of each bar (the data calendar's session
-  date), given when some column has ``max_drawdown`` or ``daily_loss_limit``.
+  date), given when some column has ``drawdown_limit`` or ``daily_loss_limit``.
 - ``flat`` and ``day`` are None when not given, and ``break_even`` is True when
   some column has a break-even, else None: Numba compiles a kernel per argument
   type, and the one for None holds none of that feature's code (a runtime test
@@ -75,7 +75,7 @@ Order of events in a bar (the engine's contract)
    entered inside the bar by a limit or stop order accrues from mid-bar), and
    equity is marked at the close;
 5. the risk guards test that mark (positions at the close, before any fill at
-   the close): at or below (1 - ``max_drawdown``) x the peak of the equity
+   the close): at or below (1 - ``drawdown_limit``) x the peak of the equity
    curve before this bar (the starting cash included) the column halts for the
    rest of the run; at or below (1 - ``daily_loss_limit``) x the equity
    curve's value at the last bar of the previous trading day (``day``; the
@@ -83,7 +83,7 @@ Order of events in a bar (the engine's contract)
    cancels the working entry order and exits the position, decided at this
    close like a signal exit (reason ``R_RISK``; next open, or this close with
    the same-close fill); while halted the signals are ignored
-   (``state.halt_bar``: the bar of the ``max_drawdown`` trip);
+   (``state.halt_bar``: the bar of the ``drawdown_limit`` trip);
 6. at a ``flat`` bar the position is closed at this close (reason
    ``R_SESSION``; it replaces a guard's exit decided at this close), the
    working entry order is cancelled and nothing is decided (no order is left
@@ -285,7 +285,7 @@ def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trad
             s.day_halt = False
         if s.halt_bar < 0 and not s.day_halt and mark <= (1.0 - p.daily_loss_limit) * s.day_ref:
             s.day_halt = trip = True
-        if s.halt_bar < 0 and mark <= (1.0 - p.max_drawdown) * peak:
+        if s.halt_bar < 0 and mark <= (1.0 - p.drawdown_limit) * peak:
             s.halt_bar = i
             trip = True
     if not (trip or flat_now or s.day_halt or s.halt_bar >= 0):
@@ -315,12 +315,12 @@ def _cell(values, j, i):
 def _fill_price(price, side, p):
     """Price paid (side +1 buys) or received (side -1 sells): slippage (fraction, then ticks) and half the
     spread, all adverse."""
-    return price * (1.0 + side * (p.slippage_pct + 0.5 * p.spread_pct)) + side * p.slippage_abs
+    return price * (1.0 + side * (p.slippage + 0.5 * p.spread)) + side * p.slippage_abs
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _commission(value, p):
-    return max(p.commission_min, p.commission_fixed + p.commission_pct * abs(value))
+    return max(p.commission_min, p.commission_fixed + p.commission * abs(value))
 
 
 @njit(cache=True, nogil=True)
@@ -331,7 +331,7 @@ def _units(px, equity, p, s):
     elif p.size_type == S_CASH:
         units = p.size / px
     elif p.size_type == S_PERCENT:
-        units = (equity * p.size - p.commission_fixed) / (px * (1.0 + p.commission_pct))
+        units = (equity * p.size - p.commission_fixed) / (px * (1.0 + p.commission))
     elif p.size_type == S_RISK:  # lose ``size`` of equity if the stop-loss fills
         if s.o_sl > 0.0:
             units = equity * p.size / s.o_sl
@@ -342,20 +342,20 @@ def _units(px, equity, p, s):
     else:  # S_VOLATILITY: aim at ``size`` annualised volatility, at most leverage x equity (costs included)
         if not s.o_vol >= 0.0:
             return 0.0
-        units = (equity * p.leverage - p.commission_fixed) / (px * (1.0 + p.commission_pct))
+        units = (equity * p.leverage - p.commission_fixed) / (px * (1.0 + p.commission))
         if s.o_vol > 0.0:
             units = min(units, equity * p.size / (s.o_vol * px))
-    if p.lot > 0.0:
-        units = (units // p.lot) * p.lot
+    if p.lot_size > 0.0:
+        units = (units // p.lot_size) * p.lot_size
     return units
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _affordable(px, budget, p):
     """The most units whose value and commission ``budget`` covers, rounded down to the lot."""
-    units = min((budget - p.commission_fixed) / (px * (1.0 + p.commission_pct)), (budget - p.commission_min) / px)
-    if p.lot > 0.0:
-        units = (units // p.lot) * p.lot
+    units = min((budget - p.commission_fixed) / (px * (1.0 + p.commission)), (budget - p.commission_min) / px)
+    if p.lot_size > 0.0:
+        units = (units // p.lot_size) * p.lot_size
     return units
 
 
@@ -389,8 +389,8 @@ def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
     exposed = False  # the max_exposure cut left nothing
     if p.max_exposure > 0.0 and units * px > p.max_exposure * equity - gross:
         units = (p.max_exposure * equity - gross) / px
-        if p.lot > 0.0:
-            units = (units // p.lot) * p.lot
+        if p.lot_size > 0.0:
+            units = (units // p.lot_size) * p.lot_size
         exposed = not units > 0.0
     budget = s.cash * p.leverage
     if p.partial_fills and units > 0.0 and units * px + _commission(units * px, p) > budget * (1.0 + 1e-12):
