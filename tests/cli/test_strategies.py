@@ -66,14 +66,14 @@ def test_list_show_validate_schema(tmp_path: Path) -> None:
         assert name in listed.output
     shown = invoke("strategies", "show", "macd-trend")
     assert shown.output.startswith("# Go long DEMO-BTC on 1d when MACD")
-    assert "schema_version: 2" in shown.output
+    assert "schema_version: 3" in shown.output
     path = tmp_path / "mine.json"
     path.write_text(invoke("strategies", "show", "supertrend", "--json").output.split("\n", 1)[1], encoding="utf-8")
     checked = invoke("strategies", "validate", path)
     assert checked.exit_code == 0, checked.output
     assert "✓" in checked.output
     schema = json.loads(invoke("strategies", "schema").output)
-    assert schema["title"] == "backgrid strategy (schema_version 2)"
+    assert schema["title"] == "backgrid strategy (schema_version 3)"
     assert "entries" in schema["required"]
 
 

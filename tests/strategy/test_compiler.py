@@ -71,7 +71,7 @@ def test_v1_document_without_directions_runs_long_only_as_before() -> None:
           "entry": [{"crosses_above": ["fast", "slow"]}], "exit": [{"crosses_below": ["fast", "slow"]}],
           "stop_loss": 0.05, "commission": 0.001}
     spec = parse(v1)
-    assert spec.schema_version == 2
+    assert spec.schema_version == 3
     assert spec.entries.short is None
     bars = demo_bars("DEMO-SPY", "1d")
     got = run(spec, bars)
@@ -200,3 +200,18 @@ def test_a_warm_up_longer_than_the_data_is_a_warning() -> None:
     assert result.records.size == 0
     assert result.warnings[0] == ("the rules' warm-up covers all 40 bars of the data: no rule can fire; load more "
                                   "history or shorten the indicators")
+
+
+def test_a_v2_drawdown_guard_migrates_to_drawdown_limit_and_runs_the_same() -> None:
+    guarded = _doc(risk={"max_drawdown_percent": 8, "max_positions": 1})
+    spec = parse(guarded)
+    assert spec.schema_version == 3
+    assert spec.risk.drawdown_limit_percent == 8
+    assert spec.risk.max_positions == 1
+    bars = demo_bars("DEMO-SPY", "1d")
+    v3 = parse(_doc(schema_version=3, risk={"drawdown_limit_percent": 8, "max_positions": 1}))
+    got, want = run(spec, bars), run(v3, bars)
+    assert (got.state["halt_bar"] >= 0).all()  # the guard does trip on this data
+    pd.testing.assert_frame_equal(got.trades, want.trades)
+    with pytest.raises(SpecError, match=r"risk: unknown field 'max_drawdown_percent'; did you mean"):
+        parse(_doc(schema_version=3, risk={"max_drawdown_percent": 8}))

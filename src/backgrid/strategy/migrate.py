@@ -15,7 +15,11 @@ take-profit and commission as fractions (``0.02``)::
     stop_loss: 0.02
     commission: 0.001
 
-Version 2 (current) is described in :mod:`backgrid.strategy.spec`. A step takes
+Version 2 wrote the drawdown guard as ``risk.max_drawdown_percent``, a positive number beside the
+negative ``max_drawdown`` statistic; version 3 names it ``risk.drawdown_limit_percent``, like
+``daily_loss_limit_percent`` (one name per concept, the engine's ``drawdown_limit``).
+
+Version 3 (current) is described in :mod:`backgrid.strategy.spec`. A step takes
 plain data and returns plain data; the models validate only the final version.
 """
 
@@ -56,6 +60,15 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """v2 -> v3: ``risk.max_drawdown_percent`` is ``risk.drawdown_limit_percent``."""
+    out = dict(doc, schema_version=3)
+    risk = doc.get("risk")
+    if isinstance(risk, dict) and "max_drawdown_percent" in risk:
+        out["risk"] = {("drawdown_limit_percent" if k == "max_drawdown_percent" else k): v for k, v in risk.items()}
+    return out
+
+
 def _all_of(rules: Any) -> Any:
     if isinstance(rules, list):
         return rules[0] if len(rules) == 1 else {"all": rules}
@@ -67,7 +80,7 @@ def _percent(fraction: float) -> float:
 
 
 #: ``STEPS[v]`` turns a version-``v`` document into a version ``v + 1`` one.
-STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(doc: dict[str, Any], *, source: str = "") -> dict[str, Any]:

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: The version this code writes and reads natively; older documents migrate forward (see ``migrate``).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 #: ICT kill zones, in New York time (start, end) as "HH:MM".
 KILL_ZONES: dict[str, tuple[str, str]] = {
@@ -619,7 +619,7 @@ class Execution(_Model):
 class Strategy(_Model):
     """A whole strategy document (see the module docstring)."""
 
-    schema_version: Literal[2] = Field(description="The format's version; older documents migrate forward.")
+    schema_version: Literal[3] = Field(description="The format's version; older documents migrate forward.")
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
     description: str = ""
     tags: list[str] = Field(default_factory=list)
