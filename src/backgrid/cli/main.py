@@ -10,6 +10,7 @@ import typer
 from backgrid._version import __version__
 from backgrid.cli import data as data_commands
 from backgrid.cli import demo as demo_command
+from backgrid.cli import engine as engine_commands
 from backgrid.cli import indicators as indicator_commands
 from backgrid.cli import strategies as strategy_commands
 from backgrid.cli.common import console
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(engine_commands.app, name="engine")
 app.add_typer(indicator_commands.app, name="indicators")
 app.add_typer(strategy_commands.app, name="strategies")
 app.command("run")(strategy_commands.run)
