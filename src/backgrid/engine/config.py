@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from backgrid._fields import from_dict
-from backgrid.errors import BackgridError
+from backgrid.errors import EngineError
 
 __all__ = ["Costs", "EngineError"]
 
@@ -15,10 +15,6 @@ SizeType = Literal["percent", "units", "cash", "risk", "volatility"]
 SIZE_TYPES: tuple[str, ...] = ("percent", "units", "cash", "risk", "volatility")
 EntryType = Literal["market", "limit", "stop"]
 ENTRY_TYPES: tuple[str, ...] = ("market", "limit", "stop")
-
-
-class EngineError(BackgridError, ValueError):
-    """A backtest was asked for with inputs or settings that cannot work."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ import pandas as pd
 
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.data.calendar import Calendar, infer_calendar, session_days
-from backgrid.engine.config import ENTRY_TYPES, SIZE_TYPES, Costs, EngineError, EntryType, SizeType
+from backgrid.engine.config import ENTRY_TYPES, SIZE_TYPES, Costs, EntryType, SizeType
 from backgrid.engine.kernels import layout_nb, portfolio_nb, simulate_nb
 from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, ORDER, TRADE
 from backgrid.engine.result import Result
+from backgrid.errors import EngineError
 
 __all__ = ["backtest"]
 
