@@ -39,6 +39,12 @@ def test_errors_once_defined_elsewhere_live_in_errors(name):
     assert getattr(home, name) is cls  # still importable where it was public
 
 
+def test_result_column_error_is_a_key_error_with_a_plain_message():
+    error = errors.ResultColumnError("column 'x' is not one column of this result; it has [0, 1]")
+    assert isinstance(error, KeyError)
+    assert str(error) == "column 'x' is not one column of this result; it has [0, 1]"  # not quoted as a key
+
+
 def test_validation_error_takes_any_report_that_describes_itself():
     class Report:
         def describe(self, *, only_errors: bool = False) -> str:

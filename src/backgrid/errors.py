@@ -14,6 +14,8 @@ not know backgrid::
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
+    ├── EquityNotKeptError (AttributeError) equity, stats, ledger or plot of a run with keep_equity=False
+    ├── ResultColumnError (KeyError)        a column (parameter set) that a result does not have
     ├── ConformanceError (AssertionError)   an indicator module breaks the plugin contract; lists every broken rule
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
@@ -33,8 +35,10 @@ __all__ = [
     "ConformanceError",
     "DataError",
     "EngineError",
+    "EquityNotKeptError",
     "IndicatorError",
     "MetricsError",
+    "ResultColumnError",
     "SeriesNotFoundError",
     "SourceError",
     "SpecError",
@@ -111,6 +115,20 @@ class SpecError(BackgridError, ValueError):
 
 class EngineError(BackgridError, ValueError):
     """A backtest was asked for with inputs or settings that cannot work."""
+
+
+class EquityNotKeptError(BackgridError, AttributeError):
+    """A result was asked for what needs its equity curve (equity, stats, ledger, plot), and the run did not keep it.
+
+    A run with ``keep_equity=False`` keeps only the final equity and drawdown, in ``Result.summary``.
+    """
+
+
+class ResultColumnError(BackgridError, KeyError):
+    """A result was asked for a column (a parameter set) that it does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class ConformanceError(BackgridError, AssertionError):

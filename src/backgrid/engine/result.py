@@ -12,6 +12,7 @@ import pandas as pd
 from backgrid.data.calendar import Calendar
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
+from backgrid.errors import EquityNotKeptError, ResultColumnError
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
 __all__ = ["Result"]
@@ -104,7 +105,7 @@ class Result:
         """Equity marked at every close (a Series, or a DataFrame with one column per parameter set)."""
         if not self._equity.shape[0]:
             msg = "equity was not kept (keep_equity=False); summary holds the final equity and drawdown"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         frame = pd.DataFrame(self._equity, index=self.index, columns=self.columns)
         return frame.iloc[:, 0].rename("equity") if self.single else frame
 
@@ -113,7 +114,7 @@ class Result:
         """Every metric (see :data:`backgrid.metrics.METRICS`): a Series, or one row per column."""
         if not self._equity.shape[0]:
             msg = "stats need the equity curve; run with keep_equity=True"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
         ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
         benchmark = _buy_and_hold(self._prices["close"])
@@ -140,7 +141,7 @@ class Result:
         c = self._column_position(column)
         if not self._equity.shape[0]:
             msg = "the ledger needs the equity curve; run with keep_equity=True"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         n = self._equity.shape[0]
         closes = pd.DataFrame(self._prices["close"]).ffill().to_numpy()
         trades = self.records[self.records["col"] == c]
@@ -161,7 +162,7 @@ class Result:
     def _column_position(self, column: Any) -> int:
         if column is not None and column not in self.columns:
             msg = f"column {column!r} is not one column of this result; it has {list(self.columns)}"
-            raise KeyError(msg)
+            raise ResultColumnError(msg)
         return 0 if column is None else list(self.columns).index(column)
 
     def plot(self, path: str | Path | None = None, *, column: Any = None, max_bars: int = 100_000) -> Path:
@@ -177,7 +178,7 @@ class Result:
         equity = self._equity[:, c] if self._equity.shape[0] else None
         if equity is None:
             msg = "plot needs the equity curve; run with keep_equity=True"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         start = max(0, equity.size - max_bars)
         trades = self.trades if self.single else self.trades[self.trades["column"] == self.columns[c]]
         trades = trades[trades["entry_idx"] >= start].assign(entry_idx=lambda t: t["entry_idx"] - start,
