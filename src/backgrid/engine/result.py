@@ -111,7 +111,11 @@ class Result:
 
     @cached_property
     def stats(self) -> pd.Series | pd.DataFrame:
-        """Every metric (see :data:`backgrid.metrics.METRICS`): a Series, or one row per column."""
+        """Every metric (see :data:`backgrid.metrics.METRICS`): a Series, or one row per column.
+
+        Counts stay ints: the Series of one column has object dtype (``.astype(float)`` for arithmetic across
+        metrics), the frame of several has an int64 column for each count.
+        """
         if not self._equity.shape[0]:
             msg = "stats need the equity curve; run with keep_equity=True"
             raise EquityNotKeptError(msg)
@@ -125,8 +129,9 @@ class Result:
                            bar_ns=self._bar_ns, ppy=ppy, trades=self.records[bounds[c]:bounds[c + 1]],
                            benchmark=benchmark)
             rows.append(compute_stats(s))
-        frame = pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
-        return frame.iloc[0].rename("stats") if self.single else frame
+        if self.single:  # a float64 Series would turn the counts into floats
+            return pd.Series(rows[0], name="stats", dtype=object)
+        return pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
 
 
     def ledger(self, column: Any = None) -> pd.DataFrame:
@@ -192,7 +197,7 @@ class Result:
                                                                                    override=self._ppy),
                                          trades=self.records[self.records["col"] == c],
                                          benchmark=_buy_and_hold(self._prices["close"])))
-        subtitle = (f"{int(stats['trades'])} trades, total return {stats['total_return']:.2%}, "
+        subtitle = (f"{stats['trades']} trades, total return {stats['total_return']:.2%}, "
                     f"max drawdown {stats['max_drawdown']:.2%}, Sharpe {stats['sharpe_ratio']:.2f}"
                     + (f"; showing the last {max_bars:,} of {equity.size:,} bars" if start else ""))
         page = backtest_chart(title=f"backgrid backtest — column {self.columns[c]}", subtitle=subtitle, ts=ts,
