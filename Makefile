@@ -17,9 +17,10 @@ demo: install ## Run the main job on the demo data
 test: install ## Run the whole test suite (as CI does)
 	$(PY) -m pytest
 
-lint: install ## ruff and mypy only
+lint: install ## ruff, mypy and the import contracts only
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: install ## Run the benchmarks and print the ratios
 	$(PY) -m benchmarks

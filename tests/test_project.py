@@ -1,5 +1,6 @@
-"""Project-level checks: the README's commands, CI, lint, types, and a light CLI start."""
+"""Project-level checks: the README's commands, CI, lint, types, import contracts, and a light CLI start."""
 
+import os
 import re
 import subprocess
 import sys
@@ -42,6 +43,48 @@ def test_ruff_is_clean():
 def test_mypy_is_clean():
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def lint_imports(cwd: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
+    """Run lint-imports on the ``[tool.importlinter]`` of ``cwd``'s pyproject.toml, importing from ``paths``."""
+    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, paths), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def test_import_contracts_are_kept():
+    result = lint_imports(ROOT, ROOT / "src", ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 kept, 0 broken" in result.stdout  # every contract of pyproject.toml ran
+
+
+@pytest.mark.parametrize(("imports", "kept"), [("import numpy\nfrom . import b_nb\n", True),
+                                               ("import numpy\nimport math\n", False),
+                                               ("from fakepkg.core import wrapper\n", False)])
+def test_the_kernel_contract_allows_only_what_it_lists(tmp_path, imports, kept):
+    (tmp_path / "pyproject.toml").write_text("""
+[tool.importlinter]
+root_packages = ["fakepkg"]
+include_external_packages = true
+contract_types = ["only_imports: tests.import_contracts.OnlyImportsContract"]
+
+[[tool.importlinter.contracts]]
+name = "kernels import only numpy"
+type = "only_imports"
+source_modules = ["fakepkg.*.kernels"]
+allowed_modules = ["numpy"]
+""", encoding="utf-8")
+    kernels = tmp_path / "fakepkg" / "core" / "kernels"
+    kernels.mkdir(parents=True)
+    for package in (tmp_path / "fakepkg", tmp_path / "fakepkg" / "core", kernels):
+        (package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "fakepkg" / "core" / "wrapper.py").write_text("import pandas\n", encoding="utf-8")
+    (kernels / "a_nb.py").write_text(imports, encoding="utf-8")
+    (kernels / "b_nb.py").write_text("import numpy\n", encoding="utf-8")
+    result = lint_imports(tmp_path, tmp_path, ROOT)
+    assert (result.returncode == 0) is kept, result.stdout + result.stderr
+    if not kept:
+        assert "fakepkg.core.kernels.a_nb -> " in result.stdout
 
 
 def test_cli_starts_without_heavy_imports():

@@ -12,30 +12,35 @@ not know backgrid::
     │   └── ValidationError                 data failed validation; carries the report
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
+    ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it
-    ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
+    ├── EquityNotKeptError (AttributeError) equity, stats, ledger or plot of a run with keep_equity=False
+    ├── ResultColumnError (KeyError)        a column (parameter set) that a result does not have
+    ├── ConformanceError (AssertionError)   an indicator module breaks the plugin contract; lists every broken rule
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
     └── SourceError (LookupError)           a data source cannot serve the request
+
+This module imports nothing of backgrid, so that every other module can import it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from backgrid.data.validate import ValidationReport
+from typing import Protocol
 
 __all__ = [
     "AmbiguousSeriesError",
     "BackgridError",
     "ColumnError",
+    "ConformanceError",
     "DataError",
     "EngineError",
+    "EquityNotKeptError",
     "IndicatorError",
     "MetricsError",
     "OptionError",
+    "ResultColumnError",
     "SeriesNotFoundError",
     "SourceError",
     "SpecError",
@@ -65,13 +70,21 @@ class AmbiguousSeriesError(DataError):
     """A series was requested without a source, and several sources hold it."""
 
 
+class Report(Protocol):
+    """What :class:`ValidationError` needs of its report (a ``data.validate.ValidationReport``)."""
+
+    def describe(self, *, only_errors: bool = False) -> str:
+        """Plain-text report, one finding a line (with ``only_errors``, the errors alone)."""
+        ...
+
+
 class ValidationError(DataError):
     """Data failed validation under the chosen policies.
 
-    ``report`` holds every problem found, not only the first.
+    ``report`` (a ``backgrid.data.validate.ValidationReport``) holds every problem found, not only the first.
     """
 
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: Report) -> None:
         self.report = report
         super().__init__(report.describe(only_errors=True))
 
@@ -82,18 +95,6 @@ class IndicatorError(BackgridError, ValueError):
 
 class MetricsError(BackgridError, ValueError):
     """A metric was asked for with settings that cannot work (a non-positive periods_per_year...)."""
-
-
-class EngineError(BackgridError, ValueError):
-    """A backtest was asked for with inputs or settings that cannot work."""
-
-
-class OptionError(EngineError):
-    """An engine option has a value outside what it accepts; ``option`` names it."""
-
-    def __init__(self, message: str, *, option: str) -> None:
-        self.option = option
-        super().__init__(message)
 
 
 class SpecError(BackgridError, ValueError):
@@ -112,6 +113,40 @@ class SpecError(BackgridError, ValueError):
             super().__init__(head + lines[0])
         else:
             super().__init__(f"{head}{len(lines)} problems\n" + "\n".join(f"  {line}" for line in lines))
+
+
+class EngineError(BackgridError, ValueError):
+    """A backtest was asked for with inputs or settings that cannot work."""
+
+
+class OptionError(EngineError):
+    """An engine option has a value outside what it accepts; ``option`` names it."""
+
+    def __init__(self, message: str, *, option: str) -> None:
+        self.option = option
+        super().__init__(message)
+
+
+class EquityNotKeptError(BackgridError, AttributeError):
+    """A result was asked for what needs its equity curve (equity, stats, ledger, plot), and the run did not keep it.
+
+    A run with ``keep_equity=False`` keeps only the final equity and drawdown, in ``Result.summary``.
+    """
+
+
+class ResultColumnError(BackgridError, KeyError):
+    """A result was asked for a column (a parameter set) that it does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ConformanceError(BackgridError, AssertionError):
+    """An indicator module breaks the plugin contract; ``problems`` lists every broken rule."""
+
+    def __init__(self, spec_id: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"indicator {spec_id!r} is not conformant:\n  " + "\n  ".join(problems))
 
 
 class StoreError(BackgridError, OSError):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 from typer.testing import CliRunner
 
 from backgrid.cli.main import app
+from backgrid.cli.strategies import _format
 from backgrid.data.sources.demo import demo_bars
 from backgrid.strategy import run
 from backgrid.strategy.library import library_names, load_library
@@ -32,7 +34,14 @@ def test_run_writes_every_output_and_matches_the_library_run(tmp_path: Path) -> 
     assert trades["pnl"].to_numpy().tolist() == want["pnl"].to_numpy().tolist()
     stats = pd.read_csv(tmp_path / "out" / "stats.csv", index_col=0)["value"]
     assert abs(stats["final_equity"] - (10_000 + want["pnl"].sum())) < 1e-6  # the open trade is marked
+    assert re.search(r"^trades,\d+$", (tmp_path / "out" / "stats.csv").read_text(encoding="utf-8"), re.MULTILINE)
     assert "lightweight" in (tmp_path / "out" / "chart.html").read_text(encoding="utf-8").lower()
+
+
+def test_counts_print_as_whole_numbers() -> None:
+    assert _format("trades", 12_345) == "12,345"
+    assert _format("total_return", 0.1234) == "12.34%"
+    assert _format("sharpe_ratio", 1.23456) == "1.235"
 
 
 def test_run_with_overrides_and_a_sweep(tmp_path: Path) -> None:

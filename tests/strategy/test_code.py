@@ -55,7 +55,7 @@ def test_sweep_runs_as_columns_and_equals_one_by_one() -> None:
     for fast in (5, 10):
         for slow in (30, 60):
             one = SmaCross(fast=fast, slow=slow).run(bars)
-            pd.testing.assert_series_equal(swept.stats.loc[(fast, slow)], one.stats, check_names=False)
+            pd.testing.assert_series_equal(swept.stats.loc[(fast, slow)], one.stats.astype(float), check_names=False)
 
 
 def test_signals_may_not_return_account_settings() -> None:

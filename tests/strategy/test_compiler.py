@@ -50,7 +50,7 @@ def test_sweep_of_two_parameters_equals_the_runs_one_by_one() -> None:
         for stop in sweep["stop"]:
             one = run(spec, bars, {"fast": [fast], "stop": [stop]})
             assert one.single
-            pd.testing.assert_series_equal(swept.stats.loc[(fast, stop)], one.stats, check_names=False)
+            pd.testing.assert_series_equal(swept.stats.loc[(fast, stop)], one.stats.astype(float), check_names=False)
             pd.testing.assert_series_equal(swept.equity[(fast, stop)], one.equity, check_names=False)
             mine = swept.trades[swept.trades["column"] == (fast, stop)].drop(columns="column").reset_index(drop=True)
             pd.testing.assert_frame_equal(mine, one.trades.reset_index(drop=True))

@@ -98,7 +98,7 @@ def import_(
         else:
             bars, report = load_csv(file, format=cast("CsvFormatName", format_), **options)  # checked there
     except ValidationError as exc:
-        print_report(exc.report)
+        print_report(cast("ValidationReport", exc.report))  # validation raises it with its ValidationReport
         console().print("[red]nothing was imported[/] (use --fix CHECK or --warn CHECK to accept these rows)")
         raise typer.Exit(1) from None
     if source:

@@ -72,6 +72,8 @@ def _format(name: str, value: float) -> str:
     unit = METRICS[name].unit if name in METRICS else ""
     if unit == "fraction":
         return f"{value:.2%}"
+    if unit == "count":
+        return f"{int(value):,}"
     return f"{value:,.2f}" if unit == "cash" else f"{value:,.4g}"
 
 

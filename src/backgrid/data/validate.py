@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -424,5 +424,5 @@ def validate(bars: Any, *, policy: ValidationPolicy | dict[str, Any] | str | Non
         _, report = check_columns(raw, timeframe=bars.timeframe, calendar=bars.calendar,
                                   policy=ValidationPolicy.coerce(policy), source=bars.symbol)
     except ValidationError as exc:
-        return exc.report
+        return cast("ValidationReport", exc.report)  # errors.py types it without importing data
     return report

@@ -13,6 +13,7 @@ from backgrid.data.calendar import Calendar
 from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
+from backgrid.errors import EquityNotKeptError, ResultColumnError
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
 __all__ = ["Result"]
@@ -110,16 +111,20 @@ class Result:
         """Equity marked at every close (a Series, or a DataFrame with one column per parameter set)."""
         if not self._equity.shape[0]:
             msg = "equity was not kept (keep_equity=False); summary holds the final equity and drawdown"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         frame = pd.DataFrame(self._equity, index=self.index, columns=self.columns)
         return frame.iloc[:, 0].rename("equity") if self.single else frame
 
     @cached_property
     def stats(self) -> pd.Series | pd.DataFrame:
-        """Every metric (see :data:`backgrid.metrics.METRICS`): a Series, or one row per column."""
+        """Every metric (see :data:`backgrid.metrics.METRICS`): a Series, or one row per column.
+
+        Counts stay ints: the Series of one column has object dtype (``.astype(float)`` for arithmetic across
+        metrics), the frame of several has an int64 column for each count.
+        """
         if not self._equity.shape[0]:
             msg = "stats need the equity curve; run with keep_equity=True"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
         ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
         benchmark = _buy_and_hold(self._prices["close"])
@@ -130,8 +135,9 @@ class Result:
                            bar_ns=self._bar_ns, ppy=ppy, trades=self.records[bounds[c]:bounds[c + 1]],
                            benchmark=benchmark)
             rows.append(compute_stats(s))
-        frame = pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
-        return frame.iloc[0].rename("stats") if self.single else frame
+        if self.single:  # a float64 Series would turn the counts into floats
+            return pd.Series(rows[0], name="stats", dtype=object)
+        return pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
 
 
     def ledger(self, column: Any = None) -> pd.DataFrame:
@@ -146,7 +152,7 @@ class Result:
         c = self._column_position(column)
         if not self._equity.shape[0]:
             msg = "the ledger needs the equity curve; run with keep_equity=True"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         n = self._equity.shape[0]
         closes = pd.DataFrame(self._prices["close"]).ffill().to_numpy()
         trades = self.records[self.records["col"] == c]
@@ -167,7 +173,7 @@ class Result:
     def _column_position(self, column: Any) -> int:
         if column is not None and column not in self.columns:
             msg = f"column {column!r} is not one column of this result; it has {list(self.columns)}"
-            raise KeyError(msg)
+            raise ResultColumnError(msg)
         return 0 if column is None else list(self.columns).index(column)
 
     def plot(self, path: str | Path | None = None, *, column: Any = None, max_bars: int = 100_000) -> Path:
@@ -183,7 +189,7 @@ class Result:
         equity = self._equity[:, c] if self._equity.shape[0] else None
         if equity is None:
             msg = "plot needs the equity curve; run with keep_equity=True"
-            raise AttributeError(msg)
+            raise EquityNotKeptError(msg)
         start = max(0, equity.size - max_bars)
         trades = self.trades if self.single else self.trades[self.trades["column"] == self.columns[c]]
         trades = trades[trades["entry_idx"] >= start].assign(entry_idx=lambda t: t["entry_idx"] - start,
@@ -197,7 +203,7 @@ class Result:
                                                                                    override=self._ppy),
                                          trades=self.records[self.records["col"] == c],
                                          benchmark=_buy_and_hold(self._prices["close"])))
-        subtitle = (f"{int(stats['trades'])} trades, total return {stats['total_return']:.2%}, "
+        subtitle = (f"{stats['trades']} trades, total return {stats['total_return']:.2%}, "
                     f"max drawdown {stats['max_drawdown']:.2%}, Sharpe {stats['sharpe_ratio']:.2f}"
                     + (f"; showing the last {max_bars:,} of {equity.size:,} bars" if start else ""))
         page = backtest_chart(title=f"backgrid backtest — column {self.columns[c]}", subtitle=subtitle, ts=ts,

@@ -21,9 +21,19 @@ from backgrid.errors import MetricsError
 from backgrid.metrics import returns as rt
 from backgrid.metrics import trades as tr
 
-__all__ = ["METRICS", "Metric", "MetricsError", "StatsInput", "compute_stats", "periods_per_year"]
+__all__ = ["METRICS", "UNITS", "Metric", "MetricsError", "StatsInput", "compute_stats", "periods_per_year"]
 
 DAY_NS = 86_400 * 10**9
+
+#: Every unit a metric may have, with what a value of it means.
+UNITS: dict[str, str] = {
+    "cash": "an amount in the account's currency",
+    "fraction": "a share or a return: 0.01 is 1 %",
+    "ratio": "a ratio of two quantities of the same unit",
+    "probability": "a chance from 0 to 1",
+    "count": "a whole number of things (an int)",
+    "bars": "a length of time in bars",
+}
 
 
 def periods_per_year(bar_ns: int, calendar: Calendar, *, override: float | None = None) -> float:
@@ -99,12 +109,24 @@ class StatsInput:
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """One statistic: key, unit, plain description and how it is computed."""
+    """One statistic: key, unit (one of :data:`UNITS`), plain description and how it is computed.
+
+    ``integer`` metrics (every count, and whole numbers of bars) return an ``int``, the others a ``float``.
+    """
 
     name: str
     unit: str
     description: str
-    fn: Callable[[StatsInput], float]
+    fn: Callable[[StatsInput], float | int]
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            msg = f"metric {self.name!r}: unit must be one of {', '.join(UNITS)}, got {self.unit!r}"
+            raise MetricsError(msg)
+        if self.unit == "count" and not self.integer:
+            msg = f"metric {self.name!r}: a count is a whole number; declare it with integer=True"
+            raise MetricsError(msg)
 
 
 def _alpha_beta(s: StatsInput) -> tuple[float, float]:
@@ -190,7 +212,7 @@ _LIST = [
     Metric("max_drawdown", "fraction", "Deepest fall from a peak (negative)",
            lambda s: rt.max_drawdown(s.equity, s.cash)),
     Metric("max_drawdown_duration", "bars", "Longest time below a previous peak",
-           lambda s: float(rt.max_drawdown_duration(s.equity, s.cash))),
+           lambda s: rt.max_drawdown_duration(s.equity, s.cash), integer=True),
     Metric("avg_drawdown", "fraction", "Mean depth of drawdown periods", lambda s: rt.avg_drawdown(s.equity, s.cash)),
     Metric("ulcer_index", "fraction", "Root mean square of drawdowns", lambda s: rt.ulcer_index(s.equity, s.cash)),
     Metric("exposure", "fraction", "Share of bars closing with a position", _exposure),
@@ -198,8 +220,8 @@ _LIST = [
            _buy_and_hold),
     Metric("alpha", "fraction", "Annualised return not explained by buy and hold", lambda s: _alpha_beta(s)[0]),
     Metric("beta", "ratio", "Sensitivity of returns to buy and hold", lambda s: _alpha_beta(s)[1]),
-    Metric("trades", "count", "Trades, including one still open", lambda s: float(s.trades.size)),
-    Metric("closed_trades", "count", "Trades that were exited", lambda s: float(s.closed.size)),
+    Metric("trades", "count", "Trades, including one still open", lambda s: s.trades.size, integer=True),
+    Metric("closed_trades", "count", "Trades that were exited", lambda s: s.closed.size, integer=True),
     Metric("win_rate", "fraction", "Share of closed trades that made money", lambda s: tr.win_rate(s.closed["pnl"])),
     Metric("best_trade", "fraction", "Best closed trade's return", lambda s: _nan_if_empty(s.closed["return"], np.max)),
     Metric("worst_trade", "fraction", "Worst closed trade's return",
@@ -212,10 +234,10 @@ _LIST = [
     Metric("sqn", "ratio", "System quality number", lambda s: tr.sqn(s.closed["pnl"])),
     Metric("kelly_criterion", "fraction", "Kelly fraction from win rate and win/loss ratio",
            lambda s: tr.kelly_criterion(s.closed["pnl"])),
-    Metric("long_trades", "count", "Closed long trades", lambda s: float(_side(s, 1).size)),
+    Metric("long_trades", "count", "Closed long trades", lambda s: _side(s, 1).size, integer=True),
     Metric("long_win_rate", "fraction", "Win rate of long trades", lambda s: tr.win_rate(_side(s, 1)["pnl"])),
     Metric("long_pnl", "cash", "Net PnL of long trades", lambda s: float(_side(s, 1)["pnl"].sum())),
-    Metric("short_trades", "count", "Closed short trades", lambda s: float(_side(s, -1).size)),
+    Metric("short_trades", "count", "Closed short trades", lambda s: _side(s, -1).size, integer=True),
     Metric("short_win_rate", "fraction", "Win rate of short trades", lambda s: tr.win_rate(_side(s, -1)["pnl"])),
     Metric("short_pnl", "cash", "Net PnL of short trades", lambda s: float(_side(s, -1)["pnl"].sum())),
     Metric("commission_paid", "cash", "Commission over all trades", lambda s: float(s.trades["commission"].sum())),
@@ -227,6 +249,6 @@ _LIST = [
 METRICS: dict[str, Metric] = {m.name: m for m in _LIST}
 
 
-def compute_stats(s: StatsInput) -> dict[str, float]:
-    """Every registered metric for one account, in report order."""
+def compute_stats(s: StatsInput) -> dict[str, float | int]:
+    """Every registered metric for one account, in report order (counts as ints, see :class:`Metric`)."""
     return {name: m.fn(s) for name, m in METRICS.items()}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backgrid.errors import BackgridError, IndicatorError
+from backgrid.errors import ConformanceError, IndicatorError
 from backgrid.indicators.spec import IndicatorSpec
 from backgrid.testing.synthetic import random_bars
 
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from backgrid.data.bars import Bars
 
 __all__ = ["ConformanceError", "check_indicator"]
-
-
-class ConformanceError(BackgridError, AssertionError):
-    """An indicator module breaks the contract; ``problems`` lists every broken rule."""
-
-    def __init__(self, spec_id: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"indicator {spec_id!r} is not conformant:\n  " + "\n  ".join(problems))
 
 
 def _inputs(bars: Bars) -> dict[str, Any]:
