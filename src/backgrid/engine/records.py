@@ -69,6 +69,7 @@ COLUMN_PARAMS = np.dtype([
     ("max_drawdown", np.float64),      # halt for good at this drawdown from the peak equity; NaN: none
     ("daily_loss_limit", np.float64),  # halt for the day at this loss from the previous day's equity; NaN: none
     ("max_exposure", np.float64),      # gross position value at most this x equity after an entry; NaN: none
+    ("maintenance_margin", np.float64),  # margin call when equity < this x gross position value; NaN: none
 ])
 
 #: A column's running state inside the simulator (also returned: the final state of each column).
@@ -104,4 +105,6 @@ COLUMN_STATE = np.dtype([
     ("day", np.int64),              # trading day of the latest bar (daily_loss_limit)
     ("day_ref", np.float64),        # equity at the previous trading day's last bar (daily_loss_limit)
     ("equity", np.float64),         # equity at the latest close (kept with flat_at or a guard)
+    ("ruin_bar", np.int64),         # bar whose close found the account's equity <= 0 (closed out, stopped); -1: never
+    ("deficit", np.float64),        # what the ruin's close-out left below zero (<= 0; 0 without ruin)
 ])

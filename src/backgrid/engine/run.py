@@ -183,6 +183,7 @@ def backtest(
     volatility: Any = None,
     lot_size: float = 0.0,
     leverage: float = 1.0,
+    maintenance_margin: Any = None,
     partial_fills: bool = False,
     costs: Costs | dict[str, Any] | None = None,
     cash: float = 10_000.0,
@@ -264,6 +265,28 @@ def backtest(
     with nothing left is refused (order reason ``max_exposure``). For one asset it
     caps the position's value at x times equity.
 
+    Ruin: at a close where the account's equity (positions marked at that close)
+    is <= 0, every position is closed at that close (exit reason ``ruin``),
+    working and waiting orders are cancelled and the account stops trading for the
+    rest of the run, like backtesting.py. Its equity is 0 from that bar on; trades
+    keep their real PnL, and what the close-out left below zero (a short gapping
+    up, leverage) is ``Result.state["deficit"]`` (<= 0), the bar
+    ``Result.state["ruin_bar"]`` (-1 for none).
+
+    ``maintenance_margin`` (0 < x < min(1, 1 / ``leverage``); one value or one per
+    column, for a portfolio one per symbol; None: no margin calls) liquidates a
+    position when the account's equity falls below x times its gross position
+    value. It is tested inside the bar like a stop: a long on borrowed cash C < 0
+    holding u units is called at P* = -C / (u (1 - x)), a short of u units at
+    P* = C / (u (1 + x)); the fill is at P* (the open on a gap), reason
+    ``margin_call``, and when a stop-loss is touched in the same bar the level
+    nearer the open fills. A portfolio is one account: an asset's level counts the
+    other positions at their open (their last close without a bar), and a call
+    closes every position (the others at those marks). The account trades on.
+    ``leverage`` is the initial margin: an entry is refused when its value and
+    commission exceed cash x leverage. ``Result.ledger()`` shows the margin used
+    and free.
+
     Several symbols (``MultiBars``, a dict or a list of Bars) trade from ONE cash
     account on the union of their timestamps: signals then have one column per
     symbol (DataFrame columns named by symbol), exits fill before entries and
@@ -296,7 +319,7 @@ def backtest(
     if flat is not None and flat.shape[1] > 1:
         widths["flat_at"] = flat.shape[1]
     per_col_lengths = [np.size(v) for v in (stop_loss, take_profit, trailing_stop, max_bars, size, entry_expiry,
-                                            break_even, *guards.values())
+                                            break_even, maintenance_margin, *guards.values())
                        if v is not None and np.ndim(v) == 1]
     m = len(symbols) if symbols else max([*widths.values(), *per_col_lengths, 1])
     if any(w != m for w in widths.values()):
@@ -315,6 +338,7 @@ def backtest(
                             entry_expiry=entry_expiry, partial_fills=partial_fills,
                             stop_loss_distance=stop_loss_distance is not None)
     _guard_params(params, break_even=break_even, guards=guards, portfolio=symbols is not None)
+    params["maintenance_margin"] = _maintenance_margin(maintenance_margin, m, leverage)
     entry_counts = [np.broadcast_to(s.sum(axis=0), (m,)) for name, (s, _) in signals.items()
                     if name in ("entries", "short_entries")]
     capacity = entry_counts[0] + entry_counts[1] + 1
@@ -363,7 +387,7 @@ def _initial_state(params: np.ndarray, trade_start: np.ndarray, order_start: np.
     state["ko_end"] = order_start[1:]
     for field in ("sl_px", "tp_px", "trail_d", "o_sl", "o_tp", "o_vol", "w_px"):
         state[field] = np.nan
-    state["halt_bar"] = -1
+    state["halt_bar"] = state["ruin_bar"] = -1
     state["day"] = day[0] if day is not None and day.size else 0
     state["day_ref"] = state["equity"] = params["cash"]
     return state
@@ -401,6 +425,23 @@ def _guard_params(params: np.ndarray, *, break_even: Any, guards: dict[str, Any]
         fraction = name != "max_exposure"  # a fraction of equity lost, below 1; exposure: any multiple of equity
         params[name] = _per_column(name, value, m, low=0.0, high=1.0 if fraction else np.inf, default=np.nan,
                                    below=fraction)
+
+
+def _maintenance_margin(value: Any, m: int, leverage: float) -> np.ndarray:
+    """Each column's (a portfolio's: each asset's) maintenance margin rate; NaN for none.
+
+    A rate must be below the initial margin 1 / ``leverage`` (an entry at full leverage would be called at
+    once) and below 1 (a long's margin level needs equity to fall faster than the price).
+    """
+    rates = _per_column("maintenance_margin", value, m, low=0.0, high=1.0, default=np.nan, below=True)
+    if not np.isfinite(rates).any():
+        return rates
+    initial = 1.0 / leverage
+    if (rates >= initial).any():
+        msg = (f"maintenance_margin must be below the initial margin 1 / leverage = {initial:g} (leverage "
+               f"{leverage:g}), got {rates[rates >= initial][0]:g}")
+        raise EngineError(msg)
+    return rates
 
 
 def _compact(records: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
