@@ -357,21 +357,21 @@ def backtest(
                                 calendar=_day_calendar(data, calendar))
     state = _initial_state(params, trade_start, order_start, day)
     break_even_on = True if (params["break_even"] > 0).any() else None  # None: compiled without its code
-    sl_d, tp_d, tr_d, entry_px, vol = per_bar.values()
     accounts = 1 if symbols else m
     equity = np.empty((n if keep_equity or symbols else 0, accounts))
     summary = np.empty((accounts, 2))
+    # the kernels' grouped arguments (see the simulate_nb module docstring)
+    ohlc, signal_arrays, per_bar_arrays = (o, h, lo, c), (e, x, se, sx), tuple(per_bar.values())
+    modes = (break_even_on, fill == "same_close", stop_policy == "ohlc_path")
     if symbols:
         cash_out = np.empty(n)
-        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
-                                  vol, params, break_even_on, float(cash),
-                                  max_positions or m, fill == "same_close", stop_policy == "ohlc_path", state,
-                                  trades, trade_start, orders, equity[:, 0], cash_out, summary)
+        portfolio_nb.portfolio_nb(ts, bar_ns, ohlc, signal_arrays, flat, day, per_bar_arrays, params, modes,
+                                  (float(cash), max_positions or m),
+                                  (state, trades, trade_start, orders, equity[:, 0], cash_out, summary))
     else:
         kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
-        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
-               vol, params, break_even_on, fill == "same_close", stop_policy == "ohlc_path", state, trades,
-               trade_start, orders, equity, summary)
+        kernel(ts, bar_ns, ohlc, np.zeros(m, np.int64), signal_arrays, flat, day, per_bar_arrays, params, modes,
+               (state, trades, trade_start, orders, equity, summary))
     return Result(trades=_compact(trades, trade_start, state["k"]), equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,

@@ -2,9 +2,12 @@
 
 Conventions are those of :mod:`.simulate_nb` (same parameter, state, trade and
 order records; one state and one parameter row per asset; per-bar values have
-one row per asset, or one row for all), with one account: ``cash`` is the
-starting cash, ``equity`` and ``cash_out`` are (n,) arrays, trades and orders
-carry ``col`` 0 and ``asset`` = the asset's column. A NaN open means the asset
+one row per asset, or one row for all; the same grouped arguments), with one
+account: ``account`` = (cash, max_positions), ``cash`` the starting cash;
+``out`` = (state, trades, trade_start, orders, equity, cash_out, summary),
+``equity`` and ``cash_out`` (n,) arrays; trades and orders carry ``col`` 0 and
+``asset`` = the asset's column. The guards' state is kept in the first asset's
+state row. A NaN open means the asset
 has no bar then: it neither trades nor changes value (it is marked at its last
 close), and its working orders wait.
 
@@ -79,30 +82,29 @@ from backgrid.engine.kernels.simulate_nb import (
     _stop_exit,
     _stops,
     _work,
+    guards_nb,
     time_up_nb,
 )
 
 
 @njit(cache=True, nogil=True)
-def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entries, short_exits, flat, day, sl_d,
-                 tp_d, tr_d, entry_px, vol, params, break_even, cash, max_positions, fill_same_close, ohlc_path, state,
-                 trades, trade_start, orders, equity, cash_out, summary):
+def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes, account, out):
     """Run the portfolio (see the module docstring)."""
+    open_, high, low, close = prices
+    entries, exits, short_entries, short_exits = signals
+    sl_d, tp_d, tr_d, entry_px, vol = per_bar
+    break_even, fill_same_close, ohlc_path = modes
+    cash, max_positions = account
+    state, trades, trade_start, orders, equity, cash_out, summary = out
     k = open_.shape[1]
     last = np.full(k, np.nan)
     peak = cash
     max_dd = 0.0
     trail_by_bar = tr_d.shape[1] > 0
     # ``flat`` and ``day`` are None when not given: each ``is None`` test is then a constant, and the kernel
-    # compiled for it holds none of their code (see simulate_nb)
-    g = params[0]  # the guards are the account's: every asset's row holds the same values
-    halted = False  # max_drawdown tripped: no entries for the rest of the run
-    day_halt = False  # daily_loss_limit tripped: no entries for the rest of the day
-    today = np.int64(0)
-    if day is not None and day.size > 0:
-        today = day[0]
-    value = cash
-    day_ref = cash
+    # compiled for it holds none of their code (see simulate_nb). The guards are the account's: their settings
+    # are in every asset's parameter row, their state in the first asset's state row.
+    halted = False  # a guard halts the account (decisions are skipped)
     working = 0  # how many assets have a working limit / stop entry order
     c = np.int64(0)  # the account: typed int64, not a literal (a literal argument compiles a copy of each callee)
     pending = 0  # orders waiting for the next fill phase: most bars have none, and skip it
@@ -154,21 +156,14 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
             max_dd = 1.0
             break
         if day is not None:
-            trip = False
-            if g.daily_loss_limit > 0.0 and day[i] != today:
-                today = day[i]
-                day_ref = value
-                day_halt = False
-            if not (halted or day_halt) and mark <= (1.0 - g.daily_loss_limit) * day_ref:
-                day_halt = trip = True
-            if not halted and mark <= (1.0 - g.max_drawdown) * peak:
-                halted = trip = True
+            g = state[0]
+            if guards_nb(g, params[0], mark, peak, i, day[i]):
                 for a in range(k):
-                    state[a].halt_bar = i
-            if trip:
+                    state[a].halt_bar = g.halt_bar
                 _trip(state, params, i, c, orders)
                 working = 0
                 pending = _count_pending(state)
+            halted = g.halt_bar >= 0 or g.day_halt
         for a in range(k):
             if np.isnan(open_[i, a]):
                 continue
@@ -188,7 +183,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                     _close(s, close[i, a], np.nan, i, c, a, np.int64(R_SESSION), p, trades, orders)
                     cash = s.cash
                 continue
-            if halted or day_halt:
+            if halted:
                 continue
             want, reason = _decide(s, entries[i, a], exits[i, a], short_entries[i, a], short_exits[i, a],
                                    time_up_nb(s, p, i, fill_same_close))
@@ -206,6 +201,8 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                                trade_start, orders)
             pending = _count_pending(state)
         value = cash + _positions_value(state, last, last, -1)
+        if day is not None:
+            state[0].equity = value
         equity[i] = value
         cash_out[i] = cash
         peak = max(peak, value)

@@ -20,6 +20,13 @@ Array conventions
   ``entry_px`` the limit or stop price of an entry decided at that bar (long or
   short: one bar decides at most one entry), ``vol`` the asset's annualised
   volatility (volatility sizing).
+- The kernels take them grouped in tuples: ``prices`` = (open_, high, low,
+  close), ``signals`` = (entries, exits, short_entries, short_exits),
+  ``per_bar`` = (sl_d, tp_d, tr_d, entry_px, vol), ``modes`` = (break_even,
+  fill_same_close, ohlc_path) and ``out`` = (state, trades, trade_start,
+  orders, equity, summary), the arrays the run fills; ``flat`` and ``day`` stay
+  arguments of their own (Numba drops a branch on an argument that is None, not
+  on a tuple's member).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
   (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows, the
   ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1,
@@ -174,32 +181,31 @@ YEAR_NS = 365.25 * 86_400e9
 
 
 @njit(cache=True, nogil=True)
-def simulate_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries, short_exits,
-                flat, day, sl_d, tp_d, tr_d, entry_px, vol, params, break_even, fill_same_close, ohlc_path, state,
-                trades, trade_start, orders, equity, summary):
-    """Run every column, one after the other (see the module docstring)."""
+def simulate_nb(ts, bar_ns, prices, price_col, signals, flat, day, per_bar, params, modes, out):
+    """Run every column, one after the other (see the module docstring for the arguments)."""
+    state, trade_start = out[0], out[2]
     for c in range(params.size):
-        _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params[c], break_even, fill_same_close,
-                   ohlc_path, state[c], trades, trade_start[c + 1], orders, equity, summary)
+        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, per_bar, params[c], modes, state[c],
+                   trade_start[c + 1], out)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def simulate_parallel_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries,
-                         short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params, break_even, fill_same_close,
-                         ohlc_path, state, trades, trade_start, orders, equity, summary):
+def simulate_parallel_nb(ts, bar_ns, prices, price_col, signals, flat, day, per_bar, params, modes, out):
     """Run every column, columns spread over all cores; results equal :func:`simulate_nb`'s."""
+    state, trade_start = out[0], out[2]
     for j in prange(params.size):
         c = np.int64(j)  # parfor lowering otherwise types the index as float64 inside _column_nb
-        _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params[c], break_even, fill_same_close,
-                   ohlc_path, state[c], trades, trade_start[c + 1], orders, equity, summary)
+        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, per_bar, params[c], modes, state[c],
+                   trade_start[c + 1], out)
 
 
 @njit(cache=True, nogil=True)
-def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short_entries, short_exits,
-               flat, day, sl_d, tp_d, tr_d, entry_px, vol, p, break_even, fill_same_close, ohlc_path, s, trades, t_hi,
-               orders, equity, summary):
+def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes, s, t_hi, out):
+    open_, high, low, close = prices
+    entries, exits, short_entries, short_exits = signals
+    sl_d, tp_d, tr_d, entry_px, vol = per_bar
+    break_even, fill_same_close, ohlc_path = modes
+    trades, orders, equity, summary = out[1], out[3], out[4], out[5]
     keep_equity = equity.shape[0] > 0
     trail_by_bar = tr_d.shape[1] > 0
     sc_e = c if entries.shape[1] > 1 else 0
@@ -320,16 +326,7 @@ def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trad
         flat_now = flat[i, c if flat.shape[1] > 1 else 0]
     trip = False
     if day is not None:
-        mark = s.cash + s.pos * cl
-        if p.daily_loss_limit > 0.0 and day[i] != s.day:
-            s.day = day[i]
-            s.day_ref = s.equity
-            s.day_halt = False
-        if s.halt_bar < 0 and not s.day_halt and mark <= (1.0 - p.daily_loss_limit) * s.day_ref:
-            s.day_halt = trip = True
-        if s.halt_bar < 0 and mark <= (1.0 - p.max_drawdown) * peak:
-            s.halt_bar = i
-            trip = True
+        trip = guards_nb(s, p, s.cash + s.pos * cl, peak, i, day[i])
     if not (trip or flat_now or s.day_halt or s.halt_bar >= 0):
         return False
     if s.w_side != 0:
@@ -343,6 +340,27 @@ def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trad
             s.pending = EXIT
             s.pending_reason = R_RISK
     return True
+
+
+@njit(cache=True, nogil=True)
+def guards_nb(s, p, mark, peak, i, today):
+    """Test the risk guards of an account on ``mark``, its equity at bar ``i``'s close; True when one trips.
+
+    ``s`` holds the guards' state (``halt_bar``, ``day_halt``, ``day``, ``day_ref``, and ``equity``: the
+    equity curve's value at the previous bar), ``p`` their settings; ``peak`` is the equity curve's peak
+    before this bar, ``today`` bar ``i``'s trading day.
+    """
+    if p.daily_loss_limit > 0.0 and today != s.day:
+        s.day = today
+        s.day_ref = s.equity
+        s.day_halt = False
+    trip = False
+    if s.halt_bar < 0 and not s.day_halt and mark <= (1.0 - p.daily_loss_limit) * s.day_ref:
+        s.day_halt = trip = True
+    if s.halt_bar < 0 and mark <= (1.0 - p.max_drawdown) * peak:
+        s.halt_bar = i
+        trip = True
+    return trip
 
 
 @njit(cache=True, nogil=True, inline="always")
