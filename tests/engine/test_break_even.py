@@ -122,7 +122,7 @@ def test_a_portfolio_takes_one_value_per_symbol():
     (0, r"break_even must be a number \(fraction\) with 0 < x, or None for no break-even, got 0"),
     (-0.1, r"break_even must be a number \(fraction\) with 0 < x, .* got -0.1"),
     ("much", r"break_even must be a number \(fraction\) with 0 < x, .* got 'much'"),
-    ([0.1, 0.2], r"break_even has 2 values, one per column, but the run has 3 column\(s\)"),
+    ([0.1, 0.2], r"break_even has 2 values, but the run has 3 column\(s\) \(one value per column\)"),
 ])
 def test_bad_values_are_refused_by_name(value, message):
     data = make_bars(ROWS)

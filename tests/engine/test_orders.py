@@ -107,7 +107,8 @@ def test_no_orders_gives_an_empty_table_with_the_columns():
 
 def test_the_codes_match_the_enums():
     assert [t.name.lower() for t in OrderType] == ["market", "limit", "stop", "stop_loss", "take_profit",
-                                                   "trailing_stop", "time", "signal_exit", "session", "risk"]
+                                                   "trailing_stop", "time", "signal_exit", "session", "risk",
+                                                   "ruin", "margin_call"]
     assert [s.name.lower() for s in OrderStatus] == ["filled", "rejected"]
     assert [x.name.lower() for x in OrderReason] == ["none", "no_cash", "size_zero", "max_positions", "expired",
                                                     "cancelled", "no_price", "max_exposure"]

@@ -169,6 +169,12 @@ def _cross_checks(v: dict[str, Any]) -> None:
         msg = (f"entry_type={v['entry_type']!r} works from the bar after the signal; it needs fill='next_open', "
                f"got {v['fill']!r}")
         raise OptionError(msg, option="fill")
+    rates = [r for r in (v["maintenance_margin"] if isinstance(v["maintenance_margin"], tuple)
+                         else (v["maintenance_margin"],)) if r is not None]
+    if rates and max(rates) >= 1.0 / v["leverage"]:
+        msg = (f"maintenance_margin must be below the initial margin 1 / leverage = {1.0 / v['leverage']:g} "
+               f"(leverage {v['leverage']:g}), got {max(rates):g}")
+        raise OptionError(msg, option="maintenance_margin")
     sizes = v["size"] if isinstance(v["size"], tuple) else (v["size"],)
     if v["size_type"] == "equity" and max(sizes) > v["leverage"]:
         msg = (f"size as a fraction of equity must be at most the leverage ({v['leverage']:g}), "

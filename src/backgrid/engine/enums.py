@@ -26,6 +26,8 @@ class ExitReason(IntEnum):
     END = 5  # still open when the data ended (marked at the last close)
     SESSION = 6  # closed at the close of a ``flat_at`` bar (end of session)
     RISK = 7  # closed by a risk guard: ``max_drawdown`` or ``daily_loss_limit``
+    RUIN = 8  # closed out at the close where the account's equity reached zero (the account stops)
+    MARGIN_CALL = 9  # liquidated where equity fell to the maintenance margin (``maintenance_margin``)
 
 
 class Fill(IntEnum):
@@ -73,6 +75,8 @@ class OrderType(IntEnum):
     SIGNAL_EXIT = 7  # an exit signal, or the exit half of a reversal
     SESSION = 8  # the close of a ``flat_at`` bar
     RISK = 9  # a risk guard's exit (``max_drawdown``, ``daily_loss_limit``)
+    RUIN = 10  # the close-out of a ruined account
+    MARGIN_CALL = 11  # a margin call's liquidation
 
 
 class OrderStatus(IntEnum):

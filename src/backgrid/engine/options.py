@@ -192,6 +192,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "halt for the day once equity falls this fraction below the previous day's", None, none="no limit",
            scope="column", low=0.0, high=1.0, record=True, document="risk.daily_loss_limit_percent",
            document_scale=100.0),
+    Option("maintenance_margin", "risk", "float", _F,
+           "margin call: liquidate when equity falls below this fraction of the gross position value (below "
+           "1 / leverage)", None, none="no margin calls", scope="column", low=0.0, high=1.0, record=True,
+           document="sizing.maintenance_margin_percent", document_scale=100.0),
     Option("max_exposure", "risk", "float", "multiple",
            "gross position value at most this multiple of equity after an entry", None, none="no cap",
            scope="column", low=0.0, record=True, document="risk.max_exposure_percent", document_scale=100.0),

@@ -83,4 +83,6 @@ COLUMN_STATE = np.dtype([
     ("day", np.int64),              # trading day of the latest bar (daily_loss_limit)
     ("day_ref", np.float64),        # equity at the previous trading day's last bar (daily_loss_limit)
     ("equity", np.float64),         # equity at the latest close (kept with flat_at or a guard)
+    ("ruin_bar", np.int64),         # bar whose close found the account's equity <= 0 (closed out, stopped); -1: never
+    ("deficit", np.float64),        # what the ruin's close-out left below zero (<= 0; 0 without ruin)
 ])

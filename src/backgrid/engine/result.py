@@ -84,7 +84,8 @@ class Result:
         """One row per order event, in time order: every fill, and every order that did not fill.
 
         Columns: ``time`` and ``bar`` of the event, ``side`` (buy / sell), ``type`` (market, limit, stop
-        entries; stop_loss, take_profit, trailing_stop, time, signal_exit, session, risk exits), ``status``
+        entries; stop_loss, take_profit, trailing_stop, time, signal_exit, session, risk, ruin, margin_call
+        exits), ``status``
         (filled / rejected), ``reason`` (missing for fills; no_cash, size_zero, max_positions, expired,
         cancelled, no_price, max_exposure), ``requested`` and filled ``size`` in units, fill ``price``
         (costs of slippage and spread included), ``order_price`` (the limit or stop price of an entry, the
@@ -141,13 +142,15 @@ class Result:
 
 
     def ledger(self, column: Any = None) -> pd.DataFrame:
-        """Per bar, for one account: cash, position value, equity, exposure and drawdown.
+        """Per bar, for one account: cash, position value, equity, exposure, drawdown and margin.
 
         ``column`` picks the parameter set of a sweep (default: the first). Positions come from the trade
         records: a trade holds its units at every close from its entry bar up to the bar before its exit
         (to the last bar while still open). Position value marks them at each close (an asset without a
         bar keeps its last close), cash is equity less position value, exposure is gross position value
         over equity, drawdown is equity over its running peak (the starting cash included) less one.
+        ``margin_used`` is the gross position value over the leverage (the initial margin of the positions
+        held), ``margin_free`` equity less margin used.
         """
         c = self._column_position(column)
         if not self._equity.shape[0]:
@@ -165,10 +168,14 @@ class Result:
         marked = np.nan_to_num(units * closes)
         equity = self._equity[:, c]
         value = marked.sum(axis=1)
+        gross = np.abs(marked).sum(axis=1)
         peak = np.maximum.accumulate(np.r_[float(self.params["cash"][c]), equity])[1:]
+        # nothing held is no exposure, also on a ruined account's zero equity
+        exposure = np.divide(gross, equity, out=np.zeros(n), where=gross != 0.0)
+        used = gross / float(self.params["leverage"][c])
         return pd.DataFrame({"cash": equity - value, "position_value": value, "equity": equity,
-                             "exposure": np.abs(marked).sum(axis=1) / equity, "drawdown": equity / peak - 1.0},
-                            index=self.index)
+                             "exposure": exposure, "drawdown": equity / peak - 1.0, "margin_used": used,
+                             "margin_free": equity - used}, index=self.index)
 
     def _column_position(self, column: Any) -> int:
         if column is not None and column not in self.columns:

@@ -95,6 +95,28 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     with nothing left is refused (order reason ``max_exposure``). For one asset it
     caps the position's value at x times equity.
 
+    Ruin: at a close where the account's equity (positions marked at that close)
+    is <= 0, every position is closed at that close (exit reason ``ruin``),
+    working and waiting orders are cancelled and the account stops trading for the
+    rest of the run, like backtesting.py. Its equity is 0 from that bar on; trades
+    keep their real PnL, and what the close-out left below zero (a short gapping
+    up, leverage) is ``Result.state["deficit"]`` (<= 0), the bar
+    ``Result.state["ruin_bar"]`` (-1 for none).
+
+    ``maintenance_margin`` (0 < x < min(1, 1 / ``leverage``); one value or one per
+    column, for a portfolio one per symbol; None: no margin calls) liquidates a
+    position when the account's equity falls below x times its gross position
+    value. It is tested inside the bar like a stop: a long on borrowed cash C < 0
+    holding u units is called at P* = -C / (u (1 - x)), a short of u units at
+    P* = C / (u (1 + x)); the fill is at P* (the open on a gap), reason
+    ``margin_call``, and when a stop-loss is touched in the same bar the level
+    nearer the open fills. A portfolio is one account: an asset's level counts the
+    other positions at their open (their last close without a bar), and a call
+    closes every position (the others at those marks). The account trades on.
+    ``leverage`` is the initial margin: an entry is refused when its value and
+    commission exceed cash x leverage. ``Result.ledger()`` shows the margin used
+    and free.
+
     Several symbols (``MultiBars``, a dict or a list of Bars) trade from ONE cash
     account on the union of their timestamps: signals then have one column per
     symbol (DataFrame columns named by symbol), exits fill before entries and
@@ -124,7 +146,8 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     m = len(symbols) if symbols else max([*widths.values(), cfg.columns])
     if cfg.columns not in (1, m):
         name = next(k for k, v in cfg.items() if isinstance(v, tuple) and len(v) == cfg.columns)
-        msg = f"{name} has {cfg.columns} values, one per column, but the run has {m} column(s)"
+        what = f"{m} symbols (one value per symbol)" if symbols else f"{m} column(s) (one value per column)"
+        msg = f"{name} has {cfg.columns} values, but the run has {what}"
         raise OptionError(msg, option=name)
     if any(w != m for w in widths.values()):
         msg = f"signal columns disagree: {widths}; every 2-D signal or per-bar value needs {m} columns"
@@ -142,21 +165,22 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
                                 calendar=_day_calendar(data, calendar))
     state = _initial_state(params, trade_start, order_start, day)
     break_even_on = True if (params["break_even"] > 0).any() else None  # None: compiled without its code
-    sl_d, tp_d, tr_d, entry_px, vol = per_bar.values()
     accounts = 1 if symbols else m
     keep = cfg.keep_equity or symbols is not None
     equity = np.empty((n if keep else 0, accounts))
     summary = np.empty((accounts, 2))
-    same_close, ohlc_path = cfg.fill == "same_close", cfg.stop_policy == "ohlc_path"
+    # the kernels' grouped arguments (see the simulate_nb module docstring)
+    ohlc, signal_arrays, per_bar_arrays = (o, h, lo, c), (e, x, se, sx), tuple(per_bar.values())
+    modes = (break_even_on, cfg.fill == "same_close", cfg.stop_policy == "ohlc_path")
     if symbols:
         cash_out = np.empty(n)
-        portfolio_nb.portfolio_nb(ts, bar_ns, o, h, lo, c, e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
-                                  vol, params, break_even_on, float(cfg.cash), cfg.max_positions or m, same_close,
-                                  ohlc_path, state, trades, trade_start, orders, equity[:, 0], cash_out, summary)
+        portfolio_nb.portfolio_nb(ts, bar_ns, ohlc, signal_arrays, flat, day, per_bar_arrays, params, modes,
+                                  (float(cfg.cash), cfg.max_positions or m),
+                                  (state, trades, trade_start, orders, equity[:, 0], cash_out, summary))
     else:
         kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
-        kernel(ts, bar_ns, o, h, lo, c, np.zeros(m, np.int64), e, x, se, sx, flat, day, sl_d, tp_d, tr_d, entry_px,
-               vol, params, break_even_on, same_close, ohlc_path, state, trades, trade_start, orders, equity, summary)
+        kernel(ts, bar_ns, ohlc, np.zeros(m, np.int64), signal_arrays, flat, day, per_bar_arrays, params, modes,
+               (state, trades, trade_start, orders, equity, summary))
     order_records = _compact(orders, order_start, state["ko"])
     if not warnings:
         warnings += _cannot_trade(signals, order_records, m)
@@ -284,7 +308,7 @@ def _initial_state(params: np.ndarray, trade_start: np.ndarray, order_start: np.
     state["ko_end"] = order_start[1:]
     for field in ("sl_px", "tp_px", "trail_d", "o_sl", "o_tp", "o_vol", "w_px"):
         state[field] = np.nan
-    state["halt_bar"] = -1
+    state["halt_bar"] = state["ruin_bar"] = -1
     state["day"] = day[0] if day is not None and day.size else 0
     state["day_ref"] = state["equity"] = params["cash"]
     return state

@@ -35,6 +35,10 @@ def check_engine_bounds(strategy: Strategy) -> list[tuple[str, str]]:
     if sizing.kind == "risk_percent" and strategy.exits.stop_loss is None:
         problems.append(("sizing.risk_percent", ("risk sizing measures the risk to the stop: it needs "
                                                 "exits.stop_loss")))
+    margin = sizing.maintenance_margin_percent
+    if margin is not None and margin >= 100 / sizing.leverage:
+        problems.append(("sizing.maintenance_margin_percent",
+                         f"{margin:g} must be below the initial margin, 100 / leverage = {100 / sizing.leverage:g}"))
     span = _range(strategy, sizing.amount)
     if sizing.kind == "equity_percent" and span is not None:
         top = span[1]

@@ -206,10 +206,11 @@ def _sizing(strategy: Strategy, ev: Evaluator, bars: Bars, kwargs: dict[str, Any
 
 
 def _account(strategy: Strategy) -> dict[str, Any]:
-    """Settings of the whole account, read from the document where the option table places them."""
+    """Settings of the whole account (costs, sizing, guards, execution), read where the option table places
+    them in the document."""
     kwargs: dict[str, Any] = {}
     for name, option in OPTIONS.items():
-        if not (option.scope == "account" or option.document.startswith("risk.")) or not option.document:
+        if not option.document or option.document.startswith("exits."):  # exits: per parameter set
             continue
         value: Any = strategy
         for part in option.document.split("."):

@@ -563,6 +563,7 @@ class Sizing(_Model):
     volatility_period: Annotated[int, Field(ge=2, le=1000)] = 20
     lot_size: Annotated[float, _engine("lot_size")] = 0.0
     leverage: Annotated[float, _engine("leverage")] = 1.0
+    maintenance_margin_percent: Annotated[float, _engine("maintenance_margin")] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Self:

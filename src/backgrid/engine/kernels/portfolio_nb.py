@@ -2,9 +2,12 @@
 
 Conventions are those of :mod:`.simulate_nb` (same parameter, state, trade and
 order records; one state and one parameter row per asset; per-bar values have
-one row per asset, or one row for all), with one account: ``cash`` is the
-starting cash, ``equity`` and ``cash_out`` are (n,) arrays, trades and orders
-carry ``col`` 0 and ``asset`` = the asset's column. A NaN open means the asset
+one row per asset, or one row for all; the same grouped arguments), with one
+account: ``account`` = (cash, max_positions), ``cash`` the starting cash;
+``out`` = (state, trades, trade_start, orders, equity, cash_out, summary),
+``equity`` and ``cash_out`` (n,) arrays; trades and orders carry ``col`` 0 and
+``asset`` = the asset's column. The guards' state is kept in the first asset's
+state row. A NaN open means the asset
 has no bar then: it neither trades nor changes value (it is marked at its last
 close), and its working orders wait.
 
@@ -13,14 +16,27 @@ Order inside a bar, on top of the single-account order of events:
    pending entries (in column order), each sized on the account's equity at that
    moment (other positions marked at their opens); an entry is refused while
    ``max_positions`` positions are open or when cash does not cover it;
-2. stops of the positions held, in column order;
+2. stops of the positions held, in column order. With ``maintenance_margin``
+   (a rate per asset) each held asset that has one is also tested for a margin
+   call, as a stop level (see :func:`.simulate_nb._stops`): the price of the
+   asset at which the account's equity falls to its maintenance margin (the sum
+   over positions of rate x |units| x price), the other positions marked at
+   their open in this bar (their last close when they have none) and the cash as
+   it stands. When one is called, that asset fills at its level (or the open on a
+   gap) and every other position of the account is closed at once at those marks
+   (reason ``R_MARGIN``, in column order); the account goes on trading;
 3. working limit / stop entry orders, in column order, each with the stops of
    the position it opens on the rest of the bar (sized and capped like entries
    at the open; one touched while ``max_positions`` positions are open is
-   refused);
-4. borrow and the mark; the risk guards (``drawdown_limit``, ``daily_loss_limit``:
-   the account's, read from the first parameter row) test the account's equity
-   at the close (every position at its last close) as in the single account;
+   refused; a margin call there closes the account's positions as in 2);
+4. borrow and the mark (every position at its last close); ruin when that
+   equity is <= 0: every working order and every entry still waiting for its
+   asset's next open is cancelled, every position is closed at its last close
+   (``R_RUIN``, in column order) and the account stops, its equity 0 from this
+   bar on (each asset's state has ``ruin_bar`` and the account's ``deficit``);
+   otherwise the risk guards (``drawdown_limit``, ``daily_loss_limit``:
+   the account's, read from the first parameter row) test that equity as in
+   the single account;
    a trip cancels every working order and every entry still waiting for its
    asset's next open, and gives every position an exit (reason ``R_RISK``)
    unless one waits already; while halted no asset decides anything;
@@ -39,20 +55,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from backgrid.engine.kernels.simulate_nb import (
+from backgrid.engine.kernels.codes import (
     EXIT,
-    GO_LONG,
-    GO_SHORT,
     NONE,
     R_END,
+    R_MARGIN,
     R_RISK,
     R_SESSION,
     R_SIGNAL,
     REJECTED,
-    X_CANCELLED,
     X_MAX_POSITIONS,
+)
+from backgrid.engine.kernels.simulate_nb import (
     _accrue,
     _break_even,
+    _cancel_orders,
     _cancel_working,
     _cell,
     _close,
@@ -61,35 +78,39 @@ from backgrid.engine.kernels.simulate_nb import (
     _order,
     _place,
     _record,
+    _ruin,
+    _stop_exit,
     _stops,
     _work,
+    guards_nb,
     time_up_nb,
 )
 
 
 @njit(cache=True, nogil=True)
-def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entries, short_exits, flat, day, sl_d,
-                 tp_d, tr_d, entry_px, vol, params, break_even, cash, max_positions, fill_same_close, ohlc_path, state,
-                 trades, trade_start, orders, equity, cash_out, summary):
+def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes, account, out):
     """Run the portfolio (see the module docstring)."""
+    open_, high, low, close = prices
+    entries, exits, short_entries, short_exits = signals
+    sl_d, tp_d, tr_d, entry_px, vol = per_bar
+    break_even, fill_same_close, ohlc_path = modes
+    cash, max_positions = account
+    state, trades, trade_start, orders, equity, cash_out, summary = out
     k = open_.shape[1]
     last = np.full(k, np.nan)
     peak = cash
     max_dd = 0.0
     trail_by_bar = tr_d.shape[1] > 0
     # ``flat`` and ``day`` are None when not given: each ``is None`` test is then a constant, and the kernel
-    # compiled for it holds none of their code (see simulate_nb)
-    g = params[0]  # the guards are the account's: every asset's row holds the same values
-    halted = False  # drawdown_limit tripped: no entries for the rest of the run
-    day_halt = False  # daily_loss_limit tripped: no entries for the rest of the day
-    today = np.int64(0)
-    if day is not None and day.size > 0:
-        today = day[0]
-    value = cash
-    day_ref = cash
+    # compiled for it holds none of their code (see simulate_nb). The guards are the account's: their settings
+    # are in every asset's parameter row, their state in the first asset's state row.
+    halted = False  # a guard halts the account (decisions are skipped)
     working = 0  # how many assets have a working limit / stop entry order
     c = np.int64(0)  # the account: typed int64, not a literal (a literal argument compiles a copy of each callee)
     pending = 0  # orders waiting for the next fill phase: most bars have none, and skip it
+    margined = False  # some asset has a maintenance margin: else no margin call is tested
+    for a in range(k):
+        margined |= params[a].maintenance_margin > 0.0
     for i in range(ts.size):
         mid = ts[i] + bar_ns // 2
         if pending > 0:
@@ -100,53 +121,53 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
                 s.cash = cash
-                _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], mid, i, c, a, params[a], ohlc_path,
-                       trades, orders)
+                hit = _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], mid, i, c, a, params[a], ohlc_path,
+                             trades, orders, _cover(state, params, open_[i], last, a) if margined else 0.0)
                 if break_even is not None:
                     _break_even(s, params[a])
                 cash = s.cash
+                if hit == R_MARGIN:
+                    cash = _liquidate(state, params, open_[i], last, cash, i, mid, trades, orders)
         if working > 0:
             held = _count_held(state)
             for a in range(k):
                 s = state[a]
                 if s.w_side != 0 and not np.isnan(open_[i, a]):
                     s.cash = cash
-                    _work(s, open_[i, a], high[i, a], low[i, a], close[i, a], ts[i], mid, i, c, a, params[a],
-                          ohlc_path, trades, trade_start[a + 1], _positions_value(state, open_[i], last, a),
-                          _positions_gross(state, open_[i], last, a, params[a].max_exposure), orders,
-                          held < max_positions)
+                    hit = _work(s, open_[i, a], high[i, a], low[i, a], close[i, a], ts[i], mid, i, c, a, params[a],
+                                ohlc_path, trades, trade_start[a + 1], _positions_value(state, open_[i], last, a),
+                                _positions_gross(state, open_[i], last, a, params[a].max_exposure),
+                                _cover(state, params, open_[i], last, a) if margined else 0.0, orders,
+                                held < max_positions)
                     cash = s.cash
+                    if hit == R_MARGIN:
+                        cash = _liquidate(state, params, open_[i], last, cash, i, mid, trades, orders)
+                        held = 0
                     working -= s.w_side == 0
                     if s.pos != 0.0:
                         held += 1
-        if day is not None:  # the guards mark the account at this close: every asset's borrow and close first
-            cash = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
-            mark = cash + _positions_value(state, last, last, -1)
-            trip = False
-            if g.daily_loss_limit > 0.0 and day[i] != today:
-                today = day[i]
-                day_ref = value
-                day_halt = False
-            if not (halted or day_halt) and mark <= (1.0 - g.daily_loss_limit) * day_ref:
-                day_halt = trip = True
-            if not halted and mark <= (1.0 - g.drawdown_limit) * peak:
-                halted = trip = True
+        # the account is marked at this close (every asset's borrow and close) before anything is decided
+        cash = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
+        mark = cash + _positions_value(state, last, last, -1)
+        if mark <= 0.0:  # ruin: every position is closed out at this close and the account stops
+            _ruin_account(state, params, last, cash, i, c, trades, orders)
+            equity[i:] = 0.0
+            cash_out[i:] = 0.0
+            max_dd = 1.0
+            break
+        if day is not None:
+            g = state[0]
+            if guards_nb(g, params[0], mark, peak, i, day[i]):
                 for a in range(k):
-                    state[a].halt_bar = i
-            if trip:
+                    state[a].halt_bar = g.halt_bar
                 _trip(state, params, i, c, orders)
                 working = 0
                 pending = _count_pending(state)
+            halted = g.halt_bar >= 0 or g.day_halt
         for a in range(k):
             if np.isnan(open_[i, a]):
                 continue
             s = state[a]
-            if day is None:  # else marked above
-                if s.pos != 0.0:
-                    s.cash = cash
-                    _accrue(s, close[i, a], ts[i] + bar_ns, params[a].borrow_rate)
-                    cash = s.cash
-                last[a] = close[i, a]
             if trail_by_bar:
                 s.trail_d = _cell(tr_d, a, i)
             p = params[a]
@@ -162,7 +183,7 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                     _close(s, close[i, a], np.nan, i, c, a, np.int64(R_SESSION), p, trades, orders)
                     cash = s.cash
                 continue
-            if halted or day_halt:
+            if halted:
                 continue
             want, reason = _decide(s, entries[i, a], exits[i, a], short_entries[i, a], short_exits[i, a],
                                    time_up_nb(s, p, i, fill_same_close))
@@ -180,6 +201,8 @@ def portfolio_nb(ts, bar_ns, open_, high, low, close, entries, exits, short_entr
                                trade_start, orders)
             pending = _count_pending(state)
         value = cash + _positions_value(state, last, last, -1)
+        if day is not None:
+            state[0].equity = value
         equity[i] = value
         cash_out[i] = cash
         peak = max(peak, value)
@@ -252,18 +275,56 @@ def _mark_closes(state, params, opens, closes, last, cash, until):
 
 
 @njit(cache=True, nogil=True)
+def _cover(state, params, prices, last, skip):
+    """What every position but asset ``skip`` adds to equity beyond its maintenance margin, each marked at
+    ``prices`` (its last close when NaN): sum of pos x mark - maintenance_margin x |pos| x mark."""
+    total = 0.0
+    for a in range(state.size):
+        pos = state[a].pos
+        if a != skip and pos != 0.0:
+            mark = prices[a] if not np.isnan(prices[a]) else last[a]
+            rate = params[a].maintenance_margin
+            total += pos * mark - (rate * abs(pos) * mark if rate > 0.0 else 0.0)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _liquidate(state, params, prices, last, cash, i, mid, trades, orders):
+    """A margin call at bar ``i``: close every position left at ``prices`` (its last close when NaN), in column
+    order (reason ``R_MARGIN``, borrow to mid-bar); return the cash."""
+    c = np.int64(0)  # the account (int64, not a literal: see portfolio_nb)
+    for a in range(state.size):
+        s = state[a]
+        if s.pos != 0.0:
+            s.cash = cash
+            _stop_exit(s, prices[a] if not np.isnan(prices[a]) else last[a], np.nan, mid, i, c, a,
+                       np.int64(R_MARGIN), params[a], trades, orders)
+            cash = s.cash
+    return cash
+
+
+@njit(cache=True, nogil=True)
+def _ruin_account(state, params, last, cash, i, c, trades, orders):
+    """Ruin at bar ``i``'s close: every asset's orders are cancelled and its position closed at its last close
+    (:func:`.simulate_nb._ruin`); each asset's state keeps the bar and the account's deficit, its cash 0."""
+    for a in range(state.size):
+        s = state[a]
+        s.cash = cash
+        _ruin(s, last[a], i, c, a, params[a], trades, orders)
+        cash = s.cash
+    for a in range(state.size):
+        state[a].ruin_bar = i
+        state[a].deficit = min(0.0, cash)
+        state[a].cash = 0.0
+
+
+@njit(cache=True, nogil=True)
 def _trip(state, params, i, c, orders):
     """A risk guard tripped at bar ``i``'s close: cancel working orders and entries still waiting for their
     asset's open; every position left gets an exit (reason RISK) unless one waits already."""
     for a in range(state.size):
         s = state[a]
-        p = params[a]
-        if s.w_side != 0:
-            _cancel_working(s, i, c, a, p, orders)
-        if s.pending in (GO_LONG, GO_SHORT):
-            _order(orders, s, c, a, i, s.pending, p.entry_type, np.int64(REJECTED), np.int64(X_CANCELLED), np.nan,
-                   0.0, np.nan, np.nan, 0.0)
-            s.pending = NONE
+        _cancel_orders(s, i, c, a, params[a], orders)
         if s.pos != 0.0 and s.pending == NONE:
             s.pending = EXIT
             s.pending_reason = R_RISK

@@ -20,6 +20,13 @@ Array conventions
   ``entry_px`` the limit or stop price of an entry decided at that bar (long or
   short: one bar decides at most one entry), ``vol`` the asset's annualised
   volatility (volatility sizing).
+- The kernels take them grouped in tuples: ``prices`` = (open_, high, low,
+  close), ``signals`` = (entries, exits, short_entries, short_exits),
+  ``per_bar`` = (sl_d, tp_d, tr_d, entry_px, vol), ``modes`` = (break_even,
+  fill_same_close, ohlc_path) and ``out`` = (state, trades, trade_start,
+  orders, equity, summary), the arrays the run fills; ``flat`` and ``day`` stay
+  arguments of their own (Numba drops a branch on an argument that is None, not
+  on a tuple's member).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
   (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows, the
   ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1,
@@ -69,12 +76,26 @@ Order of events in a bar (the engine's contract)
    entry x (1 - break_even)), the stop-loss level moves to the entry fill price
    when that is better than the level it has (also when it has none). Like the
    trail, this is decided with the bar's extreme after the bar's test, so it
-   applies from the next bar's test; its fill is a stop-loss (``R_STOP``);
+   applies from the next bar's test; its fill is a stop-loss (``R_STOP``).
+   Margin call (``maintenance_margin`` = mm): one more stop level, the price P*
+   at which equity (cash + units x P) falls to mm x |units| x P, from the cash
+   before this bar's borrow: P* = -cash / (units (1 - mm)) for a long (only a
+   long on borrowed cash has one), cash / (|units| (1 + mm)) for a short. The
+   nearer of it and the stop-loss (or trail) is the stop level tested (the
+   stop-loss on a tie), so it fills at P* (the open on a gap) with reason
+   ``R_MARGIN``, stop-first against the take-profit like a stop; the column
+   trades on afterwards;
 4. borrow cost accrues on shorts for the calendar time elapsed (to the fill time
    for exits at an open, to mid-bar for stops, to the close otherwise; a short
    entered inside the bar by a limit or stop order accrues from mid-bar), and
    equity is marked at the close;
-5. the risk guards test that mark (positions at the close, before any fill at
+5. ruin: when that mark (cash + the position at the close) is <= 0, the
+   working entry order is cancelled, the position is closed at this close
+   (reason ``R_RUIN``, its trade keeping its real PnL) and the column stops: no
+   more decisions or fills for the rest of the run. Its equity curve is 0 from
+   this bar on, ``state.ruin_bar`` is this bar and ``state.deficit`` what the
+   close-out left below zero (<= 0; 0 when it left zero or more), the cash 0;
+6. the risk guards test that mark (positions at the close, before any fill at
    the close): at or below (1 - ``drawdown_limit``) x the peak of the equity
    curve before this bar (the starting cash included) the column halts for the
    rest of the run; at or below (1 - ``daily_loss_limit``) x the equity
@@ -84,11 +105,11 @@ Order of events in a bar (the engine's contract)
    close like a signal exit (reason ``R_RISK``; next open, or this close with
    the same-close fill); while halted the signals are ignored
    (``state.halt_bar``: the bar of the ``drawdown_limit`` trip);
-6. at a ``flat`` bar the position is closed at this close (reason
+7. at a ``flat`` bar the position is closed at this close (reason
    ``R_SESSION``; it replaces a guard's exit decided at this close), the
    working entry order is cancelled and nothing is decided (no order is left
    for the next open);
-7. otherwise signals at this close decide the order for the next open; with the
+8. otherwise signals at this close decide the order for the next open; with the
    same-close fill they fill at this close instead. Long and short entries on
    one bar cancel; an entry with an exit of the same side is ignored; an
    opposite entry reverses the position. With limit or stop entries an entry
@@ -121,74 +142,70 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-NONE = 0
-GO_LONG = 1
-GO_SHORT = -1
-EXIT = 2
+from backgrid.engine.kernels.codes import (
+    E_LIMIT,
+    E_MARKET,
+    EXIT,
+    FILLED,
+    GO_LONG,
+    GO_SHORT,
+    NONE,
+    R_END,
+    R_MARGIN,
+    R_RISK,
+    R_RUIN,
+    R_SESSION,
+    R_SIGNAL,
+    R_STOP,
+    R_TAKE,
+    R_TIME,
+    R_TRAIL,
+    REJECTED,
+    S_CASH,
+    S_EQUITY,
+    S_RISK,
+    S_UNITS,
+    T_SIGNAL_EXIT,
+    T_STOP_LOSS,
+    X_CANCELLED,
+    X_EXPIRED,
+    X_MAX_EXPOSURE,
+    X_MAX_POSITIONS,
+    X_NO_CASH,
+    X_NO_PRICE,
+    X_NONE,
+    X_SIZE_ZERO,
+)
+
 YEAR_NS = 365.25 * 86_400e9
-
-R_SIGNAL = 0
-R_STOP = 1
-R_TAKE = 2
-R_TRAIL = 3
-R_TIME = 4
-R_END = 5
-R_SESSION = 6
-R_RISK = 7
-
-S_UNITS = 0
-S_CASH = 1
-S_PERCENT = 2
-S_RISK = 3
-S_VOLATILITY = 4
-
-E_MARKET = 0  # also the OrderType codes of entries: market 0, limit 1, stop 2
-E_LIMIT = 1
-E_STOP = 2
-
-T_STOP_LOSS = 3  # OrderType of an exit: T_STOP_LOSS - R_STOP + its ExitReason, or T_SIGNAL_EXIT
-T_SIGNAL_EXIT = 7
-
-FILLED = 0
-REJECTED = 1
-
-X_NONE = 0
-X_NO_CASH = 1
-X_SIZE_ZERO = 2
-X_MAX_POSITIONS = 3
-X_EXPIRED = 4
-X_CANCELLED = 5
-X_NO_PRICE = 6
-X_MAX_EXPOSURE = 7
 
 
 @njit(cache=True, nogil=True)
-def simulate_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries, short_exits,
-                flat, day, sl_d, tp_d, tr_d, entry_px, vol, params, break_even, fill_same_close, ohlc_path, state,
-                trades, trade_start, orders, equity, summary):
-    """Run every column, one after the other (see the module docstring)."""
+def simulate_nb(ts, bar_ns, prices, price_col, signals, flat, day, per_bar, params, modes, out):
+    """Run every column, one after the other (see the module docstring for the arguments)."""
+    state, trade_start = out[0], out[2]
     for c in range(params.size):
-        _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params[c], break_even, fill_same_close,
-                   ohlc_path, state[c], trades, trade_start[c + 1], orders, equity, summary)
+        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, per_bar, params[c], modes, state[c],
+                   trade_start[c + 1], out)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def simulate_parallel_nb(ts, bar_ns, open_, high, low, close, price_col, entries, exits, short_entries,
-                         short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params, break_even, fill_same_close,
-                         ohlc_path, state, trades, trade_start, orders, equity, summary):
+def simulate_parallel_nb(ts, bar_ns, prices, price_col, signals, flat, day, per_bar, params, modes, out):
     """Run every column, columns spread over all cores; results equal :func:`simulate_nb`'s."""
+    state, trade_start = out[0], out[2]
     for j in prange(params.size):
         c = np.int64(j)  # parfor lowering otherwise types the index as float64 inside _column_nb
-        _column_nb(c, ts, bar_ns, open_, high, low, close, price_col[c], entries, exits, short_entries,
-                   short_exits, flat, day, sl_d, tp_d, tr_d, entry_px, vol, params[c], break_even, fill_same_close,
-                   ohlc_path, state[c], trades, trade_start[c + 1], orders, equity, summary)
+        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, per_bar, params[c], modes, state[c],
+                   trade_start[c + 1], out)
 
 
 @njit(cache=True, nogil=True)
-def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short_entries, short_exits,
-               flat, day, sl_d, tp_d, tr_d, entry_px, vol, p, break_even, fill_same_close, ohlc_path, s, trades, t_hi,
-               orders, equity, summary):
+def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes, s, t_hi, out):
+    open_, high, low, close = prices
+    entries, exits, short_entries, short_exits = signals
+    sl_d, tp_d, tr_d, entry_px, vol = per_bar
+    break_even, fill_same_close, ohlc_path = modes
+    trades, orders, equity, summary = out[1], out[3], out[4], out[5]
     keep_equity = equity.shape[0] > 0
     trail_by_bar = tr_d.shape[1] > 0
     sc_e = c if entries.shape[1] > 1 else 0
@@ -219,10 +236,10 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
             s.pending = NONE
         if working:  # 2. a working entry order, and the stops of the position it opens
             _work(s, o, h, lo, cl, ts[i], ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, t_hi, 0.0, 0.0,
-                  orders, np.bool_(True))
+                  0.0, orders, np.bool_(True))
             working = s.w_side != 0
         elif s.pos != 0.0:  # 3. stops inside the bar
-            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, orders)
+            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, orders, 0.0)
             if break_even is not None:
                 _break_even(s, p)
         if s.pos != 0.0:  # 4. costs of time
@@ -231,10 +248,16 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
             s.trail_d = _cell(tr_d, c, i)
         last_close = cl
         last_i = i
+        if s.cash + s.pos * cl <= 0.0:  # 5. ruin: the account is closed out at this close and stops
+            _ruin(s, cl, i, c, a, p, trades, orders)
+            s.ruin_bar = i
+            s.deficit = min(0.0, s.cash)
+            s.cash = 0.0
+            break
         if special and _close_rules(s, p, flat, day, cl, peak, ts[i] + bar_ns, i, c, a, fill_same_close, trades,
                                     t_hi, orders):
-            working = False  # 5-6. the risk guards or the session's end took this close's decisions
-        else:  # 7. decisions at the close
+            working = False  # 6-7. the risk guards or the session's end took this close's decisions
+        else:  # 8. decisions at the close
             long_out = exits[i, sc_x]
             short_out = short_exits[i, sc_sx]
             want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
@@ -257,6 +280,10 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
             peak = value
         elif peak > 0.0:
             max_dd = max(max_dd, 1.0 - value / peak)
+    if s.ruin_bar >= 0:  # the equity curve is 0 from the ruin's close on
+        if keep_equity:
+            equity[s.ruin_bar:, c] = 0.0
+        max_dd = 1.0
     if s.pos != 0.0 and s.k < t_hi:  # still open: marked at the last close, flagged
         side = 1.0 if s.pos > 0.0 else -1.0
         units = abs(s.pos)
@@ -268,8 +295,29 @@ def _column_nb(c, ts, bar_ns, open_, high, low, close, pc, entries, exits, short
 
 
 @njit(cache=True, nogil=True)
+def _ruin(s, price, i, c, a, p, trades, orders):
+    """Ruin at bar ``i``'s close: cancel the working and the pending order, close the position at ``price``
+    (reason ``R_RUIN``). The caller keeps the account's deficit and zeroes its cash."""
+    _cancel_orders(s, i, c, a, p, orders)
+    s.pending = NONE
+    if s.pos != 0.0:
+        _close(s, price, np.nan, i, c, a, np.int64(R_RUIN), p, trades, orders)
+
+
+@njit(cache=True, nogil=True)
+def _cancel_orders(s, i, c, a, p, orders):
+    """Cancel the working limit / stop entry order and an entry still waiting for the asset's next open."""
+    if s.w_side != 0:
+        _cancel_working(s, i, c, a, p, orders)
+    if s.pending in (GO_LONG, GO_SHORT):
+        _order(orders, s, c, a, i, s.pending, p.entry_type, np.int64(REJECTED), np.int64(X_CANCELLED), np.nan,
+               0.0, np.nan, np.nan, 0.0)
+        s.pending = NONE
+
+
+@njit(cache=True, nogil=True)
 def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trades, t_hi, orders):
-    """Steps 5 and 6 of bar ``i`` (the risk guards, the session's end); True when they take the close's decisions.
+    """Steps 6 and 7 of bar ``i`` (the risk guards, the session's end); True when they take the close's decisions.
 
     ``peak`` is the equity curve's peak before this bar, ``s.equity`` its value at the column's previous bar.
     """
@@ -278,16 +326,7 @@ def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trad
         flat_now = flat[i, c if flat.shape[1] > 1 else 0]
     trip = False
     if day is not None:
-        mark = s.cash + s.pos * cl
-        if p.daily_loss_limit > 0.0 and day[i] != s.day:
-            s.day = day[i]
-            s.day_ref = s.equity
-            s.day_halt = False
-        if s.halt_bar < 0 and not s.day_halt and mark <= (1.0 - p.daily_loss_limit) * s.day_ref:
-            s.day_halt = trip = True
-        if s.halt_bar < 0 and mark <= (1.0 - p.drawdown_limit) * peak:
-            s.halt_bar = i
-            trip = True
+        trip = guards_nb(s, p, s.cash + s.pos * cl, peak, i, day[i])
     if not (trip or flat_now or s.day_halt or s.halt_bar >= 0):
         return False
     if s.w_side != 0:
@@ -301,6 +340,27 @@ def _close_rules(s, p, flat, day, cl, peak, when, i, c, a, fill_same_close, trad
             s.pending = EXIT
             s.pending_reason = R_RISK
     return True
+
+
+@njit(cache=True, nogil=True)
+def guards_nb(s, p, mark, peak, i, today):
+    """Test the risk guards of an account on ``mark``, its equity at bar ``i``'s close; True when one trips.
+
+    ``s`` holds the guards' state (``halt_bar``, ``day_halt``, ``day``, ``day_ref``, and ``equity``: the
+    equity curve's value at the previous bar), ``p`` their settings; ``peak`` is the equity curve's peak
+    before this bar, ``today`` bar ``i``'s trading day.
+    """
+    if p.daily_loss_limit > 0.0 and today != s.day:
+        s.day = today
+        s.day_ref = s.equity
+        s.day_halt = False
+    trip = False
+    if s.halt_bar < 0 and not s.day_halt and mark <= (1.0 - p.daily_loss_limit) * s.day_ref:
+        s.day_halt = trip = True
+    if s.halt_bar < 0 and mark <= (1.0 - p.drawdown_limit) * peak:
+        s.halt_bar = i
+        trip = True
+    return trip
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -330,7 +390,7 @@ def _units(px, equity, p, s):
         units = p.size
     elif p.size_type == S_CASH:
         units = p.size / px
-    elif p.size_type == S_PERCENT:
+    elif p.size_type == S_EQUITY:
         units = (equity * p.size - p.commission_fixed) / (px * (1.0 + p.commission))
     elif p.size_type == S_RISK:  # lose ``size`` of equity if the stop-loss fills
         if s.o_sl > 0.0:
@@ -430,10 +490,13 @@ def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
 
 
 @njit(cache=True, nogil=True)
-def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, others, gross, orders, room):
+def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, others, gross, cover, orders, room):
     """Test the working entry order in the bar: fill it (then its stops on the rest of the bar) or count down.
 
-    ``room`` is False when the account may open no more positions (the portfolio's ``max_positions``).
+    ``others`` and ``gross``: the net and gross value of the account's other positions (sizing, exposure);
+    ``cover`` what they add to equity beyond their maintenance margin (:func:`_stops`). ``room`` is False when the
+    account may open no more positions (the portfolio's ``max_positions``). Returns the exit reason of a stop
+    that closed the new position in this bar, else -1.
     """
     side = s.w_side
     price = s.w_px
@@ -449,17 +512,17 @@ def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, oth
             _order(orders, s, c, a, i, side, p.entry_type, np.int64(REJECTED), np.int64(X_EXPIRED), np.nan, 0.0,
                    np.nan, price, 0.0)
             s.w_side = 0
-        return
+        return np.int64(-1)
     s.w_side = 0
     if not room:
         s.rejected += 1
         _order(orders, s, c, a, i, side, p.entry_type, np.int64(REJECTED), np.int64(X_MAX_POSITIONS), np.nan, 0.0,
                np.nan, price, 0.0)
-        return
+        return np.int64(-1)
     at_open = raw == o
     _enter(s, side, raw, t_open if at_open else mid, i, c, a, p, trades, t_hi, others, gross, orders)
     if s.pos == 0.0:
-        return
+        return np.int64(-1)
     if not at_open:  # else the bar opened beyond the price: all of it comes after the fill
         o = raw
         ohlc_path = False
@@ -468,8 +531,9 @@ def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, oth
                 h = max(raw, cl)
             else:
                 lo = min(raw, cl)
-    _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders)
+    hit = _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover)
     _break_even(s, p)
+    return hit
 
 
 @njit(cache=True, nogil=True)
@@ -510,9 +574,13 @@ def _cancel_working(s, i, c, a, p, orders):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
-    """Test the stop-loss, trailing stop and take-profit inside the bar; exit or move the trail.
+def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover):
+    """Test the stop-loss, trailing stop, margin call and take-profit inside the bar; exit or move the trail.
 
+    With ``maintenance_margin`` the margin call is one more stop level: the price at which the account's
+    equity falls to the maintenance margin, ``cover`` being what the account's other positions add to
+    equity beyond their own maintenance margin (0 for one asset); the nearer of it and the stop-loss (or
+    trail) is the level tested, the stop-loss on a tie. Returns the exit reason of the fill, else -1.
     Inlined where it is called: this runs on every bar a position is held, the exit itself out of line.
     """
     side = 1.0 if s.pos > 0.0 else -1.0
@@ -526,6 +594,11 @@ def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
     if side * (trail - level) > 0.0:
         level = trail
         stop_reason = R_TRAIL
+    if p.maintenance_margin > 0.0:
+        margin = margin_level_nb(s.cash + cover, s.pos, p.maintenance_margin)
+        if side * (margin - level) > 0.0:
+            level = margin
+            stop_reason = R_MARGIN
     take = s.tp_px
     # when both are touched inside the bar, the policy decides (see the module docstring)
     if side * (o - level) <= 0.0 or side * (o - take) >= 0.0:
@@ -543,12 +616,25 @@ def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
     if hit_stop:  # a gap through the level fills at the open
         _stop_exit(s, min(o, level) if side > 0.0 else max(o, level), level, mid, i, c, a, stop_reason, p, trades,
                    orders)
-    elif hit_take:
+        return np.int64(stop_reason)
+    if hit_take:
         _stop_exit(s, max(o, take) if side > 0.0 else min(o, take), take, mid, i, c, a, np.int64(R_TAKE), p, trades,
                    orders)
-    else:
-        _excursion(s, side, h, lo)
-        s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
+        return np.int64(R_TAKE)
+    _excursion(s, side, h, lo)
+    s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
+    return np.int64(-1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def margin_level_nb(free, pos, rate):
+    """The price at which a position of ``pos`` units (signed) brings equity down to its maintenance margin.
+
+    ``free`` is the cash plus what the account's other positions hold beyond their own maintenance margin:
+    equity ``free + pos x P`` equals ``rate x |pos| x P`` at P = free / (rate x |pos| - pos). Long: the price
+    falls to it (none, <= 0, unless the cash is borrowed); short: the price rises to it.
+    """
+    return free / (rate * abs(pos) - pos)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -562,9 +648,9 @@ def _break_even(s, p):
 
 
 @njit(cache=True, nogil=True)
-def _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders):
+def _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover):
     """:func:`_stops` as a call, for the rare callers (inlining it everywhere costs compile time, not speed)."""
-    _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders)
+    return _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover)
 
 
 @njit(cache=True, nogil=True)
