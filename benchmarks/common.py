@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median wall time of ``repeat`` warm calls (after one warm-up call), and the last result."""
-    result = fn()
+def median_time(fn: Callable[[], Any], repeat: int, *, warm: bool = True) -> tuple[float, Any]:
+    """Median wall time of ``repeat`` calls (after one warm-up call when ``warm``), and the last result."""
+    result = fn() if warm else None
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
