@@ -19,6 +19,26 @@ def median_time(fn: Callable[[], Any], repeat: int, *, warm: bool = True) -> tup
     return statistics.median(times), result
 
 
+def interleaved(calls: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]], repeat: int,
+                ) -> dict[str, tuple[float, Any]]:
+    """Median wall time of each ``(run, digest)`` call over ``repeat`` rounds, and its digested last result.
+
+    Each round runs every call once in turn, after a warm-up round, so a shared machine's changing load falls
+    on all of them alike and their ratios stay fair. ``digest`` (untimed) keeps what the caller checks, so
+    large results are dropped between calls.
+    """
+    digests = {name: digest(run()) for name, (run, digest) in calls.items()}
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, (run, digest) in calls.items():
+            start = time.perf_counter()
+            result = run()
+            times[name].append(time.perf_counter() - start)
+            digests[name] = digest(result)
+            del result
+    return {name: (statistics.median(times[name]), digests[name]) for name in calls}
+
+
 def table(rows: list[tuple[str, str, str, str]]) -> str:
     """Format ``(workload, backgrid, peer, ratio)`` rows as an aligned text table."""
     header = ("workload", "backgrid", "peer", "peer / backgrid")

@@ -14,11 +14,19 @@ Data: the synthetic DEMO-BTC one-minute market (W1-W3) and seeded random daily b
 - W3: W1 at 100k bars with stop-loss 2 % and take-profit 4 %, reversing long/short on each cross.
 - W4: 100 symbols x 1,000 daily bars sharing one cash account.
 
-W3 has no vectorbt row: vectorbt executes at most one order per bar and column, so after a stop exit it
-drops an entry signalled on the same bar, which backgrid (and backtesting.py) fill; with stops it also
-pre-empts an order due at the open and skips the entry bar. No setting aligns these, so W3 is compared
-with backtesting.py, whose semantics are backgrid's (see tests/engine/test_differential.py). W4 has no
-backtesting.py row: it backtests one instrument per run, with no account shared between runs.
+W3 has no vectorbt row: vectorbt executes at most one order per bar and column ("We can execute only one
+signal per asset and bar ... Stop signal cannot be processed at the same bar as the entry signal", its
+``StopExitPrice`` docs), so after a stop exit it drops an entry signalled on the same bar, which backgrid
+(and backtesting.py) fill; with stops it also pre-empts an order due at the open and skips the entry bar.
+No setting aligns these, so W3 is compared with backtesting.py, whose semantics are backgrid's (see
+tests/engine/test_differential.py). W4 has no backtesting.py row: it backtests one instrument per run,
+with no account shared between runs.
+
+Extrapolated times, stated on their lines: backtesting.py's W1 on 1M bars (10 x its time on the first
+100k, which agree), vectorbt's and backtesting.py's W2 (from a subset of the sets, which agree; vectorbt
+allocates bars x sets order records by default, about 14 GB for all 1,590 sets, more than a shared
+24 GB machine should give one benchmark). Timings on a loaded machine are noisy: the fast calls of a
+workload run interleaved, round after round, so a change of load falls on all of them alike.
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,13 +48,14 @@ from backgrid.engine import backtest
 from backgrid.indicators.kernels.core_nb import sma_nb
 from backgrid.testing import random_bars
 from benchmarks import plain
-from benchmarks.common import median_time
+from benchmarks.common import interleaved, median_time
 from benchmarks.engine_peers import (
     naive,
     run_backtesting_py,
-    run_vectorbt,
     shifted,
+    vectorbt_call,
     vectorbt_engines,
+    vectorbt_outcome,
     whole_units,
 )
 
@@ -112,12 +120,29 @@ def times(ratio: float) -> str:
     return f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.1f}x" if ratio < 100 else f"{ratio:,.0f}x"
 
 
-def add_plain(block: Block, t_ours: float, mine: Any, loop: Callable[[], Any], *, repeat: int, label: str) -> None:
-    """Time the plain loop, check it against backgrid, and add its line (ratio: backgrid / plain)."""
-    t_plain, theirs = median_time(loop, repeat)
-    agree(f"plain loop {block.short}", mine, theirs)
-    block.add(label, t_plain, note=f"backgrid / plain = {t_ours / t_plain:.2f}")
-    block.ratios["bg / plain"] = f"{t_ours / t_plain:.2f}"
+def same(result: Any) -> Any:
+    return result
+
+
+def add_timed(block: Block, timed: dict[str, tuple[float, Any]], ours: str, engines: list[str],
+              notes: dict[str, str] | None = None) -> None:
+    """Check each of ``timed`` against backgrid's line ``ours`` and add its line: backgrid first, the plain
+    loop (ratio: backgrid / plain), backgrid on more threads, then vectorbt's ``engines``; ``notes`` end
+    the named lines."""
+    notes = notes or {}
+    t_ours, mine = timed[ours]
+    for name, (seconds_, theirs) in timed.items():
+        agree(f"{name} {block.short}", mine, theirs)
+        if name == ours:
+            block.add(name, seconds_, note=f"{mine[0].sum():,} trades" + notes.get(name, ""))
+        elif name.startswith("plain"):
+            block.add(name, seconds_, note=f"backgrid / plain = {t_ours / seconds_:.2f}")
+            block.ratios["bg / plain"] = f"{t_ours / seconds_:.2f}"
+        elif name.startswith("backgrid"):
+            block.add(name, seconds_, note=f"{t_ours / seconds_:.2f} x as fast as 1 thread")
+    for engine in engines:
+        name = f"vectorbt {engine}"
+        block.add(name, timed[name][0], timed[name][0] / t_ours, notes.get(name, ""), key=f"vbt {engine}")
 
 
 def add_backtesting(block: Block, bars: Any, up: np.ndarray, down: np.ndarray, repeat: int) -> None:
@@ -149,20 +174,17 @@ def w1(rows: int, repeat: int, engines: list[str]) -> Block:
         _ = result.equity  # pandas out
         return result
 
-    t_ours, result = median_time(ours, repeat)
-    mine = outcome(result)
-    label = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
-    block = Block(f"W1 {rows:,} one-minute bars: SMA(10/50) cross, long only, all in", f"W1 {label}")
-    block.add("backgrid", t_ours, note=f"{mine[0][0]:,} trades")
-    add_plain(block, t_ours, mine, lambda: plain.all_in_nb(bars.open, bars.close, up, down, CASH, COMMISSION,
-                                                           np.empty(rows)), repeat=repeat, label="plain Numba loop")
     frame = naive(bars.to_pandas())
     entries, exits = shifted(up, frame.index), shifted(down, frame.index)
+    calls = {"backgrid": (ours, outcome),
+             "plain Numba loop": (lambda: plain.all_in_nb(bars.open, bars.close, up, down, CASH, COMMISSION,
+                                                          np.empty(rows)), same)}
     for engine in engines:
-        t_peer, counts, finals = run_vectorbt(engine, frame.close, entries, exits, repeat, price=frame.open,
-                                              fees=COMMISSION, init_cash=CASH, freq="1min")
-        agree(f"vectorbt {engine} {block.short}", mine, (counts, finals))
-        block.add(f"vectorbt {engine}", t_peer, t_peer / t_ours, key=f"vbt {engine}")
+        calls[f"vectorbt {engine}"] = (vectorbt_call(engine, frame.close, entries, exits, price=frame.open,
+                                                     fees=COMMISSION, init_cash=CASH, freq="1min"), vectorbt_outcome)
+    label = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
+    block = Block(f"W1 {rows:,} one-minute bars: SMA(10/50) cross, long only, all in", f"W1 {label}")
+    add_timed(block, interleaved(calls, repeat), "backgrid", engines)
     add_backtesting(block, bars, up, down, repeat)
     if rows <= 10_000:
         add_backtrader(block, bars, up, down, repeat)
@@ -211,38 +233,43 @@ def w2(rows: int, repeat: int, engines: list[str]) -> Block:
 
     few = max(1, repeat // 2)
     threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        t_ours, result = median_time(ours, few)
-        t_units, units_result = median_time(lambda: ours(**whole_units()), few, warm=False)
-    finally:
-        numba.set_num_threads(threads)
-    mine = outcome(result, m)
-    block = Block(f"W2 {m:,} SMA sets x {rows:,} bars, W1's rules; ratios vs backgrid on 1 thread", "W2")
-    block.add("backgrid, 1 thread", t_ours, note=f"{mine[0].sum():,} trades; peak {w2_peak_memory(rows):.2f} GB")
-    if threads > 1:
-        t_all, _ = median_time(ours, few)
-        block.add(f"backgrid, {threads} threads", t_all, note=f"{t_ours / t_all:.2f} x as fast as 1 thread")
+
+    def one_thread(**sizing: Any) -> Any:
+        numba.set_num_threads(1)
+        try:
+            return ours(**sizing)
+        finally:
+            numba.set_num_threads(threads)
+
     trades, finals = np.empty(m, dtype=np.int64), np.empty(m)
 
     def loop() -> tuple[np.ndarray, np.ndarray]:
         plain.all_in_columns_nb(bars.open, bars.close, up, down, CASH, COMMISSION, trades, finals)
-        return trades, finals
+        return trades.copy(), finals.copy()
 
-    add_plain(block, t_ours, mine, loop, repeat=few, label="plain loop, 1 thread")
     frame = naive(bars.to_pandas())
     subset = slice(None, None, VBT_W2_STEP)
     k = len(PAIRS[subset])
     entries, exits = shifted(up[:, subset], frame.index), shifted(down[:, subset], frame.index)
+    calls = {"backgrid, 1 thread": (one_thread, lambda r: outcome(r, m)), "plain loop, 1 thread": (loop, same)}
+    if threads > 1:
+        calls[f"backgrid, {threads} threads"] = (ours, lambda r: outcome(r, m))
     for engine in engines:
-        t_peer, counts, peer_finals = run_vectorbt(engine, frame.close, entries, exits, few, price=frame.open,
-                                                   fees=COMMISSION, init_cash=CASH, freq="1min")
-        agree(f"vectorbt {engine} W2", (mine[0][subset], mine[1][subset]), (counts, peer_finals))
-        t_peer *= m / k
-        note = f"{m / k:.0f} x its time on {k} sets"
-        if engine == engines[-1]:  # one fresh process: Rust when installed (Numba would compile for 20 s)
-            note += f"; peak {vectorbt_w2_peak_memory(rows, engine):.2f} GB"
-        block.add(f"vectorbt {engine}", t_peer, t_peer / t_ours, note, key=f"vbt {engine}")
+        calls[f"vectorbt {engine}"] = (vectorbt_call(engine, frame.close, entries, exits, price=frame.open,
+                                                     fees=COMMISSION, init_cash=CASH, freq="1min"), vectorbt_outcome)
+    timed = interleaved(calls, few)
+    mine = timed["backgrid, 1 thread"][1]
+    for engine in engines:  # vectorbt ran every VBT_W2_STEP-th set: check those, extrapolate to all
+        t_peer, theirs = timed[f"vectorbt {engine}"]
+        agree(f"vectorbt {engine} W2", (mine[0][subset], mine[1][subset]), theirs)
+        timed[f"vectorbt {engine}"] = (t_peer * m / k, mine)
+    block = Block(f"W2 {m:,} SMA sets x {rows:,} bars, W1's rules; ratios vs backgrid on 1 thread", "W2")
+    notes = {f"vectorbt {engine}": f"{m / k:.0f} x its time on {k} sets" for engine in engines}
+    # peak memory in one fresh process each: vectorbt's with Rust when installed (Numba compiles for 20 s)
+    notes[f"vectorbt {engines[-1]}"] += f"; peak {vectorbt_w2_peak_memory(engines[-1]):.2f} GB"
+    notes["backgrid, 1 thread"] = f"; peak {w2_peak_memory():.2f} GB"
+    add_timed(block, timed, "backgrid, 1 thread", engines, notes)
+    t_units, units_result = median_time(lambda: one_thread(**whole_units()), few, warm=False)
     picks = [0, m // 2, m - 1]
     spent = 0.0
     units_outcome = outcome(units_result, m)
@@ -258,28 +285,34 @@ def w2(rows: int, repeat: int, engines: list[str]) -> Block:
     return block
 
 
-def w2_peak_memory(rows: int) -> float:
-    """Peak resident memory (GB) of a new process that builds W2's signals and runs it (backgrid only)."""
-    code = ("import resource, json; from benchmarks.engine import minutes, sweep_signals;"
-            "from backgrid.engine import backtest;"
-            f"bars = minutes({rows}); up, down = sweep_signals(bars.close);"
-            "backtest(bars, entries=up, exits=down, costs={'commission': 0.001}, cash=1e12, keep_equity=False);"
-            "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))")
+def peak_memory(code: str) -> float:
+    """Peak resident memory (GB) of a new process that runs ``code`` after building W2's data.
+
+    Read from the process's own VmHWM: ``getrusage``'s ru_maxrss would also count the parent's memory (Linux
+    keeps the pre-exec high-water mark of the process that spawned it: this benchmark's, gigabytes here).
+    """
+    code = ("from benchmarks.engine import minutes, sweep_signals; bars = minutes(100_000);"
+            "up, down = sweep_signals(bars.close);" + code + ";"
+            "print([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')][0])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
-    return float(json.loads(out)) / 1024**2  # ru_maxrss is in KiB on Linux
+    return float(out) / 1024**2  # kB
 
 
-def vectorbt_w2_peak_memory(rows: int, engine: str) -> float:
-    """Peak resident memory (GB) of a new process that builds W2's signals and runs vectorbt on its subset."""
-    code = ("import resource, json; from benchmarks.engine import minutes, sweep_signals, VBT_W2_STEP;"
-            "from benchmarks.engine_peers import naive, shifted, run_vectorbt;"
-            f"bars = minutes({rows}); up, down = sweep_signals(bars.close); frame = naive(bars.to_pandas());"
-            "cut = slice(None, None, VBT_W2_STEP);"
-            f"run_vectorbt({engine!r}, frame.close, shifted(up[:, cut], frame.index),"
-            " shifted(down[:, cut], frame.index), 1, price=frame.open, fees=0.001, init_cash=1e12, freq='1min');"
-            "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
-    return float(json.loads(out)) / 1024**2  # ru_maxrss is in KiB on Linux
+def w2_peak_memory() -> float:
+    """Peak memory (GB) of a new process that builds W2's signals and runs it in backgrid."""
+    return peak_memory("from backgrid.engine import backtest;"
+                       "backtest(bars, entries=up, exits=down, costs={'commission': 0.001}, cash=1e12,"
+                       " keep_equity=False)")
+
+
+def vectorbt_w2_peak_memory(engine: str) -> float:
+    """Peak memory (GB) of a new process that builds W2's signals and runs vectorbt on its subset of them."""
+    return peak_memory("from benchmarks.engine import VBT_W2_STEP;"
+                       "from benchmarks.engine_peers import naive, shifted, vectorbt_call;"
+                       "frame = naive(bars.to_pandas()); cut = slice(None, None, VBT_W2_STEP);"
+                       f"vectorbt_call({engine!r}, frame.close, shifted(up[:, cut], frame.index),"
+                       " shifted(down[:, cut], frame.index), price=frame.open, fees=0.001, init_cash=1e12,"
+                       " freq='1min')()")
 
 
 def w3(rows: int, repeat: int) -> Block:
@@ -296,20 +329,21 @@ def w3(rows: int, repeat: int) -> Block:
         _ = result.equity
         return result
 
-    t_ours, result = median_time(ours, repeat)
-    mine = outcome(result)
+    def loop() -> tuple[int, float]:
+        return plain.reversal_stops_nb(bars.open, bars.high, bars.low, bars.close, up, down, 1.0, CASH, COMMISSION,
+                                       0.02, 0.04)
+
+    timed = interleaved({"backgrid": (ours, outcome), "plain Numba loop": (loop, same)}, repeat)
+    t_ours, mine = timed["backgrid"]
     block = Block(f"W3 {rows:,} bars: W1 long/short reversals, stop-loss 2 %, take-profit 4 %, 1 unit", "W3")
-    block.add("backgrid", t_ours, note=f"{mine[0][0]:,} trades")
-    add_plain(block, t_ours, mine, lambda: plain.reversal_stops_nb(bars.open, bars.high, bars.low, bars.close, up,
-                                                                   down, 1.0, CASH, COMMISSION, 0.02, 0.04),
-              repeat=repeat, label="plain Numba loop")
+    add_timed(block, timed, "backgrid", [])
     quiet = np.zeros(rows, dtype=bool)
     case = Case("W3", bars.to_pandas(), up, quiet, down, quiet, stop_loss=0.02, take_profit=0.04,
                 commission=COMMISSION, size=1.0, size_type="units", cash=CASH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t_peer, peer = median_time(lambda: run_stops(case), max(1, min(repeat, 3)), warm=False)
-    open_at_end = int(result.records["open"].sum())  # the adapter lists closed trades only
+    open_at_end = int(ours().records["open"].sum())  # the adapter lists closed trades only
     agree("backtesting.py W3", mine, (len(peer.trades) + open_at_end, peer.final_equity))
     block.add("vectorbt", float("nan"), note="n/a: 1 order per bar (see docstring)")
     block.add("backtesting.py", t_peer, t_peer / t_ours, key="backtesting.py")
@@ -328,21 +362,19 @@ def w4(symbols: int, rows: int, repeat: int, engines: list[str]) -> Block:
         _ = result.equity
         return result
 
-    t_ours, result = median_time(ours, repeat)
-    mine = outcome(result)
+    o, c = np.ascontiguousarray(open_.to_numpy()), np.ascontiguousarray(close.to_numpy())
+    calls = {"backgrid": (ours, outcome),
+             "plain Numba loop": (lambda: plain.shared_cash_nb(o, c, up, down, 1.0, CASH, COMMISSION, np.empty(rows)),
+                                  same)}
+    entries, exits = shifted(up, close.index, close.columns), shifted(down, close.index, close.columns)
+    for engine in engines:  # one group: its trades are counted per symbol
+        calls[f"vectorbt {engine}"] = (vectorbt_call(engine, close, entries, exits, price=open_, size=1.0,
+                                                     fees=COMMISSION, init_cash=CASH, cash_sharing=True,
+                                                     group_by=True, call_seq="auto", freq="1D"),
+                                       lambda r: (vectorbt_outcome(r)[0].sum(), vectorbt_outcome(r)[1]))
     block = Block(f"W4 {symbols} symbols x {rows:,} daily bars: W1 long only, 1 unit each, one cash account",
                   "W4")
-    block.add("backgrid", t_ours, note=f"{mine[0][0]:,} trades")
-    o, c = np.ascontiguousarray(open_.to_numpy()), np.ascontiguousarray(close.to_numpy())
-    add_plain(block, t_ours, mine, lambda: plain.shared_cash_nb(o, c, up, down, 1.0, CASH, COMMISSION, np.empty(rows)),
-              repeat=repeat, label="plain Numba loop")
-    entries, exits = shifted(up, close.index, close.columns), shifted(down, close.index, close.columns)
-    for engine in engines:
-        t_peer, counts, finals = run_vectorbt(engine, close, entries, exits, repeat, price=open_, size=1.0,
-                                              fees=COMMISSION, init_cash=CASH, cash_sharing=True, group_by=True,
-                                              call_seq="auto", freq="1D")
-        agree(f"vectorbt {engine} W4", mine, (counts.sum(), finals))
-        block.add(f"vectorbt {engine}", t_peer, t_peer / t_ours, key=f"vbt {engine}")
+    add_timed(block, interleaved(calls, repeat), "backgrid", engines)
     block.add("backtesting.py", float("nan"), note="n/a: one instrument, no shared cash")
     return block
 

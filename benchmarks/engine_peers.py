@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,9 +57,8 @@ def vectorbt_engines() -> tuple[list[str], str]:
     return ["numba"], f"vectorbt {vbt.__version__}; vectorbt-rust not installed (pip install 'vectorbt[rust]')"
 
 
-def run_vectorbt(engine: str, close: Any, entries: Any, exits: Any, repeat: int, **kwargs: Any,
-                 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Median seconds of ``from_signals`` + ``value()`` with ``engine``; trade counts and final values."""
+def vectorbt_call(engine: str, close: Any, entries: Any, exits: Any, **kwargs: Any) -> Callable[[], Any]:
+    """A call of ``from_signals`` + ``value()`` with ``engine``, as a user makes it (pandas in, pandas out)."""
     import vectorbt as vbt  # noqa: PLC0415
 
     if close.index.tz is not None:
@@ -69,10 +69,13 @@ def run_vectorbt(engine: str, close: Any, entries: Any, exits: Any, repeat: int,
         pf = vbt.Portfolio.from_signals(close, entries, exits, engine=engine, **kwargs)
         return pf, pf.value()
 
-    seconds, (pf, value) = median_time(call, repeat)
-    counts = np.atleast_1d(np.asarray(pf.trades.count()))
-    finals = np.atleast_1d(np.asarray(value.iloc[-1]))
-    return seconds, counts, finals
+    return call
+
+
+def vectorbt_outcome(result: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Trade counts (open trades included) and final values, one per column, of a :func:`vectorbt_call`."""
+    pf, value = result
+    return np.atleast_1d(np.asarray(pf.trades.count())), np.atleast_1d(np.asarray(value.iloc[-1]))
 
 
 def run_backtesting_py(data: pd.DataFrame, up: np.ndarray, down: np.ndarray, *, cash: float, commission: float,
