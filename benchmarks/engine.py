@@ -66,6 +66,7 @@ CASH = 1e12
 COSTS = {"commission": COMMISSION}
 PAIRS = [(f, s) for f in range(5, 51) for s in range(20, 201, 5) if f < s]
 VBT_W2_STEP = 30  # vectorbt runs every 30th W2 set (53 of 1,590): see w2
+ROUNDS = 3  # W1, W3, W4 take milliseconds a call: ROUNDS x repeat interleaved rounds steady their medians
 BT_W1_SAMPLE = 100_000  # backtesting.py's W1 time beyond this many bars is extrapolated from this sample
 
 
@@ -184,7 +185,7 @@ def w1(rows: int, repeat: int, engines: list[str]) -> Block:
                                                      fees=COMMISSION, init_cash=CASH, freq="1min"), vectorbt_outcome)
     label = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
     block = Block(f"W1 {rows:,} one-minute bars: SMA(10/50) cross, long only, all in", f"W1 {label}")
-    add_timed(block, interleaved(calls, repeat), "backgrid", engines)
+    add_timed(block, interleaved(calls, ROUNDS * repeat), "backgrid", engines)
     add_backtesting(block, bars, up, down, repeat)
     if rows <= 10_000:
         add_backtrader(block, bars, up, down, repeat)
@@ -333,7 +334,7 @@ def w3(rows: int, repeat: int) -> Block:
         return plain.reversal_stops_nb(bars.open, bars.high, bars.low, bars.close, up, down, 1.0, CASH, COMMISSION,
                                        0.02, 0.04)
 
-    timed = interleaved({"backgrid": (ours, outcome), "plain Numba loop": (loop, same)}, repeat)
+    timed = interleaved({"backgrid": (ours, outcome), "plain Numba loop": (loop, same)}, ROUNDS * repeat)
     t_ours, mine = timed["backgrid"]
     block = Block(f"W3 {rows:,} bars: W1 long/short reversals, stop-loss 2 %, take-profit 4 %, 1 unit", "W3")
     add_timed(block, timed, "backgrid", [])
@@ -374,7 +375,7 @@ def w4(symbols: int, rows: int, repeat: int, engines: list[str]) -> Block:
                                        lambda r: (vectorbt_outcome(r)[0].sum(), vectorbt_outcome(r)[1]))
     block = Block(f"W4 {symbols} symbols x {rows:,} daily bars: W1 long only, 1 unit each, one cash account",
                   "W4")
-    add_timed(block, interleaved(calls, repeat), "backgrid", engines)
+    add_timed(block, interleaved(calls, ROUNDS * repeat), "backgrid", engines)
     block.add("backtesting.py", float("nan"), note="n/a: one instrument, no shared cash")
     return block
 
@@ -428,9 +429,11 @@ def run(rows: int, repeat: int) -> None:
 
     blocks = [w1(n, repeat, engines) for n in (10_000, 100_000, 1_000_000)]
     blocks += [w2(100_000, repeat, engines), w3(100_000, repeat), w4(100, 1_000, repeat, engines)]
-    print(f"engine: warm kernels, median of {repeat} repeats (fewer for the slow peers). Every peer and")
-    print("plain loop agrees with backgrid on trades and final equity (on the sampled sets where a")
-    print("time is extrapolated). ratio = peer / backgrid; bg* = backgrid sized as that peer sizes.")
+    print(f"engine: warm kernels; medians of {ROUNDS * repeat} interleaved rounds (W2: {max(1, repeat // 2)}; "
+          f"backtesting.py: {min(repeat, 3)} runs).")
+    print("Every peer and plain loop agrees with backgrid on trades and final equity (on the sampled")
+    print("sets where a time is extrapolated). ratio = peer / backgrid; bg* = backgrid sized as that")
+    print(f"peer sizes. Load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     print(versions)
     print(f"vectorbt: tz-naive index, engine= given explicitly; backtesting.py {backtesting.__version__};")
     print(f"Numba threads: {numba.get_num_threads()}")
@@ -438,4 +441,4 @@ def run(rows: int, repeat: int) -> None:
     print(render(blocks))
     print()
     print("cold process (start, import, cached kernels, W1 on 1M bars; data building excluded):")
-    print(f"  {cold_start():.2f} s (target < 1.5 s)")
+    print(f"  {cold_start():.2f} s (target < 1.5 s). Load average at the end: {os.getloadavg()[0]:.1f}")
