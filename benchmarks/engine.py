@@ -265,7 +265,7 @@ def w2(rows: int, repeat: int, engines: list[str]) -> Block:
         agree(f"vectorbt {engine} W2", (mine[0][subset], mine[1][subset]), theirs)
         timed[f"vectorbt {engine}"] = (t_peer * m / k, mine)
     block = Block(f"W2 {m:,} SMA sets x {rows:,} bars, W1's rules; ratios vs backgrid on 1 thread", "W2")
-    notes = {f"vectorbt {engine}": f"{m / k:.0f} x its time on {k} sets" for engine in engines}
+    notes = {f"vectorbt {engine}": f"{m / k:.0f} x time on {k} sets" for engine in engines}
     # peak memory in one fresh process each: vectorbt's with Rust when installed (Numba compiles for 20 s)
     notes[f"vectorbt {engines[-1]}"] += f"; peak {vectorbt_w2_peak_memory(engines[-1]):.2f} GB"
     notes["backgrid, 1 thread"] = f"; peak {w2_peak_memory():.2f} GB"
@@ -282,7 +282,7 @@ def w2(rows: int, repeat: int, engines: list[str]) -> Block:
         spent += t_set
     t_peer = spent * m / len(picks)
     block.add("backtesting.py", t_peer, t_peer / t_units,
-              f"bg* {seconds(t_units)}; {m / len(picks):.0f} x its time on {len(picks)} sets", key="backtesting.py")
+              f"bg* {seconds(t_units)}; {m / len(picks):.0f} x time on {len(picks)} sets", key="backtesting.py")
     return block
 
 
@@ -413,8 +413,8 @@ def render(blocks: list[Block]) -> str:
             out.append(line.rstrip())
         out.append("")
     keys = ["vbt numba", "vbt rust", "backtesting.py", "bg / plain"]
-    out.append("ratios: peer time / backgrid time (how many times faster backgrid is); bg / plain:")
-    out.append("backgrid time / plain loop time (the cost of backgrid's generality and its wrapper)")
+    out.append("ratios: peer time / backgrid time (how many times faster backgrid is);")
+    out.append("bg / plain: backgrid time / plain loop time (the cost of its generality)")
     out.append(f"  {'workload':<10}" + "".join(f"{k:>16}" for k in keys))
     out += [f"  {b.short:<10}" + "".join(f"{b.ratios.get(k, '-'):>16}" for k in keys) for b in blocks]
     return "\n".join(out)
@@ -429,16 +429,17 @@ def run(rows: int, repeat: int) -> None:
 
     blocks = [w1(n, repeat, engines) for n in (10_000, 100_000, 1_000_000)]
     blocks += [w2(100_000, repeat, engines), w3(100_000, repeat), w4(100, 1_000, repeat, engines)]
-    print(f"engine: warm kernels; medians of {ROUNDS * repeat} interleaved rounds (W2: {max(1, repeat // 2)}; "
-          f"backtesting.py: {min(repeat, 3)} runs).")
-    print("Every peer and plain loop agrees with backgrid on trades and final equity (on the sampled")
-    print("sets where a time is extrapolated). ratio = peer / backgrid; bg* = backgrid sized as that")
-    print(f"peer sizes. Load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
+    print(f"engine benchmark: warm kernels; medians of {ROUNDS * repeat} interleaved rounds "
+          f"(W2: {max(1, repeat // 2)}),")
+    print(f"backtesting.py {min(repeat, 3)} runs. Every peer and plain loop agrees with backgrid on")
+    print("trades and final equity (on the sampled sets where a time is extrapolated).")
+    print("ratio = peer time / backgrid time; bg* = backgrid sized as that peer sizes.")
+    print(f"Load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; Numba threads: "
+          f"{numba.get_num_threads()}.")
     print(versions)
-    print(f"vectorbt: tz-naive index, engine= given explicitly; backtesting.py {backtesting.__version__};")
-    print(f"Numba threads: {numba.get_num_threads()}")
+    print(f"vectorbt: tz-naive index, engine= given explicitly; backtesting.py {backtesting.__version__}")
     print()
     print(render(blocks))
     print()
-    print("cold process (start, import, cached kernels, W1 on 1M bars; data building excluded):")
+    print("cold process (start, import, cached kernels, W1 on 1M bars; no data build):")
     print(f"  {cold_start():.2f} s (target < 1.5 s). Load average at the end: {os.getloadavg()[0]:.1f}")
