@@ -8,15 +8,35 @@ from collections.abc import Callable
 from typing import Any
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median wall time of ``repeat`` warm calls (after one warm-up call), and the last result."""
-    result = fn()
+def median_time(fn: Callable[[], Any], repeat: int, *, warm: bool = True) -> tuple[float, Any]:
+    """Median wall time of ``repeat`` calls (after one warm-up call when ``warm``), and the last result."""
+    result = fn() if warm else None
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def interleaved(calls: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]], repeat: int,
+                ) -> dict[str, tuple[float, Any]]:
+    """Median wall time of each ``(run, digest)`` call over ``repeat`` rounds, and its digested last result.
+
+    Each round runs every call once in turn, after a warm-up round, so a shared machine's changing load falls
+    on all of them alike and their ratios stay fair. ``digest`` (untimed) keeps what the caller checks, so
+    large results are dropped between calls.
+    """
+    digests = {name: digest(run()) for name, (run, digest) in calls.items()}
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, (run, digest) in calls.items():
+            start = time.perf_counter()
+            result = run()
+            times[name].append(time.perf_counter() - start)
+            digests[name] = digest(result)
+            del result
+    return {name: (statistics.median(times[name]), digests[name]) for name in calls}
 
 
 def table(rows: list[tuple[str, str, str, str]]) -> str:
