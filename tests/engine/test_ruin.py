@@ -45,6 +45,9 @@ def test_a_levered_long_gapping_down_is_closed_out_at_the_close_and_the_account_
     assert r.summary[0].tolist() == [0.0, 1.0]  # final equity, maximum drawdown
     assert r.orders[["bar", "side", "type", "status"]].to_numpy().tolist() == [[1, "buy", "market", "filled"],
                                                                           [2, "sell", "ruin", "filled"]]
+    assert r.warnings == [("the account was ruined at the close of 2024-01-03 00:00:00+00:00 (bar 2): its equity "
+                          "reached zero, every position was closed there and it stopped trading; the close-out "
+                          "left a deficit of 1,000.00")]
 
 
 @pytest.mark.parametrize(("close", "ruined"), [(50.0, True), (50.01, False)])

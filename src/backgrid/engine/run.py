@@ -184,6 +184,7 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     order_records = _compact(orders, order_start, state["ko"])
     if not warnings:
         warnings += _cannot_trade(signals, order_records, m)
+    warnings += _ruined(state[:accounts], index, labels if labels is not None else range(accounts))
     return Result(trades=_compact(trades, trade_start, state["k"]), equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
@@ -284,6 +285,19 @@ def _check_inputs(cfg: EngineConfig, inputs: dict[str, Any], *, portfolio: bool)
                 msg = (f"{name} guards the portfolio's one cash account: give one number, got {len(cfg[name])} "
                        f"values")
                 raise OptionError(msg, option=name)
+
+
+def _ruined(state: np.ndarray, index: Any, labels: Any) -> list[str]:
+    """A line for each account that went broke: when, and what was left below zero."""
+    lines = []
+    for label, ruin_bar, deficit in zip(list(labels), state["ruin_bar"].tolist(), state["deficit"].tolist(),
+                                        strict=True):
+        if ruin_bar >= 0:
+            where = "" if len(state) == 1 else f"column {label}: "
+            owed = f"; the close-out left a deficit of {-deficit:,.2f}" if deficit < 0 else ""
+            lines.append(f"{where}the account was ruined at the close of {index[ruin_bar]} (bar {ruin_bar}): its "
+                         f"equity reached zero, every position was closed there and it stopped trading{owed}")
+    return lines
 
 
 def _cannot_trade(signals: dict[str, tuple[np.ndarray, Any]], orders: np.ndarray, m: int) -> list[str]:
