@@ -182,10 +182,11 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
         kernel(ts, bar_ns, ohlc, np.zeros(m, np.int64), signal_arrays, flat, day, per_bar_arrays, params, modes,
                (state, trades, trade_start, orders, equity, summary))
     order_records = _compact(orders, order_start, state["ko"])
-    if not warnings:
+    trade_records = _compact(trades, trade_start, state["k"])
+    if not warnings and not trade_records.size:  # only a run without a trade is asked why
         warnings += _cannot_trade(signals, order_records, m)
     warnings += _ruined(state[:accounts], index, labels if labels is not None else range(accounts))
-    return Result(trades=_compact(trades, trade_start, state["k"]), equity=equity, summary=summary, state=state,
+    return Result(trades=trade_records, equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
                   periods_per_year=cfg.periods_per_year, orders=order_records, config=cfg, warnings=warnings)
