@@ -80,8 +80,9 @@ from backgrid.engine.kernels.simulate_nb import (
     _record,
     _ruin,
     _stop_exit,
-    _stops,
+    _stop_test,
     _work,
+    drawdown_nb,
     guards_nb,
     time_up_nb,
 )
@@ -98,7 +99,7 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
     state, trades, trade_start, orders, equity, cash_out, summary = out
     k = open_.shape[1]
     last = np.full(k, np.nan)
-    peak = cash
+    peak = trough = cash
     max_dd = 0.0
     trail_by_bar = tr_d.shape[1] > 0
     # ``flat`` and ``day`` are None when not given: each ``is None`` test is then a constant, and the kernel
@@ -121,8 +122,10 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
                 s.cash = cash
-                hit = _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], mid, i, c, a, params[a], ohlc_path,
-                             trades, orders, _cover(state, params, open_[i], last, a) if margined else 0.0)
+                hit, raw, level = _stop_test(s, open_[i, a], high[i, a], low[i, a], close[i, a], params[a], ohlc_path,
+                                             _cover(state, params, open_[i], last, a) if margined else 0.0)
+                if hit >= 0:  # see simulate_nb._stops
+                    _stop_exit(s, raw, level, mid, i, c, a, hit, params[a], trades, orders)
                 if break_even is not None:
                     _break_even(s, params[a])
                 cash = s.cash
@@ -147,8 +150,9 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                     if s.pos != 0.0:
                         held += 1
         # the account is marked at this close (every asset's borrow and close) before anything is decided
-        cash = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
-        mark = cash + _positions_value(state, last, last, -1)
+        cash, held_value = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
+        mark = cash + held_value
+        moved = False  # a position changed after the mark (a session's close, a same-close fill)
         if mark <= 0.0:  # ruin: every position is closed out at this close and the account stops
             _ruin_account(state, params, last, cash, i, c, trades, orders)
             equity[i:] = 0.0
@@ -182,6 +186,7 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                     s.cash = cash
                     _close(s, close[i, a], np.nan, i, c, a, np.int64(R_SESSION), p, trades, orders)
                     cash = s.cash
+                    moved = True
                 continue
             if halted:
                 continue
@@ -200,14 +205,13 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
             cash = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions, trades,
                                trade_start, orders)
             pending = _count_pending(state)
-        value = cash + _positions_value(state, last, last, -1)
+            moved = True
+        value = cash + _positions_value(state, last, last, -1) if moved else mark
         if day is not None:
             state[0].equity = value
         equity[i] = value
         cash_out[i] = cash
-        peak = max(peak, value)
-        if peak > 0.0:
-            max_dd = max(max_dd, 1.0 - value / peak)
+        peak, trough, max_dd = drawdown_nb(value, peak, trough, max_dd)
     for a in range(k):
         s = state[a]
         if s.pos != 0.0 and s.k < trade_start[a + 1]:
@@ -216,6 +220,8 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
             _record(trades, s, c, a, side, _last_bar(open_[:, a]), units, last[a],
                     side * (last[a] - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
                     R_END, True)
+    if state[0].ruin_bar < 0:
+        max_dd = drawdown_nb(np.inf, peak, trough, max_dd)[2]  # the last stretch below the peak
     summary[0, 0] = equity[-1] if ts.size else cash
     summary[0, 1] = max_dd
 
@@ -261,17 +267,20 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
 
 @njit(cache=True, nogil=True)
 def _mark_closes(state, params, opens, closes, last, cash, until):
-    """Accrue every held asset's borrow to ``until`` and take its close as its last; return the cash."""
+    """Accrue every held asset's borrow to ``until`` and take its close as its last; return the cash and the
+    positions' value at their last closes (summed like :func:`_positions_value`)."""
+    total = 0.0
     for a in range(opens.size):
-        if np.isnan(opens[a]):
-            continue
         s = state[a]
+        if not np.isnan(opens[a]):
+            if s.pos < 0.0 and params[a].borrow_rate > 0.0:
+                s.cash = cash
+                _accrue(s, closes[a], until, params[a].borrow_rate)
+                cash = s.cash
+            last[a] = closes[a]
         if s.pos != 0.0:
-            s.cash = cash
-            _accrue(s, closes[a], until, params[a].borrow_rate)
-            cash = s.cash
-        last[a] = closes[a]
-    return cash
+            total += s.pos * last[a]
+    return cash, total
 
 
 @njit(cache=True, nogil=True)
