@@ -64,6 +64,8 @@ from backgrid.engine.kernels.codes import (
     R_SESSION,
     R_SIGNAL,
     REJECTED,
+    S_CASH,
+    S_UNITS,
     X_MAX_POSITIONS,
 )
 from backgrid.engine.kernels.simulate_nb import (
@@ -115,9 +117,8 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
     for i in range(ts.size):
         mid = ts[i] + bar_ns // 2
         if pending > 0:
-            cash = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades, trade_start,
-                               orders)
-            pending = _count_pending(state)
+            cash, pending = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades,
+                                        trade_start, orders)
         for a in range(k):
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
@@ -202,9 +203,8 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                 s.pending = want
                 s.pending_reason = reason
         if fill_same_close and pending > 0:
-            cash = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions, trades,
-                               trade_start, orders)
-            pending = _count_pending(state)
+            cash, pending = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions,
+                                        trades, trade_start, orders)
             moved = True
         value = cash + _positions_value(state, last, last, -1) if moved else mark
         if day is not None:
@@ -228,25 +228,30 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
 
 @njit(cache=True, nogil=True)
 def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trades, trade_start, orders):
-    """Fill pending orders at ``prices``: every exit first, then entries in column order; return the cash."""
+    """Fill pending orders at ``prices``: every exit first, then entries in column order; return the cash and
+    how many orders still wait (their asset has no price)."""
     k = prices.size
     c = np.int64(0)  # the account (int64, not a literal: see portfolio_nb)
+    held = 0
     for a in range(k):
         s = state[a]
-        if s.pending == NONE or np.isnan(prices[a]) or s.pos == 0.0:
+        if s.pending != NONE and not np.isnan(prices[a]) and s.pos != 0.0:
+            if s.pending == EXIT or s.pending * s.pos < 0.0:
+                s.cash = cash
+                _accrue(s, prices[a], when, params[a].borrow_rate)
+                _close(s, prices[a], np.nan, i, c, a, s.pending_reason if s.pending == EXIT else R_SIGNAL,
+                       params[a], trades, orders)
+                cash = s.cash
+            if s.pending == EXIT:
+                s.pending = NONE
+        held += s.pos != 0.0
+    left = 0
+    for a in range(k):
+        s = state[a]
+        if s.pending == NONE:
             continue
-        if s.pending == EXIT or s.pending * s.pos < 0.0:
-            s.cash = cash
-            _accrue(s, prices[a], when, params[a].borrow_rate)
-            _close(s, prices[a], np.nan, i, c, a, s.pending_reason if s.pending == EXIT else R_SIGNAL, params[a],
-                   trades, orders)
-            cash = s.cash
-        if s.pending == EXIT:
-            s.pending = NONE
-    held = _count_held(state)
-    for a in range(k):
-        s = state[a]
-        if s.pending == NONE or np.isnan(prices[a]):
+        if np.isnan(prices[a]):
+            left += 1
             continue
         if s.pos == 0.0:
             if held >= max_positions:
@@ -255,14 +260,18 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
                        np.int64(X_MAX_POSITIONS), np.nan, 0.0, np.nan, np.nan, 0.0)
             else:
                 s.cash = cash
-                _execute(s, s.pending, s.pending_reason, prices[a], when, i, c, a, params[a], trades,
-                         trade_start[a + 1], _positions_value(state, prices, last, a),
-                         _positions_gross(state, prices, last, a, params[a].max_exposure), orders)
+                p = params[a]
+                # the other positions' value sizes the entry on equity; units and cash sizing need it only
+                # for max_exposure
+                sized = p.size_type not in (S_UNITS, S_CASH) or p.max_exposure > 0.0
+                _execute(s, s.pending, s.pending_reason, prices[a], when, i, c, a, p, trades,
+                         trade_start[a + 1], _positions_value(state, prices, last, a) if sized else 0.0,
+                         _positions_gross(state, prices, last, a, p.max_exposure), orders)
                 cash = s.cash
                 if s.pos != 0.0:
                     held += 1
         s.pending = NONE
-    return cash
+    return cash, left
 
 
 @njit(cache=True, nogil=True)
