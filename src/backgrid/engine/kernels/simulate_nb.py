@@ -29,7 +29,7 @@ Array conventions
   on a tuple's member).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
   (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows, the
-  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1,
+  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` and ``ruin_bar`` -1,
   ``day`` the first bar's trading day, ``day_ref`` and ``equity`` the starting
   cash; left holding each column's final state); ``trades`` a flat ``records.TRADE`` buffer where column
   ``c`` owns rows ``trade_start[c]`` up to ``trade_start[c + 1]``; ``orders`` a
@@ -229,6 +229,15 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             if keep_equity:
                 equity[i, c] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
             continue
+        if (not special and s.pos == 0.0 and s.pending == NONE and not working and s.cash > 0.0
+                and not entries[i, sc_e] and not short_entries[i, sc_se]):
+            # flat, nothing to fill, no entry signal: nothing happens in this bar. Its equity is the cash, as at
+            # the previous bar (the drawdown's peak and trough hold it), and no ruin (cash > 0)
+            last_close = close[i, pc]
+            last_i = i
+            if keep_equity:
+                equity[i, c] = s.cash
+            continue
         h = high[i, pc]
         lo = low[i, pc]
         cl = close[i, pc]
@@ -265,7 +274,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             short_out = short_exits[i, sc_sx]
             want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
                                    time_up_nb(s, p, i, fill_same_close))
-            if want != NONE or working:
+            if want in (GO_LONG, GO_SHORT) or working:  # an exit alone passes through _place unchanged
                 want = _place(s, want, long_out, short_out, i, c, c, a, p, sl_d, tp_d, entry_px, vol, orders)
                 working = s.w_side != 0
             if want != NONE:
