@@ -121,6 +121,8 @@ def test_the_ledger_shows_margin_used_and_free():
     ({"maintenance_margin": 0.5, "leverage": 2.0}, "below the initial margin 1 / leverage = 0.5"),
     ({"maintenance_margin": 0.0}, r"maintenance_margin must be in \(0, 1\)"),
     ({"maintenance_margin": 1.0, "leverage": 0.5, "size": 0.5}, r"maintenance_margin must be in \(0, 1\)"),
+    ({"maintenance_margin": 0.1, "leverage": 0.0, "size": 1, "size_type": "units"},
+     "maintenance_margin needs a leverage > 0"),
 ])
 def test_maintenance_margin_is_validated(options, message):
     with pytest.raises(EngineError, match=message):

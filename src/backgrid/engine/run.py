@@ -436,6 +436,9 @@ def _maintenance_margin(value: Any, m: int, leverage: float) -> np.ndarray:
     rates = _per_column("maintenance_margin", value, m, low=0.0, high=1.0, default=np.nan, below=True)
     if not np.isfinite(rates).any():
         return rates
+    if not (isinstance(leverage, int | float) and leverage > 0):
+        msg = f"maintenance_margin needs a leverage > 0 (the initial margin is 1 / leverage), got {leverage!r}"
+        raise EngineError(msg)
     initial = 1.0 / leverage
     if (rates >= initial).any():
         msg = (f"maintenance_margin must be below the initial margin 1 / leverage = {initial:g} (leverage "
