@@ -122,6 +122,8 @@ def test_the_ledger_shows_margin_used_and_free():
     ({"maintenance_margin": 0.0}, r"maintenance_margin must be a number \(fraction\) with 0 < x < 1"),
     ({"maintenance_margin": 1.0, "leverage": 0.5, "size": 0.5},
      r"maintenance_margin must be a number \(fraction\) with 0 < x < 1"),
+    ({"maintenance_margin": 0.1, "leverage": 0.0, "size": 1, "size_type": "units"},
+     r"leverage must be a number \(multiple\) with 0 < x <= 1000, got 0.0"),
 ])
 def test_maintenance_margin_is_validated(options, message):
     with pytest.raises(EngineError, match=message):

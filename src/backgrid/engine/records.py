@@ -60,9 +60,8 @@ COLUMN_STATE = np.dtype([
     ("entry_slip", np.float64),
     ("borrow", np.float64),         # borrow cost accrued on the open short
     ("accrued_until", np.int64),    # ns up to which borrow has been charged
-    ("best", np.float64),           # best price since entry (trailing stop reference)
-    ("fav", np.float64),            # running MFE
-    ("adv", np.float64),            # running MAE
+    ("best", np.float64),           # best price since entry (trailing stop reference; the MFE's)
+    ("worst", np.float64),          # worst price since entry (the MAE's)
     ("pending", np.int64),          # order for the next open: 0 none, 1 long, -1 short, 2 exit
     ("pending_reason", np.int64),   # ExitReason of a pending exit
     ("k", np.int64),                # next trade row to write

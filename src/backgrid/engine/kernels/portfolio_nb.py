@@ -64,6 +64,8 @@ from backgrid.engine.kernels.codes import (
     R_SESSION,
     R_SIGNAL,
     REJECTED,
+    S_CASH,
+    S_UNITS,
     X_MAX_POSITIONS,
 )
 from backgrid.engine.kernels.simulate_nb import (
@@ -80,8 +82,9 @@ from backgrid.engine.kernels.simulate_nb import (
     _record,
     _ruin,
     _stop_exit,
-    _stops,
+    _stop_test,
     _work,
+    drawdown_nb,
     guards_nb,
     time_up_nb,
 )
@@ -98,7 +101,7 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
     state, trades, trade_start, orders, equity, cash_out, summary = out
     k = open_.shape[1]
     last = np.full(k, np.nan)
-    peak = cash
+    peak = trough = cash
     max_dd = 0.0
     trail_by_bar = tr_d.shape[1] > 0
     # ``flat`` and ``day`` are None when not given: each ``is None`` test is then a constant, and the kernel
@@ -114,15 +117,16 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
     for i in range(ts.size):
         mid = ts[i] + bar_ns // 2
         if pending > 0:
-            cash = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades, trade_start,
-                               orders)
-            pending = _count_pending(state)
+            cash, pending = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades,
+                                        trade_start, orders)
         for a in range(k):
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
                 s.cash = cash
-                hit = _stops(s, open_[i, a], high[i, a], low[i, a], close[i, a], mid, i, c, a, params[a], ohlc_path,
-                             trades, orders, _cover(state, params, open_[i], last, a) if margined else 0.0)
+                hit, raw, level = _stop_test(s, open_[i, a], high[i, a], low[i, a], close[i, a], params[a], ohlc_path,
+                                             _cover(state, params, open_[i], last, a) if margined else 0.0)
+                if hit >= 0:  # see simulate_nb._stops
+                    _stop_exit(s, raw, level, mid, i, c, a, hit, params[a], trades, orders)
                 if break_even is not None:
                     _break_even(s, params[a])
                 cash = s.cash
@@ -147,8 +151,9 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                     if s.pos != 0.0:
                         held += 1
         # the account is marked at this close (every asset's borrow and close) before anything is decided
-        cash = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
-        mark = cash + _positions_value(state, last, last, -1)
+        cash, held_value = _mark_closes(state, params, open_[i], close[i], last, cash, ts[i] + bar_ns)
+        mark = cash + held_value
+        moved = False  # a position changed after the mark (a session's close, a same-close fill)
         if mark <= 0.0:  # ruin: every position is closed out at this close and the account stops
             _ruin_account(state, params, last, cash, i, c, trades, orders)
             equity[i:] = 0.0
@@ -182,6 +187,7 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                     s.cash = cash
                     _close(s, close[i, a], np.nan, i, c, a, np.int64(R_SESSION), p, trades, orders)
                     cash = s.cash
+                    moved = True
                 continue
             if halted:
                 continue
@@ -197,17 +203,15 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                 s.pending = want
                 s.pending_reason = reason
         if fill_same_close and pending > 0:
-            cash = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions, trades,
-                               trade_start, orders)
-            pending = _count_pending(state)
-        value = cash + _positions_value(state, last, last, -1)
+            cash, pending = _fill_phase(close[i], ts[i] + bar_ns, i, state, params, last, cash, max_positions,
+                                        trades, trade_start, orders)
+            moved = True
+        value = cash + _positions_value(state, last, last, -1) if moved else mark
         if day is not None:
             state[0].equity = value
         equity[i] = value
         cash_out[i] = cash
-        peak = max(peak, value)
-        if peak > 0.0:
-            max_dd = max(max_dd, 1.0 - value / peak)
+        peak, trough, max_dd = drawdown_nb(value, peak, trough, max_dd)
     for a in range(k):
         s = state[a]
         if s.pos != 0.0 and s.k < trade_start[a + 1]:
@@ -216,31 +220,38 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
             _record(trades, s, c, a, side, _last_bar(open_[:, a]), units, last[a],
                     side * (last[a] - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
                     R_END, True)
+    if state[0].ruin_bar < 0:
+        max_dd = drawdown_nb(np.inf, peak, trough, max_dd)[2]  # the last stretch below the peak
     summary[0, 0] = equity[-1] if ts.size else cash
     summary[0, 1] = max_dd
 
 
 @njit(cache=True, nogil=True)
 def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trades, trade_start, orders):
-    """Fill pending orders at ``prices``: every exit first, then entries in column order; return the cash."""
+    """Fill pending orders at ``prices``: every exit first, then entries in column order; return the cash and
+    how many orders still wait (their asset has no price)."""
     k = prices.size
     c = np.int64(0)  # the account (int64, not a literal: see portfolio_nb)
+    held = 0
     for a in range(k):
         s = state[a]
-        if s.pending == NONE or np.isnan(prices[a]) or s.pos == 0.0:
+        if s.pending != NONE and not np.isnan(prices[a]) and s.pos != 0.0:
+            if s.pending == EXIT or s.pending * s.pos < 0.0:
+                s.cash = cash
+                _accrue(s, prices[a], when, params[a].borrow_rate)
+                _close(s, prices[a], np.nan, i, c, a, s.pending_reason if s.pending == EXIT else R_SIGNAL,
+                       params[a], trades, orders)
+                cash = s.cash
+            if s.pending == EXIT:
+                s.pending = NONE
+        held += s.pos != 0.0
+    left = 0
+    for a in range(k):
+        s = state[a]
+        if s.pending == NONE:
             continue
-        if s.pending == EXIT or s.pending * s.pos < 0.0:
-            s.cash = cash
-            _accrue(s, prices[a], when, params[a].borrow_rate)
-            _close(s, prices[a], np.nan, i, c, a, s.pending_reason if s.pending == EXIT else R_SIGNAL, params[a],
-                   trades, orders)
-            cash = s.cash
-        if s.pending == EXIT:
-            s.pending = NONE
-    held = _count_held(state)
-    for a in range(k):
-        s = state[a]
-        if s.pending == NONE or np.isnan(prices[a]):
+        if np.isnan(prices[a]):
+            left += 1
             continue
         if s.pos == 0.0:
             if held >= max_positions:
@@ -249,29 +260,36 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
                        np.int64(X_MAX_POSITIONS), np.nan, 0.0, np.nan, np.nan, 0.0)
             else:
                 s.cash = cash
-                _execute(s, s.pending, s.pending_reason, prices[a], when, i, c, a, params[a], trades,
-                         trade_start[a + 1], _positions_value(state, prices, last, a),
-                         _positions_gross(state, prices, last, a, params[a].max_exposure), orders)
+                p = params[a]
+                # the other positions' value sizes the entry on equity; units and cash sizing need it only
+                # for max_exposure
+                sized = p.size_type not in (S_UNITS, S_CASH) or p.max_exposure > 0.0
+                _execute(s, s.pending, s.pending_reason, prices[a], when, i, c, a, p, trades,
+                         trade_start[a + 1], _positions_value(state, prices, last, a) if sized else 0.0,
+                         _positions_gross(state, prices, last, a, p.max_exposure), orders)
                 cash = s.cash
                 if s.pos != 0.0:
                     held += 1
         s.pending = NONE
-    return cash
+    return cash, left
 
 
 @njit(cache=True, nogil=True)
 def _mark_closes(state, params, opens, closes, last, cash, until):
-    """Accrue every held asset's borrow to ``until`` and take its close as its last; return the cash."""
+    """Accrue every held asset's borrow to ``until`` and take its close as its last; return the cash and the
+    positions' value at their last closes (summed like :func:`_positions_value`)."""
+    total = 0.0
     for a in range(opens.size):
-        if np.isnan(opens[a]):
-            continue
         s = state[a]
+        if not np.isnan(opens[a]):
+            if s.pos < 0.0 and params[a].borrow_rate > 0.0:
+                s.cash = cash
+                _accrue(s, closes[a], until, params[a].borrow_rate)
+                cash = s.cash
+            last[a] = closes[a]
         if s.pos != 0.0:
-            s.cash = cash
-            _accrue(s, closes[a], until, params[a].borrow_rate)
-            cash = s.cash
-        last[a] = closes[a]
-    return cash
+            total += s.pos * last[a]
+    return cash, total
 
 
 @njit(cache=True, nogil=True)

@@ -29,7 +29,7 @@ Array conventions
   on a tuple's member).
 - ``params`` (m,) ``records.COLUMN_PARAMS``; ``state`` (m,) ``records.COLUMN_STATE``
   (zeroed, with ``ko`` / ``ko_end`` bounding each column's order rows, the
-  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` -1,
+  ``sl_px``, ``tp_px``, ``trail_d``, ``o_*`` fields NaN, ``halt_bar`` and ``ruin_bar`` -1,
   ``day`` the first bar's trading day, ``day_ref`` and ``equity`` the starting
   cash; left holding each column's final state); ``trades`` a flat ``records.TRADE`` buffer where column
   ``c`` owns rows ``trade_start[c]`` up to ``trade_start[c + 1]``; ``orders`` a
@@ -207,6 +207,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
     break_even, fill_same_close, ohlc_path = modes
     trades, orders, equity, summary = out[1], out[3], out[4], out[5]
     keep_equity = equity.shape[0] > 0
+    half = bar_ns // 2  # stops fill at mid-bar (borrow)
     trail_by_bar = tr_d.shape[1] > 0
     sc_e = c if entries.shape[1] > 1 else 0
     sc_x = c if exits.shape[1] > 1 else 0
@@ -216,7 +217,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
     # are None: this is a constant and the kernel compiled for it holds none of their code
     special = flat is not None or day is not None
     s.cash = p.cash
-    peak = p.cash
+    peak = trough = p.cash
     max_dd = 0.0
     last_close = np.nan
     last_i = -1
@@ -228,6 +229,15 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             if keep_equity:
                 equity[i, c] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
             continue
+        if (not special and s.pos == 0.0 and s.pending == NONE and not working and s.cash > 0.0
+                and not entries[i, sc_e] and not short_entries[i, sc_se]):
+            # flat, nothing to fill, no entry signal: nothing happens in this bar. Its equity is the cash, as at
+            # the previous bar (the drawdown's peak and trough hold it), and no ruin (cash > 0)
+            last_close = close[i, pc]
+            last_i = i
+            if keep_equity:
+                equity[i, c] = s.cash
+            continue
         h = high[i, pc]
         lo = low[i, pc]
         cl = close[i, pc]
@@ -235,14 +245,16 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             _execute(s, s.pending, s.pending_reason, o, ts[i], i, c, a, p, trades, t_hi, 0.0, 0.0, orders)
             s.pending = NONE
         if working:  # 2. a working entry order, and the stops of the position it opens
-            _work(s, o, h, lo, cl, ts[i], ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, t_hi, 0.0, 0.0,
+            _work(s, o, h, lo, cl, ts[i], ts[i] + half, i, c, a, p, ohlc_path, trades, t_hi, 0.0, 0.0,
                   0.0, orders, np.bool_(True))
             working = s.w_side != 0
         elif s.pos != 0.0:  # 3. stops inside the bar
-            _stops(s, o, h, lo, cl, ts[i] + bar_ns // 2, i, c, a, p, ohlc_path, trades, orders, 0.0)
+            hit, raw, level = _stop_test(s, o, h, lo, cl, p, ohlc_path, 0.0)  # see _stops
+            if hit >= 0:
+                _stop_exit(s, raw, level, ts[i] + half, i, c, a, hit, p, trades, orders)
             if break_even is not None:
                 _break_even(s, p)
-        if s.pos != 0.0:  # 4. costs of time
+        if s.pos < 0.0 and p.borrow_rate > 0.0:  # 4. costs of time
             _accrue(s, cl, ts[i] + bar_ns, p.borrow_rate)
         if trail_by_bar:
             s.trail_d = _cell(tr_d, c, i)
@@ -262,7 +274,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             short_out = short_exits[i, sc_sx]
             want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
                                    time_up_nb(s, p, i, fill_same_close))
-            if want != NONE or working:
+            if want in (GO_LONG, GO_SHORT) or working:  # an exit alone passes through _place unchanged
                 want = _place(s, want, long_out, short_out, i, c, c, a, p, sl_d, tp_d, entry_px, vol, orders)
                 working = s.w_side != 0
             if want != NONE:
@@ -276,14 +288,13 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             s.equity = value
         if keep_equity:
             equity[i, c] = value
-        if value >= peak:
-            peak = value
-        elif peak > 0.0:
-            max_dd = max(max_dd, 1.0 - value / peak)
+        peak, trough, max_dd = drawdown_nb(value, peak, trough, max_dd)
     if s.ruin_bar >= 0:  # the equity curve is 0 from the ruin's close on
         if keep_equity:
             equity[s.ruin_bar:, c] = 0.0
         max_dd = 1.0
+    else:
+        max_dd = drawdown_nb(np.inf, peak, trough, max_dd)[2]  # the last stretch below the peak
     if s.pos != 0.0 and s.k < t_hi:  # still open: marked at the last close, flagged
         side = 1.0 if s.pos > 0.0 else -1.0
         units = abs(s.pos)
@@ -361,6 +372,21 @@ def guards_nb(s, p, mark, peak, i, today):
         s.halt_bar = i
         trip = True
     return trip
+
+
+@njit(cache=True, nogil=True, inline="always")
+def drawdown_nb(value, peak, trough, max_dd):
+    """The next bar of a running maximum drawdown: ``(peak, trough, max_dd)`` after the equity ``value``.
+
+    The drawdown 1 - value / peak is largest at the lowest value below each peak (division is monotone),
+    so it is taken once per stretch below a peak, when a new peak (or the end: ``value`` = inf) closes it,
+    rather than once per bar.
+    """
+    if value >= peak:
+        if trough < peak:
+            max_dd = max(max_dd, 1.0 - trough / peak)
+        return value, value, max_dd
+    return peak, min(trough, value), max_dd
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -473,8 +499,7 @@ def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
     s.borrow = 0.0
     s.accrued_until = when
     s.best = px
-    s.fav = 0.0
-    s.adv = 0.0
+    s.worst = px
     if s.o_sl > 0.0:
         s.sl_px = px - want * s.o_sl
     elif p.stop_loss > 0.0:
@@ -531,7 +556,7 @@ def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, oth
                 h = max(raw, cl)
             else:
                 lo = min(raw, cl)
-    hit = _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover)
+    hit = _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover)
     _break_even(s, p)
     return hit
 
@@ -573,15 +598,27 @@ def _cancel_working(s, i, c, a, p, orders):
     s.w_side = 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover):
-    """Test the stop-loss, trailing stop, margin call and take-profit inside the bar; exit or move the trail.
+    """:func:`_stop_test` and the exit it asks for (borrow to ``mid``); returns the exit reason, else -1."""
+    reason, raw, level = _stop_test(s, o, h, lo, cl, p, ohlc_path, cover)
+    if reason >= 0:
+        _stop_exit(s, raw, level, mid, i, c, a, reason, p, trades, orders)
+    return reason
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stop_test(s, o, h, lo, cl, p, ohlc_path, cover):
+    """Test the stop-loss, trailing stop, margin call and take-profit inside the bar: the exit it asks for as
+    (exit reason, fill price before slippage, level), or (-1, NaN, NaN) once the bar has moved the best and
+    worst prices.
 
     With ``maintenance_margin`` the margin call is one more stop level: the price at which the account's
     equity falls to the maintenance margin, ``cover`` being what the account's other positions add to
     equity beyond their own maintenance margin (0 for one asset); the nearer of it and the stop-loss (or
-    trail) is the level tested, the stop-loss on a tie. Returns the exit reason of the fill, else -1.
-    Inlined where it is called: this runs on every bar a position is held, the exit itself out of line.
+    trail) is the level tested, the stop-loss on a tie. Inlined in :func:`_stops`, which runs on every bar a
+    position is held, and given no arrays: each array an inlined function takes costs a reference count
+    increment and decrement per call (atomic operations), more than the test itself.
     """
     side = 1.0 if s.pos > 0.0 else -1.0
     level = s.sl_px
@@ -614,16 +651,11 @@ def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover):
             hit_take = not stop_first
             hit_stop = stop_first
     if hit_stop:  # a gap through the level fills at the open
-        _stop_exit(s, min(o, level) if side > 0.0 else max(o, level), level, mid, i, c, a, stop_reason, p, trades,
-                   orders)
-        return np.int64(stop_reason)
+        return np.int64(stop_reason), min(o, level) if side > 0.0 else max(o, level), level
     if hit_take:
-        _stop_exit(s, max(o, take) if side > 0.0 else min(o, take), take, mid, i, c, a, np.int64(R_TAKE), p, trades,
-                   orders)
-        return np.int64(R_TAKE)
+        return np.int64(R_TAKE), max(o, take) if side > 0.0 else min(o, take), take
     _excursion(s, side, h, lo)
-    s.best = max(s.best, h) if side > 0.0 else min(s.best, lo)
-    return np.int64(-1)
+    return np.int64(-1), np.nan, np.nan
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -645,12 +677,6 @@ def _break_even(s, p):
         side = 1.0 if s.pos > 0.0 else -1.0
         if side * (s.best - s.entry_px * (1.0 + side * p.break_even)) >= 0.0 and side * (s.entry_px - s.sl_px) > 0.0:
             s.sl_px = s.entry_px
-
-
-@njit(cache=True, nogil=True)
-def _stops_out_of_line(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover):
-    """:func:`_stops` as a call, for the rare callers (inlining it everywhere costs compile time, not speed)."""
-    return _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover)
 
 
 @njit(cache=True, nogil=True)
@@ -700,14 +726,25 @@ def _decide(s, long_in, long_out, short_in, short_out, time_up):
 
 @njit(cache=True, nogil=True, inline="always")
 def _excursion(s, side, hi, lo):
-    up = hi / s.entry_px - 1.0
-    down = lo / s.entry_px - 1.0
+    """Move the best and worst prices since entry with a bar's (or a fill's) high and low."""
     if side > 0.0:
-        s.fav = max(s.fav, up)
-        s.adv = min(s.adv, down)
+        s.best = max(s.best, hi)
+        s.worst = min(s.worst, lo)
     else:
-        s.fav = max(s.fav, -down)
-        s.adv = min(s.adv, -up)
+        s.best = min(s.best, lo)
+        s.worst = max(s.worst, hi)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mfe_mae(s, side):
+    """The trade's maximum favourable and adverse excursions (fractions of the entry price) from the best and
+    worst prices: a ratio taken once at the record equals the extreme of the per-bar ratios (division is
+    monotone), without a division per bar."""
+    up = (s.best if side > 0.0 else s.worst) / s.entry_px - 1.0
+    down = (s.worst if side > 0.0 else s.best) / s.entry_px - 1.0
+    if side > 0.0:
+        return max(0.0, up), min(0.0, down)
+    return max(0.0, -down), min(0.0, -up)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -755,8 +792,7 @@ def _record(trades, s, c, a, side, exit_idx, units, exit_px, pnl, comm, slip, re
     t.slippage = slip
     t.borrow = s.borrow
     t.exit_reason = reason
-    t.mfe = s.fav
-    t.mae = s.adv
+    t.mfe, t.mae = _mfe_mae(s, side)
     t.bars_held = exit_idx - s.entry_idx
     t.open = still_open
     s.k += 1
