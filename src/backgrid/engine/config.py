@@ -162,6 +162,9 @@ def _cross_checks(v: dict[str, Any]) -> None:
     if v["slippage_ticks"] > 0 and not v["tick_size"] > 0:
         msg = f"slippage_ticks ({v['slippage_ticks']:g}) needs tick_size > 0, the price of one tick"
         raise OptionError(msg, option="tick_size")
+    if v["commission_max"] is not None and v["commission_max"] < v["commission_min"]:
+        msg = f"commission_max ({v['commission_max']:g}) is below commission_min ({v['commission_min']:g})"
+        raise OptionError(msg, option="commission_max")
     if v["entry_type"] == "market" and v["entry_expiry"] != 1:
         msg = "entry_expiry applies to limit and stop entries; set entry_type='limit' or 'stop' (got 'market')"
         raise OptionError(msg, option="entry_expiry")

@@ -406,7 +406,7 @@ def _fill_price(price, side, p):
 
 @njit(cache=True, nogil=True, inline="always")
 def _commission(value, p):
-    return max(p.commission_min, p.commission_fixed + p.commission * abs(value))
+    return min(max(p.commission_min, p.commission_fixed + p.commission * abs(value)), p.commission_max)
 
 
 @njit(cache=True, nogil=True)
@@ -438,8 +438,12 @@ def _units(px, equity, p, s):
 
 @njit(cache=True, nogil=True, inline="always")
 def _affordable(px, budget, p):
-    """The most units whose value and commission ``budget`` covers, rounded down to the lot."""
-    units = min((budget - p.commission_fixed) / (px * (1.0 + p.commission)), (budget - p.commission_min) / px)
+    """The most units whose value and commission ``budget`` covers, rounded down to the lot.
+
+    value + commission <= budget holds below the cap (the commission at least its minimum) or at the cap.
+    """
+    units = max(min((budget - p.commission_fixed) / (px * (1.0 + p.commission)), (budget - p.commission_min) / px),
+                (budget - p.commission_max) / px)
     if p.lot_size > 0.0:
         units = (units // p.lot_size) * p.lot_size
     return units
