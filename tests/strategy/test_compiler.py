@@ -215,3 +215,13 @@ def test_a_v2_drawdown_guard_migrates_to_drawdown_limit_and_runs_the_same() -> N
     pd.testing.assert_frame_equal(got.trades, want.trades)
     with pytest.raises(SpecError, match=r"risk: unknown field 'max_drawdown_percent'; did you mean"):
         parse(_doc(schema_version=3, risk={"max_drawdown_percent": 8}))
+
+
+def test_a_cost_of_the_option_table_reaches_the_engine_from_the_document() -> None:
+    compiled = compile_strategy(parse(_doc(costs={"commission_percent": 1, "commission_max": 2.5})),
+                                demo_bars("DEMO-SPY", "1d"))
+    assert compiled.kwargs["commission"] == 0.01
+    assert compiled.kwargs["commission_max"] == 2.5
+    result = compiled.run()
+    assert result.config.commission_max == 2.5
+    assert result.orders["commission"].max() == pytest.approx(2.5)

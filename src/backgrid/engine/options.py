@@ -172,7 +172,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("commission_min", "costs", "float", "cash", "smallest commission per fill", 0.0, low=0.0,
            low_closed=True, record=True, document="costs.commission_min"),
     Option("commission_max", "costs", "float", "cash", "largest commission per fill (a broker's cap)", None,
-           none="no cap", low=0.0, low_closed=True, record=True, record_none=math.inf),
+           none="no cap", low=0.0, low_closed=True, record=True, record_none=math.inf, document="costs.commission_max"),
     Option("slippage", "costs", "float", _F, "adverse price move per fill, a fraction of the price", 0.0,
            low=0.0, low_closed=True, high=1.0, record=True, document="costs.slippage_percent",
            document_scale=100.0),

@@ -594,6 +594,7 @@ class Costs(_Model):
     commission_percent: Annotated[float, _engine("commission")] = 0.0
     commission_fixed: Annotated[float, _engine("commission_fixed")] = 0.0
     commission_min: Annotated[float, _engine("commission_min")] = 0.0
+    commission_max: Annotated[float, _engine("commission_max")] | None = None
     slippage_percent: Annotated[float, _engine("slippage")] = 0.0
     slippage_ticks: Annotated[float, _engine("slippage_ticks")] = 0.0
     tick_size: Annotated[float, _engine("tick_size")] = 0.0
