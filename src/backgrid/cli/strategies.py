@@ -177,7 +177,7 @@ def run(
 
 def _running(parameter_sets: int) -> str:
     """The progress line of a run: a first run compiles the engine's kernels (about 10 s), later ones load them."""
-    if not engine_compiled():
+    if not engine_compiled(columns=parameter_sets):
         return f"compiling the engine (first run only), then running {parameter_sets} parameter set(s)"
     return f"running {parameter_sets} parameter set(s)"
 
