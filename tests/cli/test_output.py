@@ -280,12 +280,12 @@ def test_a_terminal_gets_a_table_that_fits_and_cuts_no_value(home: Path) -> None
 
 
 def test_the_first_run_says_it_compiles(tmp_path: Path) -> None:
-    from backgrid.cli.common import engine_compiled
     from backgrid.cli.strategies import _running
+    from backgrid.engine.jit import kernel_compiled
     cold = subprocess.run([sys.executable, "-c", "from backgrid.cli.strategies import _running; print(_running(3))"],
                           env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, capture_output=True, text=True,
                           check=True)
     assert cold.stdout == "compiling the engine (first run only), then running 3 parameter set(s)\n"
     NARROW.invoke(app, ["run", "sma-cross"], catch_exceptions=False)  # compiled in this process, and cached
-    assert engine_compiled(columns=1)
+    assert kernel_compiled(columns=1)
     assert _running(3) == "running 3 parameter set(s)"

@@ -74,24 +74,6 @@ def progress(first: str) -> Iterator[Callable[[str], None]]:
     yield screen.print
 
 
-def engine_compiled(*, columns: int) -> bool:
-    """Whether the engine's kernel for ``columns`` parameter sets is compiled (False: the run compiles it first).
-
-    Looks at the kernel's compiled signatures and at numba's on-disk cache index (which numba checks
-    against the kernel's source stamp), without compiling or timing anything. It picks the kernel as
-    :func:`backgrid.engine.run` does for one symbol (the parallel one for more than one column). The
-    ``_cache`` attributes are numba's, not public API: anything unexpected reads as "not compiled",
-    which only changes a progress message.
-    """
-    from backgrid.engine.kernels import simulate_nb  # noqa: PLC0415
-
-    kernel = simulate_nb.simulate_parallel_nb if columns > 1 else simulate_nb.simulate_nb
-    try:
-        return bool(kernel.signatures or kernel._cache._cache_file._load_index())  # type: ignore[attr-defined]  # noqa: SLF001
-    except (AttributeError, OSError):
-        return False
-
-
 def command(fn: F) -> F:
     """Wrap a command so a :class:`~backgrid.errors.BackgridError` prints a clear message and exits with 1."""
 

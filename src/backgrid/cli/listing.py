@@ -135,7 +135,9 @@ def emit(listings: Sequence[Listing], *, json_: bool, csv_: bool, records: Any =
         writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
         return
     screen = console()
-    for listing in listings:
+    for number, listing in enumerate(listings):
+        if number:
+            screen.print()  # a blank line between listings
         screen.print(listing)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from backgrid.cli.common import App, command, console, engine_compiled, error_console, progress, styled, write_json
+from backgrid.cli.common import App, command, console, error_console, progress, styled, write_json
 from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
 
 if TYPE_CHECKING:
@@ -177,7 +177,9 @@ def run(
 
 def _running(parameter_sets: int) -> str:
     """The progress line of a run: a first run compiles the engine's kernels (about 10 s), later ones load them."""
-    if not engine_compiled(columns=parameter_sets):
+    from backgrid.engine.jit import kernel_compiled  # noqa: PLC0415
+
+    if not kernel_compiled(columns=parameter_sets):
         return f"compiling the engine (first run only), then running {parameter_sets} parameter set(s)"
     return f"running {parameter_sets} parameter set(s)"
 
