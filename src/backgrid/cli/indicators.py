@@ -24,7 +24,7 @@ def list_(category: str | None = typer.Option(None, "--category", "-c", help="On
     from backgrid import indicators  # noqa: PLC0415
 
     specs = indicators.list(category)
-    columns = [Column("id"), Column("name", wrap=True), Column("level"),
+    columns = [Column("id"), Column("name", wrap=True), Column("level", styles=_COLOURS),
                Column("outputs", lambda r: ", ".join(r["outputs"]), wrap=True),
                Column("TA-Lib", lambda r: r["talib"] or "")]
     listings = [Listing(columns, [{"id": s.id, "name": s.name, "category": s.category, "level": s.tier,

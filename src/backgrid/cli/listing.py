@@ -33,7 +33,8 @@ class Column:
     """A column of a listing: its header and how a record's cell reads (default: the header's field).
 
     ``wrap``: the cell may break between words in a narrow terminal; ``optional``: the column is left out
-    of a terminal too narrow for it (the JSON and CSV keep it).
+    of a terminal too narrow for it (the JSON and CSV keep it); ``styles``: a terminal's style for a cell
+    by its text (``{"beginner": "green"}``).
     """
 
     header: str
@@ -41,6 +42,7 @@ class Column:
     justify: Literal["left", "right"] = "left"
     wrap: bool = False
     optional: bool = False
+    styles: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, record: Mapping[str, Any]) -> str:
         """The cell of ``record`` in this column."""
@@ -89,6 +91,7 @@ class Listing:
 
     def _table(self, width: int) -> Any:
         from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
 
         shown = list(range(len(self.columns)))
         hidden = []
@@ -105,7 +108,7 @@ class Listing:
             c = self.columns[i]
             table.add_column(c.header, justify=c.justify, no_wrap=not c.wrap, overflow="fold")  # fold, never "…"
         for cells in self.rows:
-            table.add_row(*(cells[i] for i in shown))
+            table.add_row(*(Text(cells[i], style=self.columns[i].styles.get(cells[i], "")) for i in shown))
         return table
 
     def _min_width(self, shown: Sequence[int]) -> int:
