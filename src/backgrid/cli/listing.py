@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
     from rich.console import Console, ConsoleOptions, RenderResult
 
-Record = dict[str, Any]
-
 JSON_OPTION = typer.Option(False, "--json", help="Print the records as JSON instead of a table.")
 CSV_OPTION = typer.Option(False, "--csv", help="Print the records as CSV instead of a table.")
 
@@ -72,11 +70,11 @@ class Listing:
             return
         from rich.segment import Segment  # noqa: PLC0415
 
-        for line in self.plain_lines():
+        for line in self._plain_lines():
             yield Segment(line)
             yield Segment.line()
 
-    def plain_lines(self) -> Iterator[str]:
+    def _plain_lines(self) -> Iterator[str]:
         """The title, the header and one line a record, columns two spaces apart, no trailing spaces."""
         headers = [c.header for c in self.columns]
         widths = [max(len(cell) for cell in column) for column in zip(headers, *self.rows, strict=True)]
