@@ -77,7 +77,7 @@ def test_list_show_validate_schema(tmp_path: Path) -> None:
     assert shown.output.startswith("# Go long DEMO-BTC on 1d when MACD")
     assert "schema_version: 3" in shown.output
     path = tmp_path / "mine.json"
-    path.write_text(invoke("strategies", "show", "supertrend", "--json").output.split("\n", 1)[1], encoding="utf-8")
+    path.write_text(invoke("strategies", "show", "supertrend", "--json").stdout, encoding="utf-8")
     checked = invoke("strategies", "validate", path)
     assert checked.exit_code == 0, checked.output
     assert "✓" in checked.output

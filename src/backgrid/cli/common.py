@@ -1,37 +1,77 @@
-"""Shared pieces of the CLI: the console, error handling and table helpers."""
+"""Shared pieces of the CLI: the consoles, error handling, progress and the help's option names.
+
+Everything printed goes through :func:`console` or :func:`error_console`, which read no markup and no
+emoji codes: a check name ``[unsorted]``, a pattern ``'^[A-Z]*$'`` or a file ``missing[daily].csv``
+prints as written. Styled words are :func:`styled` pieces, never markup in a string.
+"""
 
 from __future__ import annotations
 
 import functools
-from functools import cache
+import json
+import sys
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from backgrid.errors import BackgridError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from rich.console import Console
+    from rich.text import Text
+    from typer._click import Context, Parameter  # typer vendors click; its commands take these
 
 F = TypeVar("F", bound="Callable[..., Any]")
 
 
-@cache
-def console() -> Console:
-    """The console that commands print to."""
+def _console(*, stderr: bool) -> Console:
     from rich.console import Console  # noqa: PLC0415  # keep `backgrid --help` fast
 
-    return Console(highlight=False)
+    # Made per command, not cached: a cached console keeps the width and the stream of its first use.
+    screen = Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    screen.soft_wrap = not screen.is_terminal  # a pipe or a file gets whole lines, not lines cut at 80
+    return screen
 
 
-@cache
+def console() -> Console:
+    """The console that commands print results to (standard output)."""
+    return _console(stderr=False)
+
+
 def error_console() -> Console:
-    """The console for error messages (standard error)."""
-    from rich.console import Console  # noqa: PLC0415
+    """The console for errors, refusals, warnings and progress (standard error)."""
+    return _console(stderr=True)
 
-    return Console(stderr=True, highlight=False)
+
+def styled(*parts: str | Text | tuple[str, str]) -> Text:
+    """Text from literal pieces, each plain, ``Text`` or ``(text, style)``: ``styled(("error:", "red"), " ", msg)``."""
+    from rich.text import Text  # noqa: PLC0415
+
+    return Text.assemble(*parts)
+
+
+def write_json(value: Any) -> None:
+    """Write ``value`` to standard output as indented JSON, byte for byte (no console in between)."""
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+@contextmanager
+def progress(first: str) -> Iterator[Callable[[str], None]]:
+    """Show progress on standard error; yield the function that reports the next step.
+
+    A terminal gets a spinner; a pipe or a log file gets one line a step.
+    """
+    screen = error_console()
+    if screen.is_terminal:
+        with screen.status(first) as status:
+            yield status.update
+        return
+    screen.print(first)
+    yield screen.print
 
 
 def command(fn: F) -> F:
@@ -42,7 +82,44 @@ def command(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except BackgridError as exc:
-            error_console().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            error_console().print(styled(("error:", "bold red"), " ", str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _name_values(params: list[Parameter]) -> list[Parameter]:
+    """Show ``--symbol SYMBOL`` in the help, and a flag bare: never Python types like ``<list[str]>``."""
+    for param in params:
+        if isinstance(param, TyperOption) and (param.is_flag or param.count):
+            param.metavar = ""
+        elif isinstance(param, (TyperOption, TyperArgument)) and param.metavar is None and param.name:
+            param.metavar = param.name.rstrip("_").upper()
+        if isinstance(param, TyperArgument):  # its name is the metavar; the type column would repeat a type
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]  # noqa: ARG005
+    return params
+
+
+class Command(TyperCommand):
+    """A command whose help names values instead of showing types."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        return _name_values(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """A command group whose help names values instead of showing types."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        return _name_values(super().get_params(ctx))
+
+
+class App(typer.Typer):
+    """A :class:`typer.Typer` whose groups and commands use :class:`Group` and :class:`Command`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=Group, add_completion=False, **kwargs)
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """Register a command (as :meth:`typer.Typer.command` does) with the :class:`Command` class."""
+        return super().command(name, cls=Command, **kwargs)

@@ -7,58 +7,67 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from backgrid.cli.common import command, console
+from backgrid.cli.common import App, command, console, error_console, styled
+from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
 
     import pandas as pd
-    from rich.table import Table
+    from rich.console import Console
 
     from backgrid.data.sources.csv import CsvFormatName
     from backgrid.data.store import SeriesInfo
     from backgrid.data.validate import ValidationReport
 
-app = typer.Typer(help="Import, inspect and resample market data in the local store.", no_args_is_help=True)
+app = App(help="Import, inspect and resample market data in the local store.", no_args_is_help=True)
 
 
-def series_table(infos: Sequence[SeriesInfo], *, title: str = "Stored series", brief: bool = False) -> Table:
-    """A table with one row per stored series; ``brief`` keeps symbol, timeframe, bars and dates."""
-    from rich import box  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
-
-    names = ["symbol", "timeframe", "bars", "first bar", "last bar"]
+def series_listing(infos: Sequence[SeriesInfo], *, title: str = "Stored series", brief: bool = False) -> Listing:
+    """A listing with one record per stored series; ``brief`` shows symbol, timeframe, bars and dates."""
+    headers = ["symbol", "timeframe", "bars", "first bar", "last bar"]
     if not brief:
-        names = ["source", *names, "updated", "note"]
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for name in names:
-        table.add_column(name, justify="right" if name == "bars" else "left", no_wrap=True)
-    for info in infos:
-        note = "synthetic" if info.synthetic else ""
-        if not info.last_complete:
-            note = ", ".join(filter(None, [note, "last bar incomplete"]))
-        cells = {"source": info.source, "symbol": info.symbol, "timeframe": str(info.timeframe),
-                 "bars": f"{info.rows:,}", "first bar": _when(info.first_ts), "last bar": _when(info.last_ts),
-                 "updated": info.updated_at.strftime("%Y-%m-%d %H:%M"), "note": note}
-        table.add_row(*(cells[name] for name in names))
-    return table
+        headers = ["source", *headers, "updated", "note"]
+    columns = {
+        "source": Column("source"), "symbol": Column("symbol"), "timeframe": Column("timeframe"),
+        "bars": Column("bars", lambda r: f"{r['bars']:,}", justify="right"),
+        "first bar": Column("first bar", lambda r: _when(r["first_bar"]), wrap=True),
+        "last bar": Column("last bar", lambda r: _when(r["last_bar"]), wrap=True),
+        "updated": Column("updated", lambda r: _when(r["updated"]), wrap=True, optional=True),
+        "note": Column("note", _note, wrap=True),
+    }
+    records = [{"source": i.source, "symbol": i.symbol, "timeframe": str(i.timeframe), "bars": i.rows,
+                "first_bar": _iso(i.first_ts), "last_bar": _iso(i.last_ts), "updated": _iso(i.updated_at),
+                "synthetic": i.synthetic, "last_complete": i.last_complete} for i in infos]
+    return Listing([columns[h] for h in headers], records, title=title)
 
 
-def _when(stamp: pd.Timestamp | None) -> str:
-    return "-" if stamp is None else stamp.strftime("%Y-%m-%d %H:%M")
+def _iso(stamp: pd.Timestamp | datetime | None) -> str | None:
+    return None if stamp is None else stamp.isoformat()
 
 
-def print_report(report: ValidationReport) -> None:
-    """Print a validation report, colouring each finding by severity."""
-    out = console()
+def _when(iso: str | None) -> str:
+    """``2024-01-02 03:04`` from an ISO time, ``-`` for none."""
+    return "-" if iso is None else iso[:16].replace("T", " ")
+
+
+def _note(record: Mapping[str, Any]) -> str:
+    notes = ["synthetic" if record["synthetic"] else "", "" if record["last_complete"] else "last bar incomplete"]
+    return ", ".join(filter(None, notes))
+
+
+def print_report(report: ValidationReport, *, screen: Console | None = None) -> None:
+    """Print a validation report, colouring each finding by severity (standard output unless ``screen``)."""
+    out = screen or console()
     if not report.findings:
-        out.print(f"[green]validation: {report.rows_in:,} rows, no problems found[/]")
+        out.print(styled((f"validation: {report.rows_in:,} rows, no problems found", "green")))
         return
     colours = {"error": "red", "warning": "yellow", "fixed": "cyan"}
     out.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
               f"{report.rows_in:,} rows in, {report.rows_out:,} rows kept")
     for f in report.findings:
-        out.print(f"  [{colours[f.severity]}]{f.severity}[/] [{f.check}] {f.message}", soft_wrap=True)
+        out.print(styled("  ", (f.severity, colours[f.severity]), f" [{f.check}] {f.message}"), soft_wrap=True)
 
 
 @app.command("import")
@@ -98,8 +107,10 @@ def import_(
         else:
             bars, report = load_csv(file, format=cast("CsvFormatName", format_), **options)  # checked there
     except ValidationError as exc:
-        print_report(cast("ValidationReport", exc.report))  # validation raises it with its ValidationReport
-        console().print("[red]nothing was imported[/] (use --fix CHECK or --warn CHECK to accept these rows)")
+        refusal = error_console()
+        print_report(cast("ValidationReport", exc.report), screen=refusal)  # raised with its report
+        refusal.print(styled(("nothing was imported", "red"),
+                             " (use --fix CHECK or --warn CHECK to accept these rows)"), soft_wrap=True)
         raise typer.Exit(1) from None
     if source:
         from dataclasses import replace  # noqa: PLC0415
@@ -107,7 +118,7 @@ def import_(
         bars = replace(bars, source=source)
     info = DataStore().write(bars, mode=mode)  # type: ignore[arg-type]
     print_report(report)
-    console().print(series_table([info], title="Imported"))
+    console().print(series_listing([info], title="Imported"))
 
 
 @app.command("list")
@@ -115,17 +126,19 @@ def import_(
 def list_(
     source: str | None = typer.Option(None, "--source", help="Only this source."),
     symbol: str | None = typer.Option(None, "--symbol", "-s", help="Only this symbol."),
+    json_: bool = JSON_OPTION,
+    csv_: bool = CSV_OPTION,
 ) -> None:
     """List the series in the store."""
     from backgrid.data.store import DataStore  # noqa: PLC0415
 
     store = DataStore()
     infos = store.list(source=source, symbol=symbol)
-    if not infos:
-        console().print(f"the store at {store.home} is empty; try [bold]backgrid demo[/] or "
-                        "[bold]backgrid data import FILE --symbol S --timeframe T[/]")
+    if not infos and not (json_ or csv_):
+        console().print(f"the store at {store.home} is empty; try `backgrid demo` or "
+                        "`backgrid data import FILE --symbol S --timeframe T`", soft_wrap=True)
         return
-    console().print(series_table(infos))
+    emit([series_listing(infos)], json_=json_, csv_=csv_)
 
 
 @app.command("show")
@@ -153,15 +166,15 @@ def show(
     facts = {
         "series": f"{info.symbol} {info.timeframe} from {info.source}"
                   + (" (SYNTHETIC demo data)" if info.synthetic else ""),
-        "bars": f"{info.rows:,}, {_when(info.first_ts)} .. {_when(info.last_ts)} UTC"
+        "bars": f"{info.rows:,}, {_when(_iso(info.first_ts))} .. {_when(_iso(info.last_ts))} UTC"
                 + ("" if info.last_complete else ", last bar incomplete"),
         "calendar": bars.calendar.name,
-        "updated": info.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "updated": f"{info.updated_at:%Y-%m-%d %H:%M:%S} UTC",
         "file": f"{info.path} ({info.size_bytes:,} bytes)",
         "checksum": f"sha256 {info.checksum} (verified)",
     }
     for key, value in facts.items():
-        out.print(f"[bold]{key:>9}[/]  {value}", soft_wrap=True)
+        out.print(styled((f"{key:>9}", "bold"), f"  {value}"), soft_wrap=True)
     if len(bars):
         frame = bars.to_pandas()
         out.print(frame.describe().loc[["min", "mean", "max"]].to_string(float_format=lambda x: f"{x:,.4f}"))
@@ -183,7 +196,7 @@ def resample_(
     store = DataStore()
     bars = resample(store.read(symbol, from_, source=source), to)
     info = store.write(bars)
-    console().print(series_table([info], title=f"{symbol} {from_} -> {to}"))
+    console().print(series_listing([info], title=f"{symbol} {from_} -> {to}"))
 
 
 @app.command("delete")

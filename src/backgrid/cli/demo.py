@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from backgrid.cli.common import command, console
+from backgrid.cli.common import command, console, progress, styled
 from backgrid.cli.strategies import run
 
 
@@ -21,9 +21,7 @@ def demo(
     The most complete end-to-end job backgrid runs today: data generation,
     validation, resampling, the local store, indicators, the engine and its metrics.
     """
-    from rich.progress import Progress  # noqa: PLC0415
-
-    from backgrid.cli.data import series_table  # noqa: PLC0415
+    from backgrid.cli.data import series_listing  # noqa: PLC0415
     from backgrid.data.resample import resample  # noqa: PLC0415
     from backgrid.data.sources.demo import DEMO_SYMBOLS, demo_minutes  # noqa: PLC0415
     from backgrid.data.store import DataStore  # noqa: PLC0415
@@ -34,24 +32,22 @@ def demo(
     frames = sorted({Timeframe.parse(t) for t in timeframe})
     store = DataStore()
     infos, reports = [], []
-    with Progress(console=console(), transient=True) as progress:
-        task = progress.add_task("building demo data", total=len(symbols) * (len(frames) + 1))
-        for name in symbols:
-            progress.update(task, description=f"generating {name} (synthetic)")
+    with progress("building demo data") as step:
+        for number, name in enumerate(symbols, 1):
+            step(f"generating {name} (synthetic), symbol {number} of {len(symbols)}")
             minutes = demo_minutes(name)
-            progress.advance(task)
             for tf in frames:
-                progress.update(task, description=f"{name} {tf}: resample, validate, store")
+                step(f"{name} {tf}: resample, validate, store")
                 bars = resample(minutes, tf)
                 reports.append((name, tf, validate(bars)))
                 infos.append(store.write(bars))
-                progress.advance(task)
     out = console()
-    out.print(f"[bold]backgrid demo[/] — SYNTHETIC data, written to {store.home}")
-    out.print(series_table(infos, title="Demo series in the store (synthetic)", brief=True))
+    out.print(styled(("backgrid demo", "bold"), f" — SYNTHETIC data, written to {store.home}"), soft_wrap=True)
+    out.print(series_listing(infos, title="Demo series in the store (synthetic)", brief=True))
     for name, tf, report in reports:
-        state = "[green]ok[/]" if report.ok and not report.warnings else report.describe()
-        out.print(f"  validation {name} {tf}: {state}")
-    out.print("\n[bold]Backtest[/] of the ready strategy sma-cross (backgrid strategies show sma-cross):")
+        state = styled(("ok", "green")) if report.ok and not report.warnings else styled(report.describe())
+        out.print(styled(f"  validation {name} {tf}: ", state))
+    out.print(styled("\n", ("Backtest", "bold"),
+                     " of the ready strategy sma-cross (backgrid strategies show sma-cross):"))
     run(strategy_file="sma-cross", symbol=None, timeframe=None, start=None, end=None, cash=None,
         sweep=[f"fast={fast}", f"slow={slow}"], out=None)

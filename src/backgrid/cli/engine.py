@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from backgrid.cli.common import command
+from backgrid.cli.common import App, command, write_json
 
 if TYPE_CHECKING:
     from backgrid.engine.options import Option
 
-app = typer.Typer(help="The engine's options: what each means, its unit, range and default.", no_args_is_help=True)
+app = App(help="The engine's options: what each means, its unit, range and default.", no_args_is_help=True)
 
 
 @app.command("options")
@@ -21,8 +21,6 @@ app = typer.Typer(help="The engine's options: what each means, its unit, range a
 def options(json_: bool = typer.Option(False, "--json", help="Print the table as JSON (one object per option)."),
             ) -> None:
     """List every engine option by group: its unit, default, accepted range and what it does."""
-    import json  # noqa: PLC0415
-
     from backgrid.engine.options import OPTIONS  # noqa: PLC0415  # keep `backgrid --help` fast
 
     if json_:
@@ -30,7 +28,7 @@ def options(json_: bool = typer.Option(False, "--json", help="Print the table as
                  "default": o.default, "none": o.none or None, "range": o.bounds_text() if o.kind in ("float", "int")
                  else None, "choices": list(o.choices) or None, "document": o.document or None, "help": o.help}
                 for o in OPTIONS.values()]
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        write_json(rows)
         return
     groups: dict[str, list[Option]] = {}
     for o in OPTIONS.values():
@@ -66,8 +64,6 @@ def _accepts(o: Option) -> str:
 @command
 def schema() -> None:
     """Print the JSON Schema of the engine's settings (what the API and the web forms render)."""
-    import json  # noqa: PLC0415
-
     from backgrid.engine.options import json_schema  # noqa: PLC0415
 
-    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    write_json(json_schema())

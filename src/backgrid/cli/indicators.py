@@ -3,41 +3,38 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import typer
 
-from backgrid.cli.common import command, console
+from backgrid.cli.common import App, command, console, styled, write_json
+from backgrid.cli.listing import CSV_OPTION, Column, Listing, emit
 
-app = typer.Typer(help="Browse the indicator library.", no_args_is_help=True)
+app = App(help="Browse the indicator library.", no_args_is_help=True)
 
-_BADGES = {"beginner": "[green]beginner[/]", "intermediate": "[yellow]intermediate[/]",
-           "advanced": "[magenta]advanced[/]"}
+_COLOURS = {"beginner": "green", "intermediate": "yellow", "advanced": "magenta"}
 
 
 @app.command("list")
 @command
 def list_(category: str | None = typer.Option(None, "--category", "-c", help="Only this category."),
-          json_: bool = typer.Option(False, "--json", help="Print the whole registry as JSON.")) -> None:
-    """List the modules by category, with their difficulty badge."""
-    from rich import box  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
-
+          json_: bool = typer.Option(False, "--json", help="Print the whole registry as JSON."),
+          csv_: bool = CSV_OPTION) -> None:
+    """List the modules by category, with their difficulty level."""
     from backgrid import indicators  # noqa: PLC0415
 
     specs = indicators.list(category)
-    out = console()
-    if json_:
-        out.print_json(indicators.to_json())
-        return
-    for name, group in itertools.groupby(specs, key=lambda s: s.category):
-        table = Table(title=name.replace("_", " "), box=box.SIMPLE_HEAD, title_justify="left")
-        for column in ("id", "name", "level", "outputs", "TA-Lib"):
-            table.add_column(column, no_wrap=column != "name")
-        for spec in group:
-            table.add_row(spec.id, spec.name, _BADGES[spec.tier], ", ".join(o.name for o in spec.outputs),
-                          spec.talib.function if spec.talib else "")
-        out.print(table)
-    out.print(f"{len(specs)} modules; details: [bold]backgrid indicators show ID[/]")
+    columns = [Column("id"), Column("name", wrap=True), Column("level", styles=_COLOURS),
+               Column("outputs", lambda r: ", ".join(r["outputs"]), wrap=True),
+               Column("TA-Lib", lambda r: r["talib"] or "")]
+    listings = [Listing(columns, [{"id": s.id, "name": s.name, "category": s.category, "level": s.tier,
+                                   "outputs": [o.name for o in s.outputs],
+                                   "talib": s.talib.function if s.talib else None} for s in group],
+                        title=name.replace("_", " "))
+                for name, group in itertools.groupby(specs, key=lambda s: s.category)]
+    emit(listings, json_=json_, csv_=csv_, records=json.loads(indicators.to_json()) if json_ else None)
+    if not (json_ or csv_):
+        console().print(f"{len(specs)} modules; details: backgrid indicators show ID")
 
 
 @app.command("show")
@@ -45,33 +42,25 @@ def list_(category: str | None = typer.Option(None, "--category", "-c", help="On
 def show(indicator_id: str = typer.Argument(..., metavar="ID", help="Module id, e.g. rsi."),
          json_: bool = typer.Option(False, "--json", help="Print the schema as JSON.")) -> None:
     """Print one module's schema: parameters, outputs, warm-up and confirmation delay."""
-    import json  # noqa: PLC0415
-
-    from rich import box  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
-
     from backgrid import indicators  # noqa: PLC0415
 
     spec = indicators.get(indicator_id)
-    out = console()
     if json_:
-        out.print_json(json.dumps(spec.schema()))
+        write_json(spec.schema())
         return
-    out.print(f"[bold]{spec.name}[/] ({spec.id}) — {spec.category.replace('_', ' ')}, {_BADGES[spec.tier]}")
+    out = console()
+    out.print(styled((spec.name, "bold"), f" ({spec.id}) — {spec.category.replace('_', ' ')}, ",
+                     (spec.tier, _COLOURS[spec.tier])), soft_wrap=True)
     out.print(spec.description)
     out.print(f"inputs: {', '.join(spec.inputs)}; warm-up with defaults: {spec.warmup_bars()} bars"
               + (f"; matches TA-Lib {spec.talib.function}" if spec.talib else ""))
     out.print(f"confirmation: {spec.confirmation}")
-    params = Table(title="parameters", box=box.SIMPLE_HEAD, title_justify="left")
-    for name in ("name", "type", "default", "allowed", "help"):
-        params.add_column(name)
-    for p in spec.params:
-        params.add_row(p.name, p.type, str(p.default), p.allowed(), p.help)
-    out.print(params)
-    outputs = Table(title="outputs", box=box.SIMPLE_HEAD, title_justify="left")
-    for name in ("name", "kind", "range", "description"):
-        outputs.add_column(name)
-    for o in spec.outputs:
-        outputs.add_row(o.name, o.kind + (" (sparse)" if o.sparse else ""),
-                        f"{o.range[0]:g} .. {o.range[1]:g}" if o.range else "", o.description)
-    out.print(outputs)
+    out.print(Listing([Column("name"), Column("type"), Column("default", wrap=True), Column("allowed", wrap=True),
+                       Column("help", wrap=True)],
+                      [{"name": p.name, "type": p.type, "default": str(p.default), "allowed": p.allowed(),
+                        "help": p.help} for p in spec.params], title="parameters"))
+    out.print(Listing([Column("name"), Column("kind", wrap=True), Column("range", wrap=True),
+                       Column("description", wrap=True)],
+                      [{"name": o.name, "kind": o.kind + (" (sparse)" if o.sparse else ""),
+                        "range": f"{o.range[0]:g} .. {o.range[1]:g}" if o.range else "",
+                        "description": o.description} for o in spec.outputs], title="outputs"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -13,13 +14,12 @@ from backgrid.cli import demo as demo_command
 from backgrid.cli import engine as engine_commands
 from backgrid.cli import indicators as indicator_commands
 from backgrid.cli import strategies as strategy_commands
-from backgrid.cli.common import console
+from backgrid.cli.common import App
 
-app = typer.Typer(
+app = App(
     name="backgrid",
     help="Design, backtest and validate trading strategies.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
@@ -30,23 +30,22 @@ app.command("run")(strategy_commands.run)
 app.command("demo")(demo_command.demo)
 
 
-def _show_version(value: bool) -> None:
-    if value:
-        console().print(f"backgrid {__version__}")
-        raise typer.Exit
-
-
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main(
+    ctx: typer.Context,
     home: Path | None = typer.Option(
         None, "--home", help="Data directory (default: $BACKGRID_HOME or ~/.backgrid).", show_default=False,
     ),
-    version: bool = typer.Option(
-        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit.",
-    ),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
     """backgrid: right to the cent, fast, and a pleasure to use."""
-    del version  # handled by its callback
+    # Not an eager callback: that would exit before a stray value (`--version true`) is refused.
+    if version:
+        sys.stdout.write(f"backgrid {__version__}\n")
+        raise typer.Exit
+    if ctx.invoked_subcommand is None:  # options alone, e.g. `backgrid --home DIR`
+        sys.stdout.write(ctx.get_help() + "\n")
+        raise typer.Exit
     if home is not None:
         os.environ["BACKGRID_HOME"] = str(home.expanduser())
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from backgrid.cli.common import command, console, error_console
+from backgrid.cli.common import App, command, console, error_console, progress, styled, write_json
+from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
 
     from backgrid.engine.result import Result
     from backgrid.strategy.spec import Strategy
 
-app = typer.Typer(help="Browse, show and check strategy documents.", no_args_is_help=True)
+app = App(help="Browse, show and check strategy documents.", no_args_is_help=True)
 
 
 def _strategy(name_or_file: str) -> Strategy:
@@ -78,28 +83,31 @@ def _format(name: str, value: float) -> str:
 
 
 def _stats_table(stats: pd.Series | pd.DataFrame) -> Any:
+    """A listing of a run's statistics, or of the best 15 parameter sets of a sweep by Sharpe ratio."""
     import pandas as pd  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
 
-    table = Table()
     if isinstance(stats, pd.Series):
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for name, value in stats.items():
-            table.add_row(str(name), _format(str(name), float(value)))
-        return table
+        records = [{"metric": str(name), "value": float(value)} for name, value in stats.items()]
+        return Listing([Column("metric"), Column("value", lambda r: _format(r["metric"], r["value"]), "right")],
+                       records)
     best = stats.sort_values("sharpe_ratio", ascending=False)  # one row per parameter set
-    names = list(best.index.names) if best.index.nlevels > 1 else [best.index.name or "column"]
-    shown = ["total_return", "sharpe_ratio", "max_drawdown", "trades", "win_rate", "profit_factor"]
-    headers = ["return", "Sharpe", "max DD", "trades", "win rate", "PF"]
-    for column in [*names, *headers]:
-        table.add_column(str(column), justify="right")
+    names = [str(n) for n in best.index.names] if best.index.nlevels > 1 else [str(best.index.name or "column")]
+    shown = {"total_return": "return", "sharpe_ratio": "Sharpe", "max_drawdown": "max DD", "trades": "trades",
+             "win_rate": "win rate", "profit_factor": "PF"}
+    records = []
     for label, row in best.head(15).iterrows():
         keys = label if isinstance(label, tuple) else (label,)
-        table.add_row(*(str(k) for k in keys), *(_format(m, float(row[m])) for m in shown))
+        records.append({**dict(zip(names, keys, strict=True)), **{m: float(row[m]) for m in shown}})
+    columns = [Column(n, justify="right") for n in names]
+    columns += [Column(header, functools.partial(_metric_cell, m), "right") for m, header in shown.items()]
+    caption = None
     if len(best) > 15:
-        table.caption = f"best 15 of {len(best)} parameter sets by Sharpe ratio; all of them in stats.csv"
-    return table
+        caption = f"best 15 of {len(best)} parameter sets by Sharpe ratio; all of them in stats.csv"
+    return Listing(columns, records, caption=caption)
+
+
+def _metric_cell(metric: str, record: Mapping[str, Any]) -> str:
+    return _format(metric, record[metric])
 
 
 def _write(out: Path, strategy: Strategy, result: Result, sentence: str) -> list[Path]:
@@ -146,15 +154,15 @@ def run(
         spec = override(spec, symbols=symbol or None, timeframe=timeframe, start=start, end=end, cash=cash)
     grid = _sweep(sweep or [], spec)
     screen = console()
-    with screen.status("loading data") as status:
-        data = market_data(spec, progress=status.update)
-        status.update(f"compiling {spec.name}")
+    with progress("loading data") as step:
+        data = market_data(spec, progress=step)
+        step(f"compiling {spec.name}")
         compiled = compile_strategy(spec, data, grid)
-        status.update(f"running {len(compiled.parameter_sets)} parameter set(s)")
+        step(_running(len(compiled.parameter_sets)))
         result = compiled.run()
     sentence = summary(spec)
     synthetic = any(getattr(bars, "synthetic", False) for bars in data.values())
-    screen.print(f"[bold]{spec.name}[/] — {sentence}")
+    screen.print(styled((spec.name, "bold"), f" — {sentence}"))
     screen.print(f"{len(result.index):,} bars from "
                  f"{result.index[0]:%Y-%m-%d} to {result.index[-1]:%Y-%m-%d}"
                  f"{' (SYNTHETIC demo data)' if synthetic else ''}; warm-up {compiled.warmup} bars; orders fill "
@@ -167,35 +175,43 @@ def run(
         screen.print(f"wrote {', '.join(f.name for f in files)} to {out}")
 
 
+def _running(parameter_sets: int) -> str:
+    """The progress line of a run: a first run compiles the engine's kernels (about 10 s), later ones load them."""
+    from backgrid.engine.jit import kernel_compiled  # noqa: PLC0415
+
+    if not kernel_compiled(columns=parameter_sets):
+        return f"compiling the engine (first run only), then running {parameter_sets} parameter set(s)"
+    return f"running {parameter_sets} parameter set(s)"
+
+
 @app.command("list")
 @command
-def list_() -> None:
+def list_(json_: bool = JSON_OPTION, csv_: bool = CSV_OPTION) -> None:
     """List the ready strategies with what each does."""
-    from rich.table import Table  # noqa: PLC0415
-
     from backgrid.strategy.library import library_names, load_library  # noqa: PLC0415
 
-    table = Table(title="Ready strategies (backgrid run NAME)", title_justify="left")
-    for column in ("name", "market", "description"):
-        table.add_column(column, no_wrap=column != "description")
-    for name in library_names():
-        spec = load_library(name)
-        table.add_row(name, f"{', '.join(spec.market.symbols)} {spec.market.timeframe}", spec.description)
-    console().print(table)
+    specs = [load_library(name) for name in library_names()]
+    records = [{"name": s.name, "symbols": list(s.market.symbols), "timeframe": str(s.market.timeframe),
+                "description": s.description} for s in specs]
+    columns = [Column("name"), Column("market", lambda r: f"{', '.join(r['symbols'])} {r['timeframe']}", wrap=True),
+               Column("description", wrap=True)]
+    emit([Listing(columns, records, title="Ready strategies (backgrid run NAME)")], json_=json_, csv_=csv_)
 
 
 @app.command("show")
 @command
 def show(name: str = typer.Argument(..., help="A ready strategy's name, or a strategy file."),
          json_: bool = typer.Option(False, "--json", help="Print the document as JSON instead of YAML.")) -> None:
-    """Print a strategy's document and its plain-English sentence."""
+    """Print a strategy's document, exactly as a file would hold it (YAML starts with its sentence as a comment)."""
     from backgrid.strategy.document import dump  # noqa: PLC0415
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
     spec = _strategy(name)
-    screen = console()
-    screen.print(f"# {summary(spec)}", markup=False, soft_wrap=True)
-    screen.print(dump(spec, fmt="json" if json_ else "yaml"), markup=False, end="")
+    if json_:
+        sys.stdout.write(dump(spec, fmt="json"))
+        return
+    sentence = " ".join(summary(spec).split())  # one line: a comment cannot span lines
+    sys.stdout.write(f"# {sentence}\n{dump(spec, fmt='yaml')}")
 
 
 @app.command("validate")
@@ -207,15 +223,15 @@ def validate(files: list[Path] = typer.Argument(..., help="Strategy files to che
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
     failed = 0
-    screen = console()
+    screen, refusals = console(), error_console()
     for file in files:
         try:
             spec = load(file)
         except SpecError as exc:
             failed += 1
-            screen.print(f"[red]✗[/] {exc}", soft_wrap=True)
+            refusals.print(styled(("✗", "red"), f" {exc}"), soft_wrap=True)
             continue
-        screen.print(f"[green]✓[/] {file}: {summary(spec)}", soft_wrap=True)
+        screen.print(styled(("✓", "green"), f" {file}: {summary(spec)}"), soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -224,8 +240,6 @@ def validate(files: list[Path] = typer.Argument(..., help="Strategy files to che
 @command
 def schema() -> None:
     """Print the JSON Schema of strategy documents (for editors and the web UI)."""
-    import json  # noqa: PLC0415
-
     from backgrid.strategy.spec import json_schema  # noqa: PLC0415
 
-    console().print_json(json.dumps(json_schema()))
+    write_json(json_schema())
