@@ -53,12 +53,14 @@ def print_report(report: ValidationReport) -> None:
     out = console()
     if not report.findings:
         out.print(f"[green]validation: {report.rows_in:,} rows, no problems found[/]")
-        return
-    colours = {"error": "red", "warning": "yellow", "fixed": "cyan"}
-    out.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
-              f"{report.rows_in:,} rows in, {report.rows_out:,} rows kept")
-    for f in report.findings:
-        out.print(f"  [{colours[f.severity]}]{f.severity}[/] [{f.check}] {f.message}", soft_wrap=True)
+    else:
+        colours = {"error": "red", "warning": "yellow", "fixed": "cyan"}
+        out.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+                  f"{report.rows_in:,} rows in, {report.rows_out:,} rows kept")
+        for f in report.findings:
+            out.print(f"  [{colours[f.severity]}]{f.severity}[/] [{f.check}] {f.message}", soft_wrap=True)
+    for line in report.inferred:  # what was guessed, not told: the user should know
+        out.print(f"  [yellow]inferred[/] {line}", soft_wrap=True, markup=True, highlight=False)
 
 
 @app.command("import")
@@ -77,6 +79,9 @@ def import_(
     warn: list[str] = typer.Option([], "--warn", help="Only warn about this check (repeatable)."),
     mode: str = typer.Option("replace", "--mode", help="replace the stored series, or merge into it."),
     source: str | None = typer.Option(None, "--source", help="Store under this source name (default: the format)."),
+    sep: str | None = typer.Option(None, "--sep", help="Column separator of a CSV file (default: detected)."),
+    decimal: str | None = typer.Option(None, "--decimal", help="Decimal mark of a CSV file, . or , "
+                                                               "(default: detected)."),
 ) -> None:
     """Validate a file and store it; nothing is written unless validation passes."""
     from backgrid.data.frames import load_parquet  # noqa: PLC0415
@@ -96,7 +101,8 @@ def import_(
         if file.suffix.lower() in (".parquet", ".pq"):
             bars, report = load_parquet(file, **options)
         else:
-            bars, report = load_csv(file, format=cast("CsvFormatName", format_), **options)  # checked there
+            bars, report = load_csv(file, format=cast("CsvFormatName", format_), sep=sep, decimal=decimal,
+                                    **options)  # format checked there
     except ValidationError as exc:
         print_report(cast("ValidationReport", exc.report))  # validation raises it with its ValidationReport
         console().print("[red]nothing was imported[/] (use --fix CHECK or --warn CHECK to accept these rows)")
@@ -107,6 +113,8 @@ def import_(
         bars = replace(bars, source=source)
     info = DataStore().write(bars, mode=mode)  # type: ignore[arg-type]
     print_report(report)
+    if info.merge is not None:
+        console().print(info.merge.describe(), soft_wrap=True)
     console().print(series_table([info], title="Imported"))
 
 
@@ -155,7 +163,8 @@ def show(
                   + (" (SYNTHETIC demo data)" if info.synthetic else ""),
         "bars": f"{info.rows:,}, {_when(info.first_ts)} .. {_when(info.last_ts)} UTC"
                 + ("" if info.last_complete else ", last bar incomplete"),
-        "calendar": bars.calendar.name,
+        "calendar": bars.calendar.name + ("" if bars.calendar.inferred is None else
+                                          f" (inferred, {bars.calendar.inferred.confidence} confidence; see below)"),
         "updated": info.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "file": f"{info.path} ({info.size_bytes:,} bytes)",
         "checksum": f"sha256 {info.checksum} (verified)",
@@ -193,8 +202,14 @@ def delete(
     timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Only this timeframe."),
     source: str | None = typer.Option(None, "--source", help="Only this source."),
 ) -> None:
-    """Delete stored series of a symbol."""
+    """Delete stored series of a symbol; exits with 1 when nothing matched."""
     from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
 
-    removed = DataStore().delete(symbol, timeframe, source=source)
+    store = DataStore()
+    removed = store.delete(symbol, timeframe, source=source)
+    if not removed:
+        which = " ".join(filter(None, [repr(symbol), timeframe, source and f"from source {source!r}"]))
+        msg = f"nothing to delete: no series {which} in the store at {store.home}"
+        raise SeriesNotFoundError(msg)
     console().print(f"deleted {removed} series of {symbol}")
