@@ -206,13 +206,15 @@ def test_times_with_and_without_an_offset_are_named(tmp_path):
     (["02/01/2024", "15/01/2024"], "%d/%m/%Y"),
     (["01/02/2024", "01/15/2024"], "%m/%d/%Y"),
     (["02.01.2024 09:30", "03.01.2024 09:30"], "%d.%m.%Y %H:%M"),
+    (["02-01-2024", "03-01-2025"], "%d-%m-%Y"),  # a year after a dash is no UTC offset (-2024, -2025)
 ])
 def test_day_month_dates_suggest_a_date_format(tmp_path, dates, fmt):
     rows = "".join(f"{d},1,2,0.5,1.5,10\n" for d in dates)
     path = _write(tmp_path, "dm.csv", "Date,Open,High,Low,Close,Volume\n" + rows)
     with pytest.raises(ValidationError) as info:
         load_csv(path, timeframe="1d")
-    hint = next(f for f in info.value.report.findings if f.check == "date_format")
+    assert [f.check for f in info.value.report.warnings] == ["date_format"]
+    hint = info.value.report.warnings[0]
     assert f"pass date_format={fmt!r} (--date-format '{fmt}')" in hint.message
     bars, _ = load_csv(path, timeframe="1d", date_format=fmt)  # and the suggestion reads the file
     assert len(bars) == 2

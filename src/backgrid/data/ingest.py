@@ -156,8 +156,8 @@ def _parse_text(series: pd.Series, fmt: str, tz: str) -> pd.DatetimeIndex:
         return parsed
 
 
-_OFFSET = re.compile(r"(?:[+-]\d\d:?\d\d|Z)$")
-_DAY_MONTH = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?$")
+_OFFSET = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*([+-]\d\d:?\d\d|Z)$"  # after a clock time, so 02-01-2024 has none
+_DAY_MONTH = r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?$"
 
 
 def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], *, tz: str = "UTC") -> list[Finding]:
@@ -171,7 +171,7 @@ def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], 
     """
     cells = text.astype("string").str.strip().reset_index(drop=True)
     notes: list[Finding] = []
-    found = cells.str.extract(f"({_OFFSET.pattern})", expand=False)
+    found = cells.str.extract(_OFFSET, expand=False)
     offsets = found.dropna().str.replace(":", "", regex=False).replace("Z", "+0000")
     distinct = list(dict.fromkeys(offsets.tolist()))
     shown = ", ".join(f"{o[:3]}:{o[3:]}" for o in distinct[:5])
@@ -198,7 +198,7 @@ def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], 
 
 def _day_month_format(cells: pd.Series) -> str | None:
     """The strftime pattern of ``dd/mm/yyyy`` text (or ``mm/dd``, when a middle field is over 12)."""
-    parts = cells.str.extract(_DAY_MONTH.pattern)
+    parts = cells.str.extract(_DAY_MONTH)
     if cells.empty or parts[0].isna().any():
         return None
     first, middle = parts[0].astype(int), parts[2].astype(int)

@@ -54,7 +54,7 @@ _BINANCE = ("open time", "open", "high", "low", "close", "volume", "close time",
             "taker base volume", "taker quote volume", "ignore")
 _MT4 = ("date", "time", "open", "high", "low", "close", "volume")
 _MT_DATE = re.compile(r"^\d{4}\.\d{2}\.\d{2}")
-_COMMA_NUMBER = re.compile(r"^\s*-?\d+,\d+\s*$")
+_COMMA_NUMBER = r"^\s*-?\d+,\d+\s*$"
 _SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -213,7 +213,7 @@ def _has_decimal_commas(values: dict[str, pd.Series | None]) -> bool:
     """True when some price cells are ``digits,digits`` and none holds a decimal point."""
     prices = [values[name] for name in ("open", "high", "low", "close") if values.get(name) is not None]
     cells = pd.concat(prices, ignore_index=True) if prices else pd.Series([], dtype=str)
-    return bool(cells.str.match(_COMMA_NUMBER.pattern).any()) and not bool(cells.str.contains(".", regex=False).any())
+    return bool(cells.str.match(_COMMA_NUMBER).any()) and not bool(cells.str.contains(".", regex=False).any())
 
 
 def _read_frame(path: Path, layout: _Layout, where: str) -> pd.DataFrame:
