@@ -192,6 +192,7 @@ def test_mixed_offsets_are_named(tmp_path):
     offsets = [f for f in info.value.report.findings if f.check == "mixed_offsets"]
     assert len(offsets) == 1
     assert "2 different UTC offsets (+01:00, +02:00); the offset first changes at line 3" in offsets[0].message
+    assert "1d bars are not a whole number of days apart in UTC" in offsets[0].message
 
 
 def test_times_with_and_without_an_offset_are_named(tmp_path):
@@ -239,3 +240,18 @@ def test_a_yahoo_stock_gets_the_us_equity_calendar_and_says_it_was_inferred():
     given, told = load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d", calendar="us-equity")
     assert given.calendar.inferred is None
     assert told.inferred == ()
+
+
+def test_hourly_us_stock_bars_without_a_calendar_are_us_equity_and_the_report_warns(tmp_path):
+    days = pd.bdate_range("2024-03-04", periods=10)  # across the DST change of 2024-03-10
+    stamps = [pd.Timestamp(f"{d.date()} 09:30", tz="America/New_York") + pd.Timedelta(hours=h)
+              for d in days for h in range(7)]
+    rows = "".join(f"{s.isoformat()},100,101,99,100.5,1000\n" for s in stamps)
+    bars, report = load_csv(_write(tmp_path, "spy.csv", "time,open,high,low,close,volume\n" + rows), timeframe="1h")
+    assert bars.calendar.name == "us-equity"
+    assert bars.calendar.inferred.confidence == "high"
+    assert report.inferred[0].startswith("calendar us-equity inferred (fairly sure): 100% of the bars open between "
+                                         "09:30 and 16:00 New York time, on weekdays (10 day(s))")
+    assert report.inferred[1].startswith("warning: annualised metrics (volatility, Sharpe, ...) assume the "
+                                         "us-equity calendar")
+    assert not report.findings  # offsets that follow DST place intraday bars right: no mixed_offsets note

@@ -111,10 +111,11 @@ def infer_calendar(ts: np.ndarray, *, hint: str | None = None) -> Calendar:
     if weekend > 0.05 * ts.size:
         why = f"{weekend / ts.size:.0%} of the bars fall on a Saturday or Sunday (UTC): a market open every day"
         return replace(CRYPTO, inferred=Inference("high", why))
-    days = np.unique(ts // DAY_NS)
-    steps = np.diff(np.sort(ts))
-    if steps.size and np.median(steps) < DAY_NS:
-        return _infer_intraday(ts, days.size)
+    ordered = ts if bool(np.all(ts[1:] >= ts[:-1])) else np.sort(ts)  # loaders pass stored order: no sort
+    day = ordered // DAY_NS
+    n_days = int(np.count_nonzero(day[1:] != day[:-1])) + 1
+    if ts.size > 1.5 * n_days:  # more than one bar a day: intraday bars
+        return _infer_intraday(ordered, n_days)
     if hint == "yahoo":
         why = "daily bars on weekdays only, from a Yahoo Finance file: taken as a stock market"
         return replace(US_EQUITY, inferred=Inference("low", why))
@@ -123,15 +124,15 @@ def infer_calendar(ts: np.ndarray, *, hint: str | None = None) -> Calendar:
 
 
 def _infer_intraday(ts: np.ndarray, n_days: int) -> Calendar:
-    ordered = np.sort(ts)
-    minute = (local_nanos(ordered, US_EQUITY.tz) % DAY_NS) // MINUTE_NS
+    """The session of sorted intraday ``ts`` on weekdays (see :func:`infer_calendar`)."""
+    minute = (local_nanos(ts, US_EQUITY.tz) % DAY_NS) // MINUTE_NS
     inside = np.count_nonzero((minute >= US_EQUITY.open_minute) & (minute < US_EQUITY.close_minute))
     if inside >= 0.99 * ts.size:
         sure: Literal["high", "low"] = "high" if n_days >= 5 else "low"
         why = (f"{inside / ts.size:.0%} of the bars open between 09:30 and 16:00 New York time, on weekdays "
                f"({n_days} day(s))")
         return replace(US_EQUITY, inferred=Inference(sure, why))
-    hours = np.unique((ts % DAY_NS) // (60 * MINUTE_NS)).size
+    hours = int(np.count_nonzero(np.bincount((ts % DAY_NS) // (60 * MINUTE_NS), minlength=24)))
     if hours >= 20:
         why = f"bars around the clock ({hours} hours of the UTC day) on weekdays only"
         return replace(FX, inferred=Inference("high", why))

@@ -160,14 +160,16 @@ _OFFSET = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*([+-]\d\d:?\d\d|Z)$"  # after a clock 
 _DAY_MONTH = r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?$"
 
 
-def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], *, tz: str = "UTC") -> list[Finding]:
+def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], *, timeframe: Timeframe,
+               tz: str = "UTC") -> list[Finding]:
     """Findings that explain times read from text: offsets that differ row to row, or a day/month order.
 
-    A file whose offsets change (``+01:00`` then ``+02:00``) was written on a local
-    clock across a DST change: each time lands in UTC by its own offset, so its bars
-    are an hour closer or further apart there, which the spacing and gap checks
-    then report; this says why. Unparsed times shaped like ``13/01/2024`` get the
-    ``date_format`` that reads them.
+    Daily (or longer) bars stamped on a local clock across a DST change (``+01:00``
+    then ``+02:00``) land in UTC an hour off a whole day apart, which the spacing and
+    gap checks then report; this says why. (Intraday bars with changing offsets are
+    simply right in UTC.) Times with an offset mixed with times without one are
+    always named. Unparsed times shaped like ``13/01/2024`` get the ``date_format``
+    that reads them.
     """
     cells = text.astype("string").str.strip().reset_index(drop=True)
     notes: list[Finding] = []
@@ -175,10 +177,11 @@ def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], 
     offsets = found.dropna().str.replace(":", "", regex=False).replace("Z", "+0000")
     distinct = list(dict.fromkeys(offsets.tolist()))
     shown = ", ".join(f"{o[:3]}:{o[3:]}" for o in distinct[:5])
-    if len(distinct) > 1:
+    if len(distinct) > 1 and not timeframe.is_intraday:
         row = int(offsets.index[int(np.flatnonzero((offsets != offsets.iloc[0]).to_numpy())[0])])
         msg = (f"times carry {len(distinct)} different UTC offsets ({shown}); the offset first changes at "
-               f"{label(row)}: a local clock across a DST change? Each time is placed in UTC by its own offset")
+               f"{label(row)}: a local clock across a DST change, so {timeframe} bars are not a whole number of "
+               "days apart in UTC; write the times without offsets (dates) or all in one offset")
         notes.append(Finding("mixed_offsets", "warning", msg, len(distinct), (row,)))
     if distinct and found.isna().any():
         row = int(np.flatnonzero(found.isna().to_numpy())[0])

@@ -196,7 +196,8 @@ def load_csv(
     def label(i: int) -> str:
         return f"line {int(data_lines[i])}"
 
-    notes: list[Finding] = [*column_note(unknown), *time_notes(stamp_text, times, label, tz=tz)]
+    tf = Timeframe.parse(timeframe)
+    notes: list[Finding] = [*column_note(unknown), *time_notes(stamp_text, times, label, timeframe=tf, tz=tz)]
     values = {name: frame[col] if col is not None else None for name, col in resolved.items() if name != "ts"}
     if decimal is None and layout.sep != "," and _has_decimal_commas(values):
         decimal = ","
@@ -204,7 +205,7 @@ def load_csv(
                        "to set it")
     if decimal == ",":
         values = {name: None if v is None else v.str.replace(",", ".", regex=False) for name, v in values.items()}
-    return ingest(values, symbol=symbol or path.stem, timeframe=timeframe, times=times, calendar=calendar,
+    return ingest(values, symbol=symbol or path.stem, timeframe=tf, times=times, calendar=calendar,
                   policy=policy, row_label=label, date_text=stamp_text.to_numpy(), notes=notes, source="csv",
                   where=where, column_names=resolved, hint=layout.name, inferred=guessed)
 
