@@ -60,7 +60,7 @@ def print_report(report: ValidationReport) -> None:
         for f in report.findings:
             out.print(f"  [{colours[f.severity]}]{f.severity}[/] [{f.check}] {f.message}", soft_wrap=True)
     for line in report.inferred:  # what was guessed, not told: the user should know
-        out.print(f"  [yellow]inferred[/] {line}", soft_wrap=True, markup=True, highlight=False)
+        out.print(f"  [yellow]inferred[/] {line}", soft_wrap=True)
 
 
 @app.command("import")
