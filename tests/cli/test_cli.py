@@ -60,7 +60,7 @@ def test_malformed_import_fails_clearly_and_leaves_the_store_alone(name, backgri
     invoke("data", "import", FIXTURES / "formats" / "yahoo_aapl_1d.csv", "--symbol", "KEEP", "--timeframe", "1d")
     before = store_state(backgrid_home)
     timeframe, options, _, parts = MALFORMED[name]
-    extra = ["--tz", options["tz"]] if "tz" in options else []
+    extra = [part for key in ("tz", "decimal") if key in options for part in (f"--{key}", options[key])]
     result = runner.invoke(app, ["data", "import", str(FIXTURES / "malformed" / name), "--symbol", "KEEP",
                                  "--timeframe", timeframe, *extra])
     assert result.exit_code == 1

@@ -86,7 +86,7 @@ MALFORMED = {
     "20_nonexistent_local_time.csv": ("1h", {"tz": "America/New_York"}, ValidationError,
                                       ["line 3", "'2024-03-10 02:00'", "DST"]),
     "21_yahoo_null_row.csv": ("1d", {}, ValidationError, ["line 3", "column Open", "open, high, low, close, volume"]),
-    "22_decimal_comma.csv": ("1d", {}, ValidationError, ["line 2", "column Open"]),
+    "22_decimal_comma.csv": ("1d", {"decimal": "."}, ValidationError, ["line 2", "column Open"]),
     "23_mt5_missing_close.csv": ("1h", {}, ColumnError, ["missing column(s) close", "<TICKVOL>"]),
     "24_not_utf8.csv": ("1d", {}, DataError, ["not UTF-8"]),
     "25_no_volume.csv": ("1h", {}, ColumnError, ["missing column(s) volume", "columns={'volume': None}"]),
@@ -149,3 +149,109 @@ def test_large_generic_file_round_trips(tmp_path):
     assert report.ok
     np.testing.assert_array_equal(bars.close, close)
     assert bars.ts[-1] == ts[-1].value
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+EUROPEAN = "Datum;Open;High;Low;Close;Volume\n2024-01-02;10,5;11,25;9,75;10,5;100\n2024-01-03;10,5;11;9;10,75;200\n"
+
+
+def test_a_european_csv_is_read_and_says_what_was_detected(tmp_path):
+    bars, report = load_csv(_write(tmp_path, "eu.csv", EUROPEAN), timeframe="1d")
+    assert bars.high.tolist() == [11.25, 11.0]
+    assert bars.close.tolist() == [10.5, 10.75]
+    assert any(line.startswith("semicolon-separated columns") for line in report.inferred)
+    assert any(line.startswith("decimal commas") for line in report.inferred)
+    assert "inferred: decimal commas" in report.describe()
+
+
+def test_separator_and_decimal_can_be_given(tmp_path):
+    path = _write(tmp_path, "pipe.csv", EUROPEAN.replace(";", "|"))
+    bars, report = load_csv(path, timeframe="1d", sep="|", decimal=",")
+    assert bars.low.tolist() == [9.75, 9.0]
+    assert not any("separated" in line or "decimal" in line for line in report.inferred)  # told, not guessed
+    with pytest.raises(DataError, match=r"decimal must be '\.' or ',', got ':'"):
+        load_csv(path, timeframe="1d", sep="|", decimal=":")
+
+
+def test_a_decimal_comma_is_not_guessed_when_points_are_present(tmp_path):
+    mixed = EUROPEAN.replace("11,25", "11.25")  # one cell with a point: the commas are not decimals
+    with pytest.raises(ValidationError, match="column Open"):
+        load_csv(_write(tmp_path, "mixed.csv", mixed), timeframe="1d")
+
+
+def test_mixed_offsets_are_named(tmp_path):
+    text = ("time,open,high,low,close,volume\n2024-03-30T10:00:00+01:00,1,2,0.5,1.5,10\n"
+            "2024-03-31T10:00:00+02:00,1,2,0.5,1.5,10\n2024-04-01T10:00:00+02:00,1,2,0.5,1.5,10\n")
+    with pytest.raises(ValidationError) as info:
+        load_csv(_write(tmp_path, "dst.csv", text), timeframe="1d")
+    offsets = [f for f in info.value.report.findings if f.check == "mixed_offsets"]
+    assert len(offsets) == 1
+    assert "2 different UTC offsets (+01:00, +02:00); the offset first changes at line 3" in offsets[0].message
+    assert "1d bars are not a whole number of days apart in UTC" in offsets[0].message
+
+
+def test_times_with_and_without_an_offset_are_named(tmp_path):
+    text = ("time,open,high,low,close,volume\n2024-01-02T10:00:00Z,1,2,0.5,1.5,10\n"
+            "2024-01-03 10:00:00,1,2,0.5,1.5,10\n")
+    _, report = load_csv(_write(tmp_path, "half.csv", text), timeframe="1d", tz="UTC")
+    assert [f.check for f in report.warnings] == ["mixed_offsets"]
+    assert "some none, first at line 3; those without one are read as UTC time" in report.warnings[0].message
+
+
+@pytest.mark.parametrize(("dates", "fmt"), [
+    (["02/01/2024", "15/01/2024"], "%d/%m/%Y"),
+    (["01/02/2024", "01/15/2024"], "%m/%d/%Y"),
+    (["02.01.2024 09:30", "03.01.2024 09:30"], "%d.%m.%Y %H:%M"),
+    (["02-01-2024", "03-01-2025"], "%d-%m-%Y"),  # a year after a dash is no UTC offset (-2024, -2025)
+])
+def test_day_month_dates_suggest_a_date_format(tmp_path, dates, fmt):
+    rows = "".join(f"{d},1,2,0.5,1.5,10\n" for d in dates)
+    path = _write(tmp_path, "dm.csv", "Date,Open,High,Low,Close,Volume\n" + rows)
+    with pytest.raises(ValidationError) as info:
+        load_csv(path, timeframe="1d")
+    assert [f.check for f in info.value.report.warnings] == ["date_format"]
+    hint = info.value.report.warnings[0]
+    assert f"pass date_format={fmt!r} (--date-format '{fmt}')" in hint.message
+    bars, _ = load_csv(path, timeframe="1d", date_format=fmt)  # and the suggestion reads the file
+    assert len(bars) == 2
+
+
+def test_a_huge_bad_cell_is_quoted_short(tmp_path):
+    garbage = "x" * 2_000_000
+    path = _write(tmp_path, "junk.csv", f"Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,0.5,1.5,10\n"
+                                        f"{garbage},1,2,0.5,1.5,10\n")
+    with pytest.raises(ValidationError) as info:
+        load_csv(path, timeframe="1d")
+    text = str(info.value)
+    assert f"'{'x' * 60}...' (2,000,000 characters)" in text
+    assert len(text) < 2000
+
+
+def test_a_yahoo_stock_gets_the_us_equity_calendar_and_says_it_was_inferred():
+    bars, report = load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d")
+    assert bars.calendar.name == "us-equity"
+    assert report.inferred[0].startswith("calendar us-equity inferred (a guess): daily bars on weekdays only, "
+                                         "from a Yahoo Finance file")
+    given, told = load_csv(FIXTURES / "formats" / "yahoo_aapl_1d.csv", timeframe="1d", calendar="us-equity")
+    assert given.calendar.inferred is None
+    assert told.inferred == ()
+
+
+def test_hourly_us_stock_bars_without_a_calendar_are_us_equity_and_the_report_warns(tmp_path):
+    days = pd.bdate_range("2024-03-04", periods=10)  # across the DST change of 2024-03-10
+    stamps = [pd.Timestamp(f"{d.date()} 09:30", tz="America/New_York") + pd.Timedelta(hours=h)
+              for d in days for h in range(7)]
+    rows = "".join(f"{s.isoformat()},100,101,99,100.5,1000\n" for s in stamps)
+    bars, report = load_csv(_write(tmp_path, "spy.csv", "time,open,high,low,close,volume\n" + rows), timeframe="1h")
+    assert bars.calendar.name == "us-equity"
+    assert bars.calendar.inferred.confidence == "high"
+    assert report.inferred[0].startswith("calendar us-equity inferred (fairly sure): 100% of the bars open between "
+                                         "09:30 and 16:00 New York time, on weekdays (10 day(s))")
+    assert report.inferred[1].startswith("warning: annualised metrics (volatility, Sharpe, ...) assume the "
+                                         "us-equity calendar")
+    assert not report.findings  # offsets that follow DST place intraday bars right: no mixed_offsets note

@@ -80,3 +80,13 @@ def test_parquet_source_serves_a_folder(tmp_path):
     np.testing.assert_array_equal(got.close, bars.close[:10])
     with pytest.raises(SourceError, match=r"no \.parquet file for BTC 1h .* it has ETH_1h"):
         source.fetch("BTC", "1h")  # type: ignore[arg-type]
+
+
+def test_text_times_in_a_frame_get_the_same_notes_as_a_csv():
+    frame = pd.DataFrame({"date": ["02/01/2024", "15/01/2024"], "open": [1.0, 1.0], "high": [2.0, 2.0],
+                          "low": [0.5, 0.5], "close": [1.5, 1.5], "volume": [1.0, 1.0]})
+    with pytest.raises(ValidationError) as info:
+        load_frame(frame, symbol="X", timeframe="1d")
+    hint = next(f for f in info.value.report.warnings if f.check == "date_format")
+    assert "pass date_format='%d/%m/%Y'" in hint.message
+    assert load_frame(frame, symbol="X", timeframe="1d", date_format="%d/%m/%Y")[0].ts.size == 2

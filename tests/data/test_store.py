@@ -512,3 +512,54 @@ def test_concurrent_merges_keep_every_row(tmp_path):
     np.testing.assert_array_equal(bars.ts, worker.BASE + np.arange(total, dtype=np.int64) * worker.MINUTE)
     np.testing.assert_array_equal(bars.close, np.arange(total, dtype=np.float64))
     np.testing.assert_array_equal(bars.volume, np.arange(total, dtype=np.float64) * 10)
+
+
+# -- what a write says ------------------------------------------------------------------------------
+def test_merge_counts_overlapping_and_changed_rows(store):
+    store.write(make_bars(n=10))  # hours 0..9, close 100..109
+    full = make_bars(n=14)  # the same values where the two overlap
+    close = full.close[6:].copy()  # hours 6..13
+    close[[0, 2]] += 0.25  # hours 6 and 8 differ from the stored bars
+    newer = Bars(full.symbol, full.timeframe, full.ts[6:], full.open[6:], full.high[6:] + 0.25, full.low[6:],
+                 close, full.volume[6:], calendar="crypto", source="demo")
+    info = store.write(newer, mode="merge")
+    # added: hours 10..13; overlapping: 6..9; changed: 6 and 8 (high and close), 7 and 9 only in high
+    assert (info.merge.added, info.merge.overlapping, info.merge.changed) == (4, 4, 4)
+    assert "4 new row(s); 4 row(s) at times already stored, 4 of them with different values" in info.merge.describe()
+    assert store.info("BTC/USDT", "1h").merge == info.merge  # kept in the footer
+    unchanged = Bars(full.symbol, full.timeframe, full.ts[8:], full.open[8:], full.high[8:], full.low[8:],
+                     full.close[8:], full.volume[8:], calendar="crypto", source="demo")
+    store.write(make_bars(n=10))
+    again = store.write(unchanged, mode="merge").merge  # hours 8..13 over 0..9, values equal
+    assert (again.added, again.overlapping, again.changed) == (4, 2, 0)
+    assert store.write(newer).merge is None  # a replace is no merge
+
+
+def test_inferred_calendar_round_trips_with_its_reason(store):
+    weekdays = make_bars(n=5, timeframe="1d", step=24 * HOUR, calendar=None)  # Mon 2024-01-01 .. Fri
+    assert weekdays.calendar.inferred is not None
+    info = store.write(weekdays)
+    back = store.read("BTC/USDT", "1d")
+    assert back.calendar == weekdays.calendar
+    assert back.calendar.inferred == weekdays.calendar.inferred
+    assert info.calendar_inferred == weekdays.calendar.inferred.reason
+    store.write(make_bars())  # a calendar given, not inferred
+    assert store.read("BTC/USDT", "1h").calendar.inferred is None
+    assert store.info("BTC/USDT", "1h").calendar_inferred is None
+
+
+def test_a_missing_timeframe_suggests_resampling_a_lower_one(store):
+    store.write(make_bars(source="demo", timeframe="1h"))
+    store.write(make_bars(source="demo", timeframe="15m", step=HOUR // 4))
+    with pytest.raises(SeriesNotFoundError, match=r"backgrid data resample BTC/USDT --from 1h --to 4h`"):
+        store.read("BTC/USDT", "4h")
+    with pytest.raises(SeriesNotFoundError) as nothing_lower:
+        store.read("BTC/USDT", "5m")
+    assert "resample" not in str(nothing_lower.value)  # 5m cannot be built from 15m or 1h
+
+
+def test_the_ambiguity_error_names_options_that_exist(store):
+    store.write(make_bars(source="demo"))
+    store.write(make_bars(source="csv"))
+    with pytest.raises(AmbiguousSeriesError, match=r"--source on the command line, market.source in a strategy"):
+        store.read("BTC/USDT", "1h")

@@ -50,7 +50,7 @@ def reference_flags(ts, o, h, lo, c, v, tf_ns, continuous, order):
         if flags[i] & (nb.ROW_LOCAL | nb.DUPLICATE):
             continue
         if prev_c is not None:
-            r = c[i] / prev_c - 1
+            r = math.log(c[i] / prev_c)
             sd = math.sqrt(max(var, 0.1 * slow))
             if pending is not None:
                 if r * pending[1] < 0 and abs(r) > 0.5 * abs(pending[1]):
@@ -61,7 +61,7 @@ def reference_flags(ts, o, h, lo, c, v, tf_ns, continuous, order):
                 limit = K * sd
                 if abs(r) > limit:
                     pending = (i, r)
-                if h[i] / max(o[i], c[i]) - 1 > limit or 1 - lo[i] / min(o[i], c[i]) > limit:
+                if math.log(h[i] / max(o[i], c[i])) > limit or math.log(min(o[i], c[i]) / lo[i]) > limit:
                     flags[i] |= nb.OUTLIER
                 capped = min(capped, limit * limit)
             if seen == 0:
@@ -296,3 +296,46 @@ def test_daily_bars_stamped_at_midnight_keep_their_date_on_a_session_calendar():
     raw = RawColumns(ts, bars.open, bars.high, bars.low, bars.close, bars.volume)
     _, report = check(raw, timeframe="1d", calendar=US_EQUITY)
     assert [f.rows for f in report.warnings] == [(6,)]
+
+
+def _one_bar_jump(factor: float, at: int = 150, n: int = 300) -> RawColumns:
+    """Bars whose row ``at`` (open, high, low and close) is ``factor`` times its true level, for one bar."""
+    bars = random_bars(n)
+    o, h, lo, c = (a.copy() for a in (bars.open, bars.high, bars.low, bars.close))
+    for column in (o, h, lo, c):
+        column[at] *= factor
+    return RawColumns(bars.ts, o, h, lo, c, bars.volume)
+
+
+@pytest.mark.parametrize("factor", [1.5, 2.0, 3.0, 10.0, 100.0, 1 / 1.5, 1 / 2.0, 1 / 3.0, 1 / 10.0, 1 / 100.0])
+def test_a_one_bar_jump_is_a_spike_in_either_direction(factor):
+    # the walk moves ~0.2 % a bar: x1.5 is a 40 % log move, far beyond 12 deviations (~2.4 %), and the
+    # next bar takes all of it back; up by a factor and down by it are the same size
+    _, report = check(_one_bar_jump(factor))
+    assert [(f.check, f.rows) for f in report.warnings] == [("outlier", (150,))]
+    assert "row 151" in report.warnings[0].message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ordinary_volatile_data_has_no_spikes(seed):
+    # fat-tailed daily returns (Student t, 4 degrees of freedom, ~3 % a day) with a calm and a stormy year
+    rng = np.random.default_rng(seed)
+    n = 2000
+    scale = np.where(np.arange(n) < n // 2, 0.01, 0.03)
+    close = 100 * np.exp(np.cumsum(rng.standard_t(4, n) * scale / np.sqrt(2)))
+    open_ = np.r_[100.0, close[:-1]]
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
+    ts = 1_704_067_200 * 10**9 + np.arange(n, dtype=np.int64) * 86_400 * 10**9
+    raw = RawColumns(ts, open_, high, low, close, np.ones(n))
+    _, report = check(raw, timeframe="1d")
+    assert not report.findings, report.describe()
+
+
+def test_a_jump_that_stays_is_not_a_spike():
+    bars = random_bars(300)
+    scaled = [a.copy() for a in (bars.open, bars.high, bars.low, bars.close)]
+    for column in scaled:
+        column[150:] *= 10.0  # a new level, not a bad bar
+    _, report = check(RawColumns(bars.ts, *scaled, bars.volume))
+    assert not report.findings

@@ -236,3 +236,17 @@ def test_every_order_sized_to_nothing_is_a_warning():
 
 def test_a_run_that_trades_has_no_warning():
     assert run(ROWS, entries=[0]).warnings == []
+
+
+def test_statistics_on_a_guessed_intraday_calendar_say_so():
+    # hourly bars inside New York's session, on weekdays: inferred us-equity, so 252 x 7 bars a year
+    days = pd.bdate_range("2024-03-04", periods=10, tz="America/New_York")
+    times = [d + pd.Timedelta(hours=h, minutes=30) for d in days for h in range(9, 16)]
+    index = pd.DatetimeIndex(times).tz_convert("UTC")
+    frame = pd.DataFrame({"open": 100.0, "high": 101.0, "low": 99.0, "close": 100.0}, index=index)
+    r = backtest(frame, entries=np.r_[True, np.zeros(len(frame) - 1, dtype=bool)])
+    assert len(r.warnings) == 1
+    assert r.warnings[0].startswith("annualised metrics (volatility, Sharpe, ...) assume the us-equity calendar, "
+                                    "inferred from the data")
+    told = backtest(frame, entries=np.r_[True, np.zeros(len(frame) - 1, dtype=bool)], periods_per_year=1764)
+    assert told.warnings == []

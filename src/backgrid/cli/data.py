@@ -62,12 +62,14 @@ def print_report(report: ValidationReport, *, screen: Console | None = None) -> 
     out = screen or console()
     if not report.findings:
         out.print(styled((f"validation: {report.rows_in:,} rows, no problems found", "green")))
-        return
-    colours = {"error": "red", "warning": "yellow", "fixed": "cyan"}
-    out.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
-              f"{report.rows_in:,} rows in, {report.rows_out:,} rows kept")
-    for f in report.findings:
-        out.print(styled("  ", (f.severity, colours[f.severity]), f" [{f.check}] {f.message}"), soft_wrap=True)
+    else:
+        colours = {"error": "red", "warning": "yellow", "fixed": "cyan"}
+        out.print(f"validation: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+                  f"{report.rows_in:,} rows in, {report.rows_out:,} rows kept")
+        for f in report.findings:
+            out.print(styled("  ", (f.severity, colours[f.severity]), f" [{f.check}] {f.message}"), soft_wrap=True)
+    for line in report.inferred:  # what was guessed, not told: the user should know
+        out.print(styled("  ", ("inferred", "yellow"), f" {line}"), soft_wrap=True)
 
 
 @app.command("import")
@@ -86,6 +88,9 @@ def import_(
     warn: list[str] = typer.Option([], "--warn", help="Only warn about this check (repeatable)."),
     mode: str = typer.Option("replace", "--mode", help="replace the stored series, or merge into it."),
     source: str | None = typer.Option(None, "--source", help="Store under this source name (default: the format)."),
+    sep: str | None = typer.Option(None, "--sep", help="Column separator of a CSV file (default: detected)."),
+    decimal: str | None = typer.Option(None, "--decimal", help="Decimal mark of a CSV file, . or , "
+                                                               "(default: detected)."),
 ) -> None:
     """Validate a file and store it; nothing is written unless validation passes."""
     from backgrid.data.frames import load_parquet  # noqa: PLC0415
@@ -105,7 +110,8 @@ def import_(
         if file.suffix.lower() in (".parquet", ".pq"):
             bars, report = load_parquet(file, **options)
         else:
-            bars, report = load_csv(file, format=cast("CsvFormatName", format_), **options)  # checked there
+            bars, report = load_csv(file, format=cast("CsvFormatName", format_), sep=sep, decimal=decimal,
+                                    **options)  # format checked there
     except ValidationError as exc:
         refusal = error_console()
         print_report(cast("ValidationReport", exc.report), screen=refusal)  # raised with its report
@@ -118,6 +124,8 @@ def import_(
         bars = replace(bars, source=source)
     info = DataStore().write(bars, mode=mode)  # type: ignore[arg-type]
     print_report(report)
+    if info.merge is not None:
+        console().print(info.merge.describe(), soft_wrap=True)
     console().print(series_listing([info], title="Imported"))
 
 
@@ -168,7 +176,8 @@ def show(
                   + (" (SYNTHETIC demo data)" if info.synthetic else ""),
         "bars": f"{info.rows:,}, {_when(_iso(info.first_ts))} .. {_when(_iso(info.last_ts))} UTC"
                 + ("" if info.last_complete else ", last bar incomplete"),
-        "calendar": bars.calendar.name,
+        "calendar": bars.calendar.name + ("" if bars.calendar.inferred is None else
+                                          f" (inferred, {bars.calendar.inferred.confidence} confidence; see below)"),
         "updated": f"{info.updated_at:%Y-%m-%d %H:%M:%S} UTC",
         "file": f"{info.path} ({info.size_bytes:,} bytes)",
         "checksum": f"sha256 {info.checksum} (verified)",
@@ -206,8 +215,14 @@ def delete(
     timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Only this timeframe."),
     source: str | None = typer.Option(None, "--source", help="Only this source."),
 ) -> None:
-    """Delete stored series of a symbol."""
+    """Delete stored series of a symbol; exits with 1 when nothing matched."""
     from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
 
-    removed = DataStore().delete(symbol, timeframe, source=source)
+    store = DataStore()
+    removed = store.delete(symbol, timeframe, source=source)
+    if not removed:
+        which = " ".join(filter(None, [repr(symbol), timeframe, source and f"from source {source!r}"]))
+        msg = f"nothing to delete: no series {which} in the store at {store.home}"
+        raise SeriesNotFoundError(msg)
     console().print(f"deleted {removed} series of {symbol}")

@@ -6,7 +6,7 @@ import functools
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -137,7 +137,9 @@ def run(
     timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Trade bars of this timeframe instead."),
     start: str | None = typer.Option(None, "--from", help="First date (inclusive), e.g. 2023-01-01."),
     end: str | None = typer.Option(None, "--to", help="End date (exclusive)."),
-    cash: float | None = typer.Option(None, "--cash", help="Starting cash."),
+    cash: float | None = typer.Option(None, "--cash", help="Starting cash (> 0)."),
+    source: Annotated[str | None, typer.Option("--source", help="Read the stored series of this source (csv, "
+                      "demo, ...) when a symbol is stored from several; sets market.source.")] = None,
     sweep: list[str] | None = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
                                     "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
@@ -145,13 +147,17 @@ def run(
 ) -> None:
     """Backtest a strategy document on its data and print the stats and what it does in plain English."""
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
-    from backgrid.strategy.document import override  # noqa: PLC0415
+    from backgrid.strategy.document import override, parse  # noqa: PLC0415
     from backgrid.strategy.market import market_data  # noqa: PLC0415
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
     spec = _strategy(strategy_file)
-    if symbol or timeframe or start or end or cash:
+    if symbol or timeframe or start or end or cash is not None:  # --cash 0 is checked (and refused), not dropped
         spec = override(spec, symbols=symbol or None, timeframe=timeframe, start=start, end=end, cash=cash)
+    if source is not None:  # checked and recorded in the strategy (its identity, and strategy.yaml with --out)
+        document = spec.to_dict()
+        document["market"]["source"] = source
+        spec = parse(document, source=f"{spec.name} (with --source {source})")
     grid = _sweep(sweep or [], spec)
     screen = console()
     with progress("loading data") as step:

@@ -8,7 +8,7 @@ session or two for that reason (see :mod:`backgrid.data.validate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -16,10 +16,24 @@ import pandas as pd
 
 from backgrid.errors import DataError
 
-__all__ = ["CALENDARS", "Calendar", "day_offsets", "get_calendar", "infer_calendar", "local_nanos", "session_days"]
+__all__ = ["CALENDARS", "Calendar", "Inference", "annualisation_note", "day_offsets", "get_calendar", "infer_calendar",
+           "local_nanos", "session_days"]
 
 DAY_NS = 86_400 * 1_000_000_000
 MINUTE_NS = 60 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """Why a calendar was chosen when none was given, and how sure that choice is."""
+
+    confidence: Literal["high", "low"]
+    reason: str
+
+    def describe(self, name: str) -> str:
+        """One line for a report: what was inferred, from what, how sure."""
+        sure = "fairly sure" if self.confidence == "high" else "a guess"
+        return f"calendar {name} inferred ({sure}): {self.reason}; pass --calendar (calendar=) to set it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +42,8 @@ class Calendar:
 
     ``open_minute``/``close_minute`` are minutes after local midnight (``close`` may be
     1440 for a session that runs to midnight); ``weekdays`` use Monday = 0.
+    ``inferred`` is set when the calendar was guessed from the data rather than given;
+    it does not take part in comparisons (an inferred ``fx`` is the ``fx`` calendar).
     """
 
     name: str
@@ -36,6 +52,7 @@ class Calendar:
     open_minute: int = 0
     close_minute: int = 1440
     weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+    inferred: Inference | None = field(default=None, compare=False)
 
     @property
     def continuous(self) -> bool:
@@ -62,7 +79,7 @@ CALENDARS: dict[str, Calendar] = {c.name: c for c in (CRYPTO, US_EQUITY, FX)}
 
 
 def get_calendar(name: str | Calendar) -> Calendar:
-    """Return the calendar called ``name`` (``crypto``, ``us-equity`` or ``fx``)."""
+    """Return the calendar called ``name`` (``crypto``, ``us-equity`` or ``fx``); a calendar is returned as is."""
     if isinstance(name, Calendar):
         return name
     try:
@@ -72,17 +89,71 @@ def get_calendar(name: str | Calendar) -> Calendar:
         raise DataError(msg) from None
 
 
-def infer_calendar(ts: np.ndarray) -> Calendar:
-    """Guess a calendar from UTC timestamps (int64 ns): weekend bars mean 24/7.
+def infer_calendar(ts: np.ndarray, *, hint: str | None = None) -> Calendar:
+    """Guess a calendar from UTC timestamps (int64 ns); the result says why and how sure (``inferred``).
 
-    Data with no weekend bars is taken as the session calendar ``fx`` (all day on
-    weekdays, UTC): it never invents a session boundary that the data does not show.
+    - bars on Saturdays or Sundays (over 5 %): ``crypto`` (24/7);
+    - intraday bars, all opening inside 09:30-16:00 New York time: ``us-equity``;
+    - other intraday bars on weekdays: ``fx`` (all day on weekdays, UTC);
+    - daily bars on weekdays: the timestamps cannot tell a stock from a currency, so
+      ``hint`` decides (``"yahoo"``, a stock-market source: ``us-equity``), else ``fx``,
+      both with low confidence (daily annualisation, 252 sessions, is the same for both).
+
+    >>> import pandas as pd
+    >>> hours = pd.date_range("2024-01-08 14:30", periods=7, freq="1h", tz="UTC").asi8  # 09:30 EST on
+    >>> infer_calendar(hours).name
+    'us-equity'
     """
     if ts.size == 0:
-        return CRYPTO
+        return replace(CRYPTO, inferred=Inference("low", "no bars to infer from"))
     weekday = ((ts // DAY_NS) + 3) % 7  # 1970-01-01 was a Thursday
     weekend = np.count_nonzero(weekday >= 5)
-    return CRYPTO if weekend > 0.05 * ts.size else FX
+    if weekend > 0.05 * ts.size:
+        why = f"{weekend / ts.size:.0%} of the bars fall on a Saturday or Sunday (UTC): a market open every day"
+        return replace(CRYPTO, inferred=Inference("high", why))
+    ordered = ts if bool(np.all(ts[1:] >= ts[:-1])) else np.sort(ts)  # loaders pass stored order: no sort
+    day = ordered // DAY_NS
+    n_days = int(np.count_nonzero(day[1:] != day[:-1])) + 1
+    if ts.size > 1.5 * n_days:  # more than one bar a day: intraday bars
+        return _infer_intraday(ordered, n_days)
+    if hint == "yahoo":
+        why = "daily bars on weekdays only, from a Yahoo Finance file: taken as a stock market"
+        return replace(US_EQUITY, inferred=Inference("low", why))
+    why = "daily bars on weekdays only: a currency or a stock market (the timestamps cannot tell which)"
+    return replace(FX, inferred=Inference("low", why))
+
+
+def _infer_intraday(ts: np.ndarray, n_days: int) -> Calendar:
+    """The session of sorted intraday ``ts`` on weekdays (see :func:`infer_calendar`)."""
+    minute = (local_nanos(ts, US_EQUITY.tz) % DAY_NS) // MINUTE_NS
+    inside = np.count_nonzero((minute >= US_EQUITY.open_minute) & (minute < US_EQUITY.close_minute))
+    if inside >= 0.99 * ts.size:
+        sure: Literal["high", "low"] = "high" if n_days >= 5 else "low"
+        why = (f"{inside / ts.size:.0%} of the bars open between 09:30 and 16:00 New York time, on weekdays "
+               f"({n_days} day(s))")
+        return replace(US_EQUITY, inferred=Inference(sure, why))
+    hours = int(np.count_nonzero(np.bincount((ts % DAY_NS) // (60 * MINUTE_NS), minlength=24)))
+    if hours >= 20:
+        why = f"bars around the clock ({hours} hours of the UTC day) on weekdays only"
+        return replace(FX, inferred=Inference("high", why))
+    why = f"bars on weekdays only, in {hours} hours of the UTC day, which match no known session"
+    return replace(FX, inferred=Inference("low", why))
+
+
+def annualisation_note(calendar: Calendar, bar_ns: int) -> str | None:
+    """A warning when annualised metrics rest on a guessed calendar, else ``None``.
+
+    Intraday annualisation counts bars per session, so it follows whatever session
+    was inferred. Daily and longer bars are annualised by 252 on every session
+    calendar, so a guess between ``fx`` and ``us-equity`` does not move them; only an
+    unsure ``crypto`` (365 days) does.
+    """
+    guess = calendar.inferred
+    if guess is None or (bar_ns >= DAY_NS and (not calendar.continuous or guess.confidence == "high")):
+        return None
+    sure = "" if guess.confidence == "high" else ", a guess"
+    return (f"annualised metrics (volatility, Sharpe, ...) assume the {calendar.name} calendar, inferred from the "
+            f"data{sure} ({guess.reason}); pass --calendar when importing (calendar=) to be sure")
 
 
 def day_offsets(ts: np.ndarray, tz: str) -> tuple[int, np.ndarray]:

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from backgrid.data.ingest import ColumnMap, column_note, ingest, parse_times, resolve_columns
+from backgrid.data.ingest import ColumnMap, column_note, ingest, parse_times, resolve_columns, time_notes
+from backgrid.data.timeframe import Timeframe
 from backgrid.errors import DataError
 
 if TYPE_CHECKING:
     from backgrid.data.bars import Bars
     from backgrid.data.calendar import Calendar
-    from backgrid.data.timeframe import Timeframe
     from backgrid.data.validate import ValidationPolicy, ValidationReport
 
 __all__ = ["load_frame", "load_parquet"]
@@ -52,10 +52,13 @@ def load_frame(
     df.columns = [str(c) for c in df.columns]
     time_values = df[resolved["ts"]]
     times = parse_times(time_values, date_format=date_format, tz=tz)
+    tf = Timeframe.parse(timeframe)
+    notes = column_note(unknown)
+    if time_values.dtype.kind in "OSU" or isinstance(time_values.dtype, pd.StringDtype):  # times written as text
+        notes += time_notes(time_values, times, lambda i: f"row {i + 1}", timeframe=tf, tz=tz)
     values = {name: df[col] if col is not None else None for name, col in resolved.items() if name != "ts"}
-    return ingest(values, symbol=symbol, timeframe=timeframe, times=times, calendar=calendar, policy=policy,
-                  date_text=time_values.to_numpy(), notes=column_note(unknown), source=source,
-                  where=where, column_names=resolved)
+    return ingest(values, symbol=symbol, timeframe=tf, times=times, calendar=calendar, policy=policy,
+                  date_text=time_values.to_numpy(), notes=notes, source=source, where=where, column_names=resolved)
 
 
 def _to_pandas(frame: Any) -> pd.DataFrame:

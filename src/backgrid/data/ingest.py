@@ -19,15 +19,23 @@ from backgrid.data.bars import OHLCV, OPTIONAL_COLUMNS, Bars
 from backgrid.data.calendar import Calendar, get_calendar, infer_calendar
 from backgrid.data.kernels.validate_nb import NAT
 from backgrid.data.timeframe import Timeframe
-from backgrid.data.validate import Finding, RawColumns, ValidationPolicy, ValidationReport, check_columns
+from backgrid.data.validate import (
+    Finding,
+    RawColumns,
+    ValidationPolicy,
+    ValidationReport,
+    calendar_lines,
+    check_columns,
+    shorten,
+)
 from backgrid.errors import ColumnError
 
-__all__ = ["ColumnMap", "ingest", "parse_numbers", "parse_times", "resolve_columns"]
+__all__ = ["ColumnMap", "ingest", "parse_numbers", "parse_times", "resolve_columns", "time_notes"]
 
 #: Canonical column -> names it is recognised by (compared case-insensitively, ignoring spaces, _ and -).
 ALIASES: dict[str, tuple[str, ...]] = {
     "ts": ("ts", "timestamp", "time", "datetime", "date", "opentime", "open time", "date time", "gmt time",
-           "local time", "<date>"),
+           "local time", "<date>", "datum", "zeit"),
     "open": ("open", "o", "<open>", "openprice"),
     "high": ("high", "h", "<high>", "highprice"),
     "low": ("low", "l", "<low>", "lowprice"),
@@ -148,6 +156,64 @@ def _parse_text(series: pd.Series, fmt: str, tz: str) -> pd.DatetimeIndex:
         return parsed
 
 
+_OFFSET = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*([+-]\d\d:?\d\d|Z)$"  # after a clock time, so 02-01-2024 has none
+_DAY_MONTH = r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?$"
+
+
+def time_notes(text: pd.Series, times: np.ndarray, label: Callable[[int], str], *, timeframe: Timeframe,
+               tz: str = "UTC") -> list[Finding]:
+    """Findings that explain times read from text: offsets that differ row to row, or a day/month order.
+
+    Daily (or longer) bars stamped on a local clock across a DST change (``+01:00``
+    then ``+02:00``) land in UTC an hour off a whole day apart, which the spacing and
+    gap checks then report; this says why. (Intraday bars with changing offsets are
+    simply right in UTC.) Times with an offset mixed with times without one are
+    always named. Unparsed times shaped like ``13/01/2024`` get the ``date_format``
+    that reads them.
+    """
+    cells = text.astype("string").str.strip().reset_index(drop=True)
+    notes: list[Finding] = []
+    found = cells.str.extract(_OFFSET, expand=False)
+    offsets = found.dropna().str.replace(":", "", regex=False).replace("Z", "+0000")
+    distinct = list(dict.fromkeys(offsets.tolist()))
+    shown = ", ".join(f"{o[:3]}:{o[3:]}" for o in distinct[:5])
+    if len(distinct) > 1 and not timeframe.is_intraday:
+        row = int(offsets.index[int(np.flatnonzero((offsets != offsets.iloc[0]).to_numpy())[0])])
+        msg = (f"times carry {len(distinct)} different UTC offsets ({shown}); the offset first changes at "
+               f"{label(row)}: a local clock across a DST change, so {timeframe} bars are not a whole number of "
+               "days apart in UTC; write the times without offsets (dates) or all in one offset")
+        notes.append(Finding("mixed_offsets", "warning", msg, len(distinct), (row,)))
+    if distinct and found.isna().any():
+        row = int(np.flatnonzero(found.isna().to_numpy())[0])
+        msg = (f"some times carry a UTC offset ({shown}) and some none, first at {label(row)}; "
+               f"those without one are read as {tz} time")
+        notes.append(Finding("mixed_offsets", "warning", msg, int(found.isna().sum()), (row,)))
+    bad = np.flatnonzero(times == NAT)
+    if bad.size:
+        fmt = _day_month_format(cells.iloc[bad].dropna())
+        if fmt:
+            msg = (f"{bad.size} time(s) such as {shorten(cells.iloc[int(bad[0])])} would parse as "
+                   f"{'day/month' if fmt.startswith('%d') else 'month/day'}/year: pass date_format={fmt!r} "
+                   f"(--date-format '{fmt}')")
+            notes.append(Finding("date_format", "warning", msg, int(bad.size), tuple(int(i) for i in bad[:100])))
+    return notes
+
+
+def _day_month_format(cells: pd.Series) -> str | None:
+    """The strftime pattern of ``dd/mm/yyyy`` text (or ``mm/dd``, when a middle field is over 12)."""
+    parts = cells.str.extract(_DAY_MONTH)
+    if cells.empty or parts[0].isna().any():
+        return None
+    first, middle = parts[0].astype(int), parts[2].astype(int)
+    day_first = bool((first > 12).any()) or not bool((middle > 12).any())
+    sep = str(parts[1].iloc[0])
+    year = "%Y" if len(str(parts[3].iloc[0])) == 4 else "%y"
+    clock = parts[4].dropna()
+    time_part = "" if clock.empty else (" %H:%M:%S" if clock.str.count(":").max() == 2 else " %H:%M")
+    order = f"%d{sep}%m" if day_first else f"%m{sep}%d"
+    return f"{order}{sep}{year}{time_part}"
+
+
 def ingest(
     columns: Mapping[str, Any],
     *,
@@ -162,12 +228,16 @@ def ingest(
     source: str = "memory",
     where: str = "",
     column_names: Mapping[str, str | None] | None = None,
+    hint: str | None = None,
+    inferred: Sequence[str] = (),
 ) -> tuple[Bars, ValidationReport]:
     """Validate parsed columns and wrap them as :class:`Bars`.
 
     ``columns`` maps canonical names to raw values (anything :func:`parse_numbers`
     takes); ``times`` is already parsed (:func:`parse_times`); ``column_names``
-    gives the data's own column names, used in messages.
+    gives the data's own column names, used in messages. Without ``calendar`` it is
+    inferred (``hint`` names the data's origin, e.g. ``"yahoo"``) and the report says
+    so; ``inferred`` lines (what the loader itself guessed) join the report.
     """
     tf = Timeframe.parse(timeframe)
     n = times.size
@@ -176,10 +246,11 @@ def ingest(
     extras = {name: parse_numbers(columns[name]) for name in OPTIONAL_COLUMNS if columns.get(name) is not None}
     raw = RawColumns(times, values["open"], values["high"], values["low"], values["close"], values["volume"], extras)
     valid_times = times[times != NAT]
-    cal = infer_calendar(valid_times) if calendar is None else get_calendar(calendar)
+    cal = infer_calendar(valid_times, hint=hint) if calendar is None else get_calendar(calendar)
     fixed, report = check_columns(raw, timeframe=tf, calendar=cal, policy=ValidationPolicy.coerce(policy),
                                   row_label=row_label, date_text=date_text, notes=notes, source=where,
-                                  column_names=column_names)
+                                  column_names=column_names,
+                                  inferred=(*inferred, *(calendar_lines(cal, tf) if valid_times.size else ())))
     optional: dict[str, Any] = {name: fixed.extras.get(name) for name in OPTIONAL_COLUMNS}
     bars = Bars(symbol=symbol, timeframe=tf, ts=fixed.ts, open=fixed.open, high=fixed.high, low=fixed.low,
                 close=fixed.close, volume=fixed.volume, calendar=cal, source=source, **optional)

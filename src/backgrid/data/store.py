@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backgrid.data.bars import OHLCV, OPTIONAL_COLUMNS, Bars
-from backgrid.data.calendar import CALENDARS, get_calendar
+from backgrid.data.calendar import CALENDARS, Inference, get_calendar
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import AmbiguousSeriesError, DataError, SeriesNotFoundError, SourceError, StoreError
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
     from backgrid.data.sources.base import DataSource
 
-__all__ = ["DataStore", "SeriesInfo"]
+__all__ = ["DataStore", "MergeCounts", "SeriesInfo"]
 
 _META_KEY = b"backgrid"
 _FORMAT = 1
@@ -97,6 +97,20 @@ def _decode_name(encoded: str) -> str:
 
 # -- metadata ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class MergeCounts:
+    """What a merge did: rows the stored series lacked, rows at times it had, and how many of those differed."""
+
+    added: int
+    overlapping: int
+    changed: int
+
+    def describe(self) -> str:
+        """One line for the user."""
+        return (f"merged: {self.added:,} new row(s); {self.overlapping:,} row(s) at times already stored, "
+                f"{self.changed:,} of them with different values (the new rows replaced them)")
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesInfo:
     """What the store knows about one series, read from the file's footer alone.
 
@@ -105,6 +119,8 @@ class SeriesInfo:
     ``checksum`` is the hex SHA-256 described in :meth:`DataStore.write`; ``span_start``/``span_end``
     bound the request the series answers for (``None`` means open: the series is all there is on
     that side), which :meth:`DataStore.get_or_fetch` uses to decide whether the cache covers a request.
+    ``calendar_inferred`` is the reason the calendar was guessed from the data (``None`` when given);
+    ``merge`` counts what the last write did when it was a merge into a stored series (else ``None``).
     """
 
     symbol: str
@@ -123,6 +139,8 @@ class SeriesInfo:
     span_end: pd.Timestamp | None
     path: Path
     size_bytes: int
+    calendar_inferred: str | None = None
+    merge: MergeCounts | None = None
 
     def is_fresh(self, ttl: timedelta | None, now: datetime | None = None) -> bool:
         """Return True when the series was written less than ``ttl`` ago (``None``: never expires).
@@ -172,8 +190,9 @@ def _series_columns(bars: Bars) -> dict[str, np.ndarray]:
 
 
 def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
-              span: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> dict[str, Any]:
+              span: tuple[pd.Timestamp | None, pd.Timestamp | None], merge: MergeCounts | None) -> dict[str, Any]:
     n = len(bars)
+    guess = bars.calendar.inferred
     return {
         "format": _FORMAT,
         "symbol": bars.symbol,
@@ -190,6 +209,9 @@ def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
         "columns": list(columns),
         "span_start": _ns(span[0]),
         "span_end": _ns(span[1]),
+        "calendar_inferred": None if guess is None else {"confidence": guess.confidence, "reason": guess.reason},
+        "merge": None if merge is None else {"added": merge.added, "overlapping": merge.overlapping,
+                                             "changed": merge.changed},
     }
 
 
@@ -211,6 +233,7 @@ def _parse_metadata(raw: Mapping[bytes, bytes] | None, path: Path) -> dict[str, 
 
 
 def _info(meta: Mapping[str, Any], path: Path, size: int) -> SeriesInfo:
+    guess, merge = meta.get("calendar_inferred"), meta.get("merge")  # absent from files of older versions
     try:
         return SeriesInfo(
             symbol=str(meta["symbol"]),
@@ -229,6 +252,9 @@ def _info(meta: Mapping[str, Any], path: Path, size: int) -> SeriesInfo:
             span_end=_from_ns(meta["span_end"]),
             path=path,
             size_bytes=size,
+            calendar_inferred=None if guess is None else str(guess["reason"]),
+            merge=None if merge is None else MergeCounts(int(merge["added"]), int(merge["overlapping"]),
+                                                         int(merge["changed"])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"{path} has incomplete backgrid metadata ({type(exc).__name__}: {exc})"
@@ -351,10 +377,10 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 
 # -- merging ----------------------------------------------------------------------------------------
-def _merge(old: Bars, new: Bars) -> Bars:
-    """Union of two series of one symbol and timeframe; ``new`` wins on equal timestamps."""
+def _merge(old: Bars, new: Bars) -> tuple[Bars, MergeCounts]:
+    """Union of two series of one symbol and timeframe, and what it did; ``new`` wins on equal timestamps."""
     if not len(old):
-        return new
+        return new, MergeCounts(len(new), 0, 0)
     names = OHLCV + tuple(c for c in OPTIONAL_COLUMNS if c in old.columns or c in new.columns)
 
     def column(bars: Bars, name: str) -> np.ndarray:
@@ -363,9 +389,16 @@ def _merge(old: Bars, new: Bars) -> Bars:
         return np.full(len(bars), _DEFAULTS[name])
 
     keep = np.ones(len(old), dtype=bool)
+    changed = 0
     if len(new):
-        pos = np.searchsorted(new.ts, old.ts)
-        keep = new.ts[np.minimum(pos, len(new) - 1)] != old.ts
+        pos = np.minimum(np.searchsorted(new.ts, old.ts), len(new) - 1)
+        keep = new.ts[pos] != old.ts
+        at = pos[~keep]  # rows of ``new`` at times ``old`` has
+        differs = np.zeros(at.size, dtype=bool)
+        for name in names:
+            differs |= column(old, name)[~keep] != column(new, name)[at]
+        changed = int(np.count_nonzero(differs))
+    overlapping = int(np.count_nonzero(~keep))
     ts = np.concatenate([old.ts[keep], new.ts])
     merged = {name: np.concatenate([column(old, name)[keep], column(new, name)]) for name in names}
     if not (ts.size < 2 or bool(np.all(ts[1:] > ts[:-1]))):  # appends, the usual case, need no sort
@@ -373,9 +406,10 @@ def _merge(old: Bars, new: Bars) -> Bars:
         ts = ts[order]
         merged = {name: values[order] for name, values in merged.items()}
     newest = new if len(new) and new.ts[-1] >= old.ts[-1] else old
-    return _assemble(ts, merged, symbol=new.symbol, timeframe=new.timeframe, calendar=new.calendar,
+    bars = _assemble(ts, merged, symbol=new.symbol, timeframe=new.timeframe, calendar=new.calendar,
                      source=new.source, synthetic=old.synthetic or new.synthetic,
                      last_complete=newest.last_complete)
+    return bars, MergeCounts(len(new) - overlapping, overlapping, changed)
 
 
 def _merge_span(a: pd.Timestamp | None, b: pd.Timestamp | None, pick: Any) -> pd.Timestamp | None:
@@ -412,7 +446,8 @@ class DataStore:
         """Store ``bars`` under ``(bars.source, bars.symbol, bars.timeframe)`` and return its info.
 
         ``replace`` swaps the whole series; ``merge`` unions it with the stored one, rows of
-        ``bars`` winning on equal timestamps (an optional column that one side lacks is filled
+        ``bars`` winning on equal timestamps (the info's ``merge`` counts the rows added, overlapping and
+        changed; an optional column that one side lacks is filled
         with 1.0 for ``split_factor`` and 0.0 for ``dividend``; calendar and source come from
         ``bars``, ``last_complete`` from whichever side holds the last bar, and the result is
         synthetic if either side is). The write is atomic: on any failure the stored series is
@@ -432,16 +467,17 @@ class DataStore:
             raise DataError(msg)
         _check_writable(bars)
         path = self._path(bars.source, bars.symbol, bars.timeframe)
+        counts: MergeCounts | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with _locked(self._lock_path(path)):
                 if mode == "merge" and path.exists():
                     meta, columns = _load(path)
-                    bars = _merge(_bars(meta, columns, path), bars)
+                    bars, counts = _merge(_bars(meta, columns, path), bars)
                     span = (_merge_span(_from_ns(meta["span_start"]), span[0], min),
                             _merge_span(_from_ns(meta["span_end"]), span[1], max))
                 columns = _series_columns(bars)
-                meta = _metadata(bars, columns, span)
+                meta = _metadata(bars, columns, span, counts)
                 size = _atomic_write(path, _table(columns, meta))
         except StoreError:
             raise
@@ -590,16 +626,34 @@ class DataStore:
             raise self._not_found(symbol, timeframe, None)
         if len(matches) > 1:
             names = ", ".join(src for src, _ in matches)
-            msg = f"{symbol!r} {timeframe} is stored from several sources ({names}); pass source= to pick one"
+            msg = (f"{symbol!r} {timeframe} is stored from several sources ({names}); pick one with source= "
+                   "(--source on the command line, market.source in a strategy document)")
             raise AmbiguousSeriesError(msg)
         return matches[0][1]
 
     def _not_found(self, symbol: str, timeframe: Timeframe, source: str | None) -> SeriesNotFoundError:
-        have = [f"{src} {path.stem}" for src, _, path in self._scan(symbol=symbol)]
+        stored = [(src, path.stem) for src, _, path in self._scan(symbol=symbol)]
         where = "any source" if source is None else f"source {source!r}"
-        held = f"it has {symbol!r} as: {', '.join(have)}" if have else f"it has nothing for {symbol!r}"
+        held = (f"it has {symbol!r} as: {', '.join(f'{src} {code}' for src, code in stored)}" if stored
+                else f"it has nothing for {symbol!r}")
         msg = f"no series {symbol!r} {timeframe} from {where} in the store at {self.data_dir}; {held}"
-        return SeriesNotFoundError(msg)
+        return SeriesNotFoundError(msg + _resample_hint(symbol, timeframe, source, stored))
+
+
+def _resample_hint(symbol: str, timeframe: Timeframe, source: str | None,
+                   stored: builtins.list[tuple[str, str]]) -> str:
+    """The ``backgrid data resample`` command that builds ``timeframe`` from the longest stored shorter one."""
+    lower: builtins.list[tuple[Timeframe, str]] = []
+    for src, code in stored:
+        with suppress(DataError):  # a file name that is no timeframe is no source to resample from
+            tf = Timeframe.parse(code)
+            if (source is None or src == source) and tf < timeframe and tf.divides(timeframe):
+                lower.append((tf, src))
+    if not lower:
+        return ""
+    tf, src = max(lower, key=lambda pair: pair[0])
+    pick = f" --source {src}" if len({s for _, s in lower}) > 1 or source is not None else ""
+    return f"; build it with `backgrid data resample {symbol} --from {tf} --to {timeframe}{pick}`"
 
 
 def _subdirs(folder: Path) -> builtins.list[Path]:
@@ -619,10 +673,14 @@ def _assemble(ts: np.ndarray, columns: Mapping[str, np.ndarray], **options: Any)
 
 def _bars(meta: Mapping[str, Any], columns: Mapping[str, np.ndarray], path: Path) -> Bars:
     try:
+        calendar = get_calendar(meta["calendar"])
+        guess = meta.get("calendar_inferred")  # absent from files of older versions
+        if guess is not None:
+            calendar = replace(calendar, inferred=Inference(guess["confidence"], guess["reason"]))
         return _assemble(columns["ts"], columns, symbol=meta["symbol"], timeframe=Timeframe.parse(meta["timeframe"]),
-                         calendar=get_calendar(meta["calendar"]), source=meta["source"],
+                         calendar=calendar, source=meta["source"],
                          synthetic=bool(meta["synthetic"]), last_complete=bool(meta["last_complete"]))
-    except (KeyError, DataError) as exc:
+    except (KeyError, TypeError, DataError) as exc:
         msg = f"{path} has metadata the store cannot use ({type(exc).__name__}: {exc})"
         raise StoreError(msg) from exc
 

@@ -35,12 +35,13 @@ import numpy as np
 import pandas as pd
 
 from backgrid._fields import from_dict
-from backgrid.data.calendar import DAY_NS, Calendar, session_days
+from backgrid.data.calendar import DAY_NS, Calendar, annualisation_note, session_days
 from backgrid.data.kernels import validate_nb as nb
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import DataError, ValidationError
 
-__all__ = ["Finding", "RawColumns", "ValidationPolicy", "ValidationReport", "check_columns", "validate"]
+__all__ = ["Finding", "RawColumns", "ValidationPolicy", "ValidationReport", "calendar_lines", "check_columns",
+           "shorten", "validate"]
 
 Policy = Literal["error", "warn", "fix", "ignore"]
 Severity = Literal["error", "warning", "fixed"]
@@ -53,6 +54,7 @@ _ALLOWED: dict[str, tuple[tuple[str, ...], str]] = {
     "gap": (("error", "warn", "ignore"), "missing bars are never invented"),
 }
 _EXAMPLES = 5
+_QUOTE_LIMIT = 60  # characters of a cell shown in a message; a garbage cell can be megabytes long
 _WARMUP = 30  # returns seen before the spike detector trusts its volatility estimate
 
 _BITS = {
@@ -146,14 +148,31 @@ class Finding:
         return f"{self.severity}: [{self.check}] {self.message}"
 
 
+def shorten(value: Any, limit: int = _QUOTE_LIMIT) -> str:
+    """Quote a cell for a message, cut to ``limit`` characters with its full length said.
+
+    >>> shorten("x" * 100, 10)
+    "'xxxxxxxxxx...' (100 characters)"
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)".replace("'...", "...'", 1)
+
+
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
-    """Everything validation found, plus row counts before and after fixes."""
+    """Everything validation found, plus row counts before and after fixes.
+
+    ``inferred`` says, one line each, what a loader guessed because it was not told
+    (the calendar, a separator, a decimal comma), and how sure it is.
+    """
 
     findings: tuple[Finding, ...] = ()
     rows_in: int = 0
     rows_out: int = 0
     source: str = ""
+    inferred: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -174,10 +193,11 @@ class ValidationReport:
         """Plain-text report, one finding a line."""
         shown = self.errors if only_errors else list(self.findings)
         where = f"{self.source}: " if self.source else ""
+        notes = [f"  inferred: {line}" for line in self.inferred]
         if not shown:
-            return f"{where}{self.rows_in} rows, no problems found"
+            return "\n".join([f"{where}{self.rows_in} rows, no problems found", *notes])
         head = f"{where}{len(self.errors)} error(s), {len(self.warnings)} warning(s) in {self.rows_in} rows"
-        return "\n".join([head, *(f"  {f}" for f in shown)])
+        return "\n".join([head, *(f"  {f}" for f in shown), *notes])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -186,6 +206,7 @@ class ValidationReport:
             "rows_in": self.rows_in,
             "rows_out": self.rows_out,
             "source": self.source,
+            "inferred": list(self.inferred),
             "findings": [
                 {"check": f.check, "severity": f.severity, "message": f.message, "count": f.count,
                  "rows": list(f.rows), "column": f.column}
@@ -242,7 +263,7 @@ class _Context:
         r = self.raw
         o, h, lo, c, v = (float(a[i]) for a in (r.open, r.high, r.low, r.close, r.volume))
         if check == "missing_timestamp":
-            text = f" {self.date_text[i]!r}" if self.date_text is not None else ""
+            text = f" {shorten(self.date_text[i])}" if self.date_text is not None else ""
             return "ts", (f"time{text} could not be parsed (malformed, or a local time that a DST change "
                           "skips or repeats)")
         if check == "non_finite":
@@ -288,12 +309,14 @@ def check_columns(
     notes: Sequence[Finding] = (),
     source: str = "",
     column_names: Mapping[str, str | None] | None = None,
+    inferred: Sequence[str] = (),
 ) -> tuple[RawColumns, ValidationReport]:
     """Validate ``raw``; return the (possibly fixed) columns and the report.
 
     Raises :class:`~backgrid.errors.ValidationError` when any finding's policy is
     ``error``; ``notes`` (for example unknown columns a loader ignored) join the report;
-    ``column_names`` gives the data's own names for the canonical columns, for messages.
+    ``column_names`` gives the data's own names for the canonical columns, for messages;
+    ``inferred`` lines (what the loader guessed) join the report as they are.
     """
     ctx = _Context(raw, row_label or _default_label, date_text, column_names or {})
     n = len(raw)
@@ -327,7 +350,7 @@ def check_columns(
         rows = problems[(flags[problems] & bit) != 0]
         if rows.size:
             findings.append(ctx.finding(check, policy.of(check), rows, _fix_action(check)))
-    report = ValidationReport(tuple(findings), n, n, source)
+    report = ValidationReport(tuple(findings), n, n, source, tuple(inferred))
     if not report.ok:
         raise ValidationError(report)
     fixed = _apply_fixes(raw, flags, order, policy, backwards)
@@ -417,12 +440,21 @@ def _apply_fixes(raw: RawColumns, flags: np.ndarray, order: np.ndarray | None, p
     return out
 
 
+def calendar_lines(calendar: Calendar, timeframe: Timeframe) -> tuple[str, ...]:
+    """Report lines for a guessed calendar: what was inferred, and whether annualised metrics rest on it."""
+    if calendar.inferred is None:
+        return ()
+    note = annualisation_note(calendar, timeframe.nanos)
+    return (calendar.inferred.describe(calendar.name), *([f"warning: {note}"] if note else []))
+
+
 def validate(bars: Any, *, policy: ValidationPolicy | dict[str, Any] | str | None = None) -> ValidationReport:
     """Check existing :class:`~backgrid.data.bars.Bars` and return the report (never raises on findings)."""
     raw = RawColumns(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume)
     try:
         _, report = check_columns(raw, timeframe=bars.timeframe, calendar=bars.calendar,
-                                  policy=ValidationPolicy.coerce(policy), source=bars.symbol)
+                                  policy=ValidationPolicy.coerce(policy), source=bars.symbol,
+                                  inferred=calendar_lines(bars.calendar, bars.timeframe))
     except ValidationError as exc:
         return cast("ValidationReport", exc.report)  # errors.py types it without importing data
     return report

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from backgrid.data.bars import Bars, MultiBars
-from backgrid.data.calendar import Calendar, infer_calendar, session_days
+from backgrid.data.calendar import Calendar, annualisation_note, infer_calendar, session_days
 from backgrid.engine import inputs as inputs_
 from backgrid.engine.config import GROUPS, EngineConfig
 from backgrid.engine.enums import OrderReason, OrderStatus, OrderType
@@ -185,6 +185,9 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     trade_records = _compact(trades, trade_start, state["k"])
     if not warnings and not trade_records.size:  # only a run without a trade is asked why
         warnings += _cannot_trade(signals, order_records, m)
+    note = annualisation_note(calendar, bar_ns) if cfg.periods_per_year is None else None
+    if note is not None:  # the statistics' annualisation rests on a guessed calendar
+        warnings.append(note)
     warnings += _ruined(state[:accounts], index, labels if labels is not None else range(accounts))
     return Result(trades=trade_records, equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],

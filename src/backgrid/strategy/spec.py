@@ -429,6 +429,8 @@ class Market(_Model):
     """What is traded, on which bars, over which dates, and when entries may be taken.
 
     ``period`` (``30d``, ``8w``, ``6mo``, ``2y``) keeps only that last part of the data.
+    ``source`` picks the stored series of that source (``csv``, ``demo``, ...) when a
+    symbol is stored from several; without it the only one stored is used.
     """
 
     symbols: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
@@ -437,6 +439,7 @@ class Market(_Model):
     end: date | datetime | None = None
     period: Annotated[str, Field(pattern=r"^[1-9][0-9]*(d|w|mo|y)$")] | None = None
     session: Session | None = None
+    source: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> Self:

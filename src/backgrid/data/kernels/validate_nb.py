@@ -52,11 +52,13 @@ def scan_nb(ts, o, h, lo, c, v, flags, order, tf_ns, continuous, outlier_k, warm
     non-zero the order-dependent bits are meaningless: call again with ``order``).
     ``problems`` counts rows with any bit set. Bits: row-local ones; DUPLICATE,
     SPACING (closer than ``tf_ns``) and, when ``continuous``, GAP on the row after a
-    hole; OUTLIER for spikes: a close-to-close return beyond ``outlier_k`` EWMA
+    hole; OUTLIER for spikes: a close-to-close log return beyond ``outlier_k`` EWMA
     deviations that the next bar takes back by at least half, or a wick beyond
     ``outlier_k`` deviations. A slow EWMA floors the fast one so that a quiet
-    spell does not turn every later move into a spike. Simple returns are used:
-    spikes are large either way, and they avoid a logarithm per row.
+    spell does not turn every later move into a spike. Returns and wicks are
+    logarithmic, so that a jump up by a factor and a drop by the same factor are
+    equally large: with simple returns a jump of x10 (+900 %) that the next bar
+    takes back (-90 %) looked like no reversal at all, and went unreported.
     """
     store = flags.size > 0
     use_order = order.size > 0
@@ -94,7 +96,7 @@ def scan_nb(ts, o, h, lo, c, v, flags, order, tf_ns, continuous, outlier_k, warm
             prev_t = t
         if f & (ROW_LOCAL | DUPLICATE) == 0:
             if not np.isnan(prev_c):
-                r = ci / prev_c - 1.0
+                r = np.log(ci / prev_c)
                 sd = np.sqrt(max(var, 0.1 * slow_var))
                 if pending >= 0:
                     if r * pending_r < 0.0 and abs(r) > 0.5 * abs(pending_r):
@@ -105,7 +107,7 @@ def scan_nb(ts, o, h, lo, c, v, flags, order, tf_ns, continuous, outlier_k, warm
                 capped = r * r
                 if seen >= warmup and sd > 0.0:
                     limit = outlier_k * sd
-                    if h[i] / max(o[i], ci) - 1.0 > limit or 1.0 - lo[i] / min(o[i], ci) > limit:
+                    if np.log(h[i] / max(o[i], ci)) > limit or np.log(min(o[i], ci) / lo[i]) > limit:
                         f |= OUTLIER
                     # a row already counted (a wick spike) is not counted again as a return spike
                     if abs(r) > limit and (store or f == 0):

@@ -17,14 +17,20 @@ metatrader     MT4 history export ``2024.01.02,13:00,o,h,l,c,vol`` (no header) o
                ``<DATE> <TIME> <OPEN> ... <TICKVOL> <VOL> <SPREAD>`` (tab separated); times are
                the broker's server time: pass ``tz=`` (for example ``Etc/GMT-2``)
 generic        any header; columns recognised by common names or mapped with ``columns=``;
-               ``date_format=`` (strftime codes) and ``tz=`` for naive times
+               ``date_format=`` (strftime codes) and ``tz=`` for naive times; the separator is
+               the commonest of ``,`` ``;`` and tab in the header (``sep=`` sets it)
 =============  ==============================================================================
+
+Numbers with a decimal comma (``10,5``) are read as such when ``decimal=","`` is
+given, or detected in a file not separated by commas whose price cells have commas
+and no points. What was detected (separator, decimal comma, calendar) is listed in
+the report's ``inferred`` lines.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +39,7 @@ import pandas as pd
 
 from backgrid.data.bars import Bars
 from backgrid.data.calendar import Calendar
-from backgrid.data.ingest import ColumnMap, column_note, ingest, parse_times, resolve_columns
+from backgrid.data.ingest import ColumnMap, column_note, ingest, parse_times, resolve_columns, time_notes
 from backgrid.data.sources.folder import FolderSource
 from backgrid.data.timeframe import Timeframe
 from backgrid.data.validate import Finding, ValidationPolicy, ValidationReport
@@ -48,6 +54,8 @@ _BINANCE = ("open time", "open", "high", "low", "close", "volume", "close time",
             "taker base volume", "taker quote volume", "ignore")
 _MT4 = ("date", "time", "open", "high", "low", "close", "volume")
 _MT_DATE = re.compile(r"^\d{4}\.\d{2}\.\d{2}")
+_COMMA_NUMBER = r"^\s*-?\d+,\d+\s*$"
+_SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +142,13 @@ def load_csv(
     tz: str = "UTC",
     calendar: str | Calendar | None = None,
     policy: ValidationPolicy | dict[str, Any] | str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> tuple[Bars, ValidationReport]:
     """Load and validate a CSV file; return the bars and the validation report.
 
-    ``symbol`` defaults to the file name without extension. Raises
+    ``symbol`` defaults to the file name without extension; ``sep`` and ``decimal``
+    (``"."`` or ``","``) override what the layout implies or the file shows. Raises
     :class:`~backgrid.errors.ValidationError` (with the full report) when a check
     whose policy is ``error`` fails, and :class:`~backgrid.errors.ColumnError`
     when columns are missing.
@@ -151,6 +162,15 @@ def load_csv(
     first, line_numbers = _read_text(path)
     fmt = detect_format(first) if format == "auto" else format
     layout = _layout(fmt, first)
+    guessed: list[str] = []
+    if sep is not None:
+        layout = replace(layout, sep=sep)
+    elif layout.name == "generic" and layout.sep != ",":
+        guessed.append(f"{_SEPARATORS[layout.sep]}-separated columns (the commonest separator in the header); "
+                       "pass --sep (sep=) to set it")
+    if decimal not in (None, ".", ","):
+        msg = f"decimal must be '.' or ',', got {decimal!r}"
+        raise DataError(msg)
     where = f"{path.name} ({layout.name} CSV)"
     frame = _read_frame(path, layout, where)
     header_lines = 1 if layout.header else 0
@@ -172,11 +192,29 @@ def load_csv(
     if layout.date_time and layout.date_time[1] in frame.columns and time_col == layout.date_time[0]:
         stamp_text = frame[layout.date_time[0]].str.strip() + " " + frame[layout.date_time[1]].str.strip()
     times = parse_times(stamp_text, date_format=date_format or layout.date_format, tz=tz)
-    notes: list[Finding] = column_note(unknown)
+
+    def label(i: int) -> str:
+        return f"line {int(data_lines[i])}"
+
+    tf = Timeframe.parse(timeframe)
+    notes: list[Finding] = [*column_note(unknown), *time_notes(stamp_text, times, label, timeframe=tf, tz=tz)]
     values = {name: frame[col] if col is not None else None for name, col in resolved.items() if name != "ts"}
-    return ingest(values, symbol=symbol or path.stem, timeframe=timeframe, times=times, calendar=calendar,
-                  policy=policy, row_label=lambda i: f"line {int(data_lines[i])}", date_text=stamp_text.to_numpy(),
-                  notes=notes, source="csv", where=where, column_names=resolved)
+    if decimal is None and layout.sep != "," and _has_decimal_commas(values):
+        decimal = ","
+        guessed.append("decimal commas (prices such as '10,5', with no decimal points); pass --decimal (decimal=) "
+                       "to set it")
+    if decimal == ",":
+        values = {name: None if v is None else v.str.replace(",", ".", regex=False) for name, v in values.items()}
+    return ingest(values, symbol=symbol or path.stem, timeframe=tf, times=times, calendar=calendar,
+                  policy=policy, row_label=label, date_text=stamp_text.to_numpy(), notes=notes, source="csv",
+                  where=where, column_names=resolved, hint=layout.name, inferred=guessed)
+
+
+def _has_decimal_commas(values: dict[str, pd.Series | None]) -> bool:
+    """True when some price cells are ``digits,digits`` and none holds a decimal point."""
+    prices = [values[name] for name in ("open", "high", "low", "close") if values.get(name) is not None]
+    cells = pd.concat(prices, ignore_index=True) if prices else pd.Series([], dtype=str)
+    return bool(cells.str.match(_COMMA_NUMBER).any()) and not bool(cells.str.contains(".", regex=False).any())
 
 
 def _read_frame(path: Path, layout: _Layout, where: str) -> pd.DataFrame:
