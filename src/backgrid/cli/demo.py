@@ -54,4 +54,4 @@ def demo(
         out.print(f"  validation {name} {tf}: {state}")
     out.print("\n[bold]Backtest[/] of the ready strategy sma-cross (backgrid strategies show sma-cross):")
     run(strategy_file="sma-cross", symbol=None, timeframe=None, start=None, end=None, cash=None,
-        sweep=[f"fast={fast}", f"slow={slow}"], out=None)
+        sweep=[f"fast={fast}", f"slow={slow}"], out=None, max_memory=None)
