@@ -201,3 +201,31 @@ def test_plot_titles_name_the_swept_parameters(tmp_path):
     result = backtest(bars, entries=entries, exits=~entries)
     html = result.plot(tmp_path / "t.html", column=(20, 100)).read_text(encoding="utf-8")
     assert "<title>backgrid backtest — fast=20, slow=100</title>" in html
+
+
+def test_writing_a_sweep_shows_progress_on_stderr(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from backgrid.cli import common
+    from backgrid.cli.sweeps import write_sweep
+
+    stderr = io.StringIO()
+    monkeypatch.setattr(common, "error_console", lambda: Console(file=stderr, force_terminal=True, width=120))
+    spec = load_library("sma-cross")
+    grid = {"fast": [5, 10], "slow": [50, 100]}
+    result = run(spec, demo_bars("DEMO-SPY", "1d"), grid)
+    files, best = write_sweep(tmp_path, spec, result, "a sentence", grid)
+    assert f"writing {tmp_path}" in stderr.getvalue()
+    assert "100%" in stderr.getvalue()
+    assert [f.name for f in files] == ["stats.csv", "stats.parquet", "trades.parquet", "equity.parquet",
+                                       "summary.txt", "strategy.yaml"]
+    assert best == dict(zip(["fast", "slow"], result.stats["sharpe_ratio"].idxmax(), strict=True))
+
+
+def test_a_one_parameter_sweep_table_is_headed_by_its_name():
+    result = invoke("run", "sma-cross", "--sweep", "fast=5,10")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "Sharpe" in line)
+    assert header.split()[1] == "fast"

@@ -90,7 +90,7 @@ def _stats_table(stats: pd.Series | pd.DataFrame) -> Any:
             table.add_row(str(name), _format(str(name), float(value)))
         return table
     best = stats.sort_values("sharpe_ratio", ascending=False)  # one row per parameter set
-    names = list(best.index.names) if best.index.nlevels > 1 else [best.index.name or "column"]
+    names = [name or "column" for name in best.index.names]  # a sweep's: the swept parameters
     shown = ["total_return", "sharpe_ratio", "max_drawdown", "trades", "win_rate", "profit_factor"]
     headers = ["return", "Sharpe", "max DD", "trades", "win rate", "PF"]
     for column in [*names, *headers]:
@@ -170,10 +170,10 @@ def run(
     screen = console()
     with screen.status("loading data") as status:
         data = market_data(spec, progress=status.update)
-        status.update("estimating memory and time")
-        footprint = estimate(spec, data, grid)
-        footprint.check(limit, source=source)
-        if footprint.sets > 1:
+        if grid:  # one parameter set allocates what a single backtest does
+            status.update("estimating memory and time")
+            footprint = estimate(spec, data, grid)
+            footprint.check(limit, source=source)
             error_console().print(f"sweep: {footprint.describe()}", markup=False, soft_wrap=True)
         status.update(f"compiling {spec.name}")
         compiled = compile_strategy(spec, data, grid)
