@@ -229,3 +229,19 @@ def test_a_one_parameter_sweep_table_is_headed_by_its_name():
     assert result.exit_code == 0, result.output
     header = next(line for line in result.stdout.splitlines() if "Sharpe" in line)
     assert header.split()[1] == "fast"
+
+
+def test_a_higher_timeframe_indicator_is_drawn_as_the_rules_see_it():
+    from backgrid.cli.sweeps import overlays
+    from backgrid.strategy.market import market_data
+
+    spec = load_library("mtf-trend-filter")
+    bars = compile_strategy(spec, market_data(spec)).data
+    lines = overlays(spec, bars, {})
+    assert set(lines) == {"fast", "slow", "daily"}
+    daily = pd.Series(lines["daily"], index=bars.index).dropna()
+    closes = (daily.index + pd.Timedelta(hours=1)).floor("1D")  # the day in which each hourly bar closes
+    assert (daily.groupby(closes).nunique() == 1).all()  # one value a day: the last closed day's
+    # a 50-day EMA is seen from the close of its 50th daily bar (the first, a partial day, counted) on
+    first_day = bars.index[0].floor("1D")
+    assert daily.index[0] == first_day + pd.Timedelta(days=50) - pd.Timedelta(hours=1)

@@ -65,7 +65,8 @@ def with_defaults(strategy: Strategy, values: Mapping[str, Any]) -> Strategy:
 def overlays(strategy: Strategy, bars: Bars, values: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The price-scale outputs (lines, bands, channels, zones) of the strategy's indicators for one set.
 
-    Keys are the strategy's names (``fast``; ``bb.upper`` for one output of several).
+    Keys are the strategy's names (``fast``; ``bb.upper`` for one output of several). An indicator on a higher
+    timeframe is drawn as the rules see it: each value from the close of its bar on.
     """
     from backgrid.indicators.registry import REGISTRY  # noqa: PLC0415
     from backgrid.strategy.evaluate import Evaluator, IndicatorCache  # noqa: PLC0415
@@ -73,8 +74,6 @@ def overlays(strategy: Strategy, bars: Bars, values: Mapping[str, Any]) -> dict[
     evaluator = Evaluator(strategy, IndicatorCache(bars), dict(values))
     out = {}
     for name, indicator in strategy.indicators.items():
-        if indicator.timeframe is not None:  # a higher timeframe's line: steps, drawn on its own bars elsewhere
-            continue
         outputs = REGISTRY.get(indicator.id).outputs
         computed, _, _ = evaluator.indicator(name)
         for output in outputs:
