@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -21,7 +22,8 @@ h1 {{ font-size: 18px; margin: 0 0 4px; }} p {{ margin: 0 0 12px; color: #555; f
 .pane {{ width: 100%; margin-bottom: 6px; }} .label {{ font-size: 12px; color: #666; margin: 4px 0; }}
 </style></head><body>
 <h1>{title}</h1><p>{subtitle}</p>
-<p>Arrows: entries (up long, down short). Dots: exits, green for a gain, red for a loss.</p>
+<p>Arrows: entries (up long, down short), labelled with the rule that fired. Dots: exits, green for a gain, red
+for a loss, labelled with the exit reason.{legend}</p>
 {panes}
 <script>{library}</script>
 <script>
@@ -30,7 +32,7 @@ const charts = [];
 function make(id, height) {{
   const chart = LightweightCharts.createChart(document.getElementById(id), {{
     height: height, layout: {{ background: {{ color: '#ffffff' }}, textColor: '#333' }},
-    timeScale: {{ timeVisible: data.intraday, secondsVisible: false }},
+    timeScale: {{ timeVisible: data.intraday, secondsVisible: false, minBarSpacing: 0.001 }},
     rightPriceScale: {{ minimumWidth: 80 }}, crosshair: {{ mode: 0 }} }});
   charts.push(chart); return chart;
 }}
@@ -38,6 +40,8 @@ if (data.candles) {{
   const price = make('price', 380).addCandlestickSeries();
   price.setData(data.candles);
   price.setMarkers(data.markers);
+  data.overlays.forEach(o => charts[0].addLineSeries({{ color: o.color, lineWidth: 1, title: o.name,
+    priceLineVisible: false, lastValueVisible: false }}).setData(o.points));
 }}
 make('equity', 220).addLineSeries({{ color: '#2962ff', lineWidth: 2 }}).setData(data.equity);
 make('drawdown', 160).addAreaSeries({{ lineColor: '#e53935', topColor: 'rgba(229,57,53,0.05)',
@@ -45,9 +49,13 @@ make('drawdown', 160).addAreaSeries({{ lineColor: '#e53935', topColor: 'rgba(229
 charts.forEach(c => c.timeScale().subscribeVisibleLogicalRangeChange(range => {{
   if (range) charts.forEach(o => {{ if (o !== c) o.timeScale().setVisibleLogicalRange(range); }});
 }}));
-charts[0].timeScale().fitContent();
+charts.forEach(c => c.timeScale().fitContent());  // open on the whole run
 </script></body></html>
 """
+
+
+#: overlay line colours, in turn
+_COLORS = ("#ff6d00", "#2962ff", "#8e24aa", "#00897b", "#c0ca33", "#6d4c41", "#d81b60", "#546e7a")
 
 
 def _points(seconds: np.ndarray, values: np.ndarray) -> list[dict[str, float]]:
@@ -56,11 +64,14 @@ def _points(seconds: np.ndarray, values: np.ndarray) -> list[dict[str, float]]:
 
 
 def backtest_chart(*, title: str, subtitle: str, ts: np.ndarray, equity: np.ndarray, cash: float,
-                   ohlc: dict[str, np.ndarray] | None, trades: Any, intraday: bool) -> str:
+                   ohlc: dict[str, np.ndarray] | None, trades: Any, intraday: bool,
+                   overlays: Mapping[str, np.ndarray] | None = None, entry_text: Mapping[str, str] | None = None,
+                   ) -> str:
     """The page as a string: candles (when ``ohlc`` is given) with entry/exit markers, equity, drawdown.
 
     ``ts`` are bar open times (ns); ``trades`` a frame with ``entry_idx``, ``exit_idx``, ``side``,
-    ``exit_reason``, ``pnl`` and ``open`` columns.
+    ``exit_reason``, ``pnl`` and ``open`` columns. ``overlays`` are lines on the price pane (one value per
+    bar, NaN where undefined); ``entry_text`` the text of an entry's marker by side (default: the side).
     """
     seconds = ts // 1_000_000_000
     peak = np.maximum.accumulate(np.r_[cash, equity])[1:]
@@ -76,18 +87,25 @@ def backtest_chart(*, title: str, subtitle: str, ts: np.ndarray, equity: np.ndar
             {"time": int(t), "open": float(a), "high": float(b), "low": float(d), "close": float(e)}
             for t, a, b, d, e in zip(seconds[keep], o[keep], h[keep], lo[keep], c[keep], strict=True)]
         markers = []
+        texts = dict(entry_text or {})
         for t in trades.itertuples():
             long = t.side == "long"
             markers.append({"time": int(seconds[t.entry_idx]), "position": "belowBar" if long else "aboveBar",
-                            "color": "#26a69a" if long else "#ef5350", "shape": "arrowUp" if long else "arrowDown"})
+                            "color": "#26a69a" if long else "#ef5350", "shape": "arrowUp" if long else "arrowDown",
+                            "text": texts.get(t.side, t.side)})
             if not t.open:  # exits: a dot, green for a gain and red for a loss
                 markers.append({"time": int(seconds[t.exit_idx]), "position": "aboveBar" if long else "belowBar",
-                                "color": "#2e7d32" if t.pnl > 0 else "#c62828", "shape": "circle"})
+                                "color": "#2e7d32" if t.pnl > 0 else "#c62828", "shape": "circle",
+                                "text": t.exit_reason})
         payload["markers"] = sorted(markers, key=lambda m: m["time"])
+        payload["overlays"] = [{"name": name, "color": _COLORS[i % len(_COLORS)], "points": _points(seconds, values)}
+                               for i, (name, values) in enumerate((overlays or {}).items())]
     panes = "\n".join(f'<div class="label">{label}</div><div id="{pane}" class="pane"></div>'
                       for pane, label in (("price", "price and trades"), ("equity", "equity"),
                                           ("drawdown", "drawdown, %"))
                       if pane != "price" or ohlc is not None)
     library = (files("backgrid.charts") / "static" / _LIBRARY).read_text(encoding="utf-8")
+    legend = (" Lines: " + ", ".join(html.escape(name) for name in overlays) + ".") if overlays and ohlc else ""
     return _PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle), panes=panes, library=library,
+                        legend=legend,
                         data=json.dumps(payload, separators=(",", ":")))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from backgrid.engine.result import Result
+    from backgrid.strategy.compiler import Compiled
     from backgrid.strategy.spec import Strategy
 
 app = App(help="Browse, show and check strategy documents.", no_args_is_help=True)
@@ -91,7 +92,7 @@ def _stats_table(stats: pd.Series | pd.DataFrame) -> Any:
         return Listing([Column("metric"), Column("value", lambda r: _format(r["metric"], r["value"]), "right")],
                        records)
     best = stats.sort_values("sharpe_ratio", ascending=False)  # one row per parameter set
-    names = [str(n) for n in best.index.names] if best.index.nlevels > 1 else [str(best.index.name or "column")]
+    names = [str(name or "column") for name in best.index.names]  # a sweep's: the swept parameters
     shown = {"total_return": "return", "sharpe_ratio": "Sharpe", "max_drawdown": "max DD", "trades": "trades",
              "win_rate": "win rate", "profit_factor": "PF"}
     records = []
@@ -110,22 +111,35 @@ def _metric_cell(metric: str, record: Mapping[str, Any]) -> str:
     return _format(metric, record[metric])
 
 
-def _write(out: Path, strategy: Strategy, result: Result, sentence: str) -> list[Path]:
-    """Write stats, trades, equity, the chart, the sentence and the strategy into ``out``."""
+def _write(out: Path, compiled: Compiled, result: Result, grid: dict[str, list[Any]]) -> list[Path]:
+    """Write the run's files into ``out`` (a sweep's: see :mod:`backgrid.cli.sweeps`) and its chart."""
+    from backgrid.cli.sweeps import label, overlays, with_defaults, write_sweep  # noqa: PLC0415
+    from backgrid.data.bars import Bars  # noqa: PLC0415
     from backgrid.strategy.document import dump  # noqa: PLC0415
+    from backgrid.strategy.summary import summary  # noqa: PLC0415
 
     out.mkdir(parents=True, exist_ok=True)
-    stats = result.stats
-    files = [out / "stats.csv", out / "trades.csv", out / "equity.csv", out / "summary.txt", out / "strategy.yaml"]
-    stats.to_csv(files[0], header=["value"] if result.single else True)
-    result.trades.to_csv(files[1], index=False)
-    result.equity.to_csv(files[2])
-    files[3].write_text(sentence + "\n", encoding="utf-8")
-    files[4].write_text(dump(strategy), encoding="utf-8")
-    column = None
-    if not result.single:
-        column = stats["sharpe_ratio"].idxmax()
-    files.append(result.plot(out / "chart.html", column=column))
+    spec = compiled.strategy
+    if result.single:
+        best = {name: values[0] for name, values in grid.items()}
+        chosen = with_defaults(spec, best)
+        files = [out / "stats.csv", out / "trades.csv", out / "equity.csv", out / "summary.txt",
+                 out / "strategy.yaml"]
+        result.stats.to_csv(files[0], header=["value"])
+        result.trades.to_csv(files[1], index=False)
+        result.equity.to_csv(files[2])
+        files[3].write_text(summary(chosen) + "\n", encoding="utf-8")
+        files[4].write_text(dump(chosen), encoding="utf-8")
+        column = None
+    else:
+        files, best = write_sweep(out, spec, result, summary(spec), grid)
+        column = tuple(best.values())
+    values = compiled.parameter_sets[0] | best
+    title = f"{spec.name}" + (f" — {label(list(best), list(best.values()))}" if best else "")
+    bars = compiled.data if isinstance(compiled.data, Bars) else None
+    files.append(result.plot(out / "chart.html", column=column, title=title,
+                             overlays=overlays(spec, bars, values) if bars is not None else None,
+                             entry_rules={side: f"entries.{side}" for side in ("long", "short")}))
     return files
 
 
@@ -144,10 +158,13 @@ def run(
                                     "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
                                     "sentence into this folder."),
+    max_memory: str | None = typer.Option(None, "--max-memory", help="Memory a sweep may use, e.g. 8G or 512M "
+                                          "(default: what the system has available)."),
 ) -> None:
     """Backtest a strategy document on its data and print the stats and what it does in plain English."""
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
     from backgrid.strategy.document import override, parse  # noqa: PLC0415
+    from backgrid.strategy.footprint import available_memory, estimate, parse_bytes  # noqa: PLC0415
     from backgrid.strategy.market import market_data  # noqa: PLC0415
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
@@ -159,9 +176,19 @@ def run(
         document["market"]["source"] = source
         spec = parse(document, source=f"{spec.name} (with --source {source})")
     grid = _sweep(sweep or [], spec)
+    try:
+        limit, limit_from = (parse_bytes(max_memory), "--max-memory") if max_memory else (available_memory(),
+                                                                                            "MemAvailable")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-memory") from None
     screen = console()
     with progress("loading data") as step:
         data = market_data(spec, progress=step)
+        if grid:  # one parameter set allocates what a single backtest does
+            step("estimating memory and time")
+            footprint = estimate(spec, data, grid)
+            footprint.check(limit, source=limit_from)
+            error_console().print(f"sweep: {footprint.describe()}", markup=False, soft_wrap=True)
         step(f"compiling {spec.name}")
         compiled = compile_strategy(spec, data, grid)
         step(_running(len(compiled.parameter_sets)))
@@ -177,7 +204,7 @@ def run(
     for warning in result.warnings:  # why a run could not trade: on stderr, printed as written
         error_console().print(f"warning: {warning}", markup=False, soft_wrap=True)
     if out is not None:
-        files = _write(out, spec, result, sentence)
+        files = _write(out, compiled, result, grid)
         screen.print(f"wrote {', '.join(f.name for f in files)} to {out}")
 
 

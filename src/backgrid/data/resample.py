@@ -34,8 +34,8 @@ def resample(bars: Bars, timeframe: str | Timeframe) -> Bars:
     Split factors multiply and dividends add within a bin. The target must be a
     whole multiple of the source timeframe.
 
-    >>> from backgrid.testing import random_bars  # doctest: +SKIP
-    >>> resample(random_bars(n=120, timeframe="1m"), "1h").timeframe  # doctest: +SKIP
+    >>> from backgrid.testing import random_bars
+    >>> resample(random_bars(n=120, timeframe="1m"), "1h").timeframe
     Timeframe(code='1h')
     """
     target = Timeframe.parse(timeframe)

@@ -423,9 +423,13 @@ class DataStore:
     ``home`` defaults to ``$BACKGRID_HOME``, else ``~/.backgrid``; series live under
     ``home/data`` (see the module docstring for the layout and the guarantees).
 
-    >>> store = DataStore(tmp_path)  # doctest: +SKIP
-    >>> store.write(bars)  # doctest: +SKIP
-    >>> store.read("BTC/USDT", "1h", start="2024-01-01")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from backgrid.testing import random_bars
+    >>> store = DataStore(tempfile.mkdtemp())
+    >>> store.write(random_bars(n=48, timeframe="1h", symbol="BTC/USDT")).rows
+    48
+    >>> len(store.read("BTC/USDT", "1h", start="2024-01-02"))
+    24
     """
 
     def __init__(self, home: str | Path | None = None) -> None:

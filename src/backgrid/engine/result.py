@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -183,12 +184,18 @@ class Result:
             raise ResultColumnError(msg)
         return 0 if column is None else list(self.columns).index(column)
 
-    def plot(self, path: str | Path | None = None, *, column: Any = None, max_bars: int = 100_000) -> Path:
+    def plot(self, path: str | Path | None = None, *, column: Any = None, max_bars: int = 100_000,
+             title: str | None = None, overlays: Mapping[str, np.ndarray] | None = None,
+             entry_rules: Mapping[str, str] | None = None) -> Path:
         """Write one interactive HTML chart and return its path: candles with entries and exits, equity, drawdown.
 
-        ``column`` picks the parameter set of a sweep (default: the first). A portfolio of several symbols
-        shows its equity and drawdown. Only the last ``max_bars`` bars are drawn (a browser draws a few
-        hundred thousand candles comfortably, not millions). The file is self-contained and opens offline.
+        ``column`` picks the parameter set of a sweep (default: the first); the title names it
+        (``fast=10, slow=50``) after ``title`` (the strategy's name, say). ``overlays`` are lines drawn on
+        the price pane, one value per bar (an SMA, a band's upper line). ``entry_rules`` labels each
+        entry marker by its side (``{"long": "entries.long"}``; default: the side). A portfolio of several
+        symbols shows its equity and drawdown. Only the last ``max_bars`` bars are drawn (a browser draws a
+        few hundred thousand candles comfortably, not millions); the page opens on all of them. The file is
+        self-contained and opens offline.
         """
         from backgrid.charts import backtest_chart  # noqa: PLC0415  # the chart library is read on demand
 
@@ -213,10 +220,20 @@ class Result:
         subtitle = (f"{stats['trades']} trades, total return {stats['total_return']:.2%}, "
                     f"max drawdown {stats['max_drawdown']:.2%}, Sharpe {stats['sharpe_ratio']:.2f}"
                     + (f"; showing the last {max_bars:,} of {equity.size:,} bars" if start else ""))
-        page = backtest_chart(title=f"backgrid backtest — column {self.columns[c]}", subtitle=subtitle, ts=ts,
+        key = self.columns[c]
+        values = key if isinstance(key, tuple) else (key,)
+        names = [str(name) for name in self.columns.names]
+        named = ", ".join(f"{n}={v.item() if isinstance(v, np.generic) else v}"
+                          for n, v in zip(names, values, strict=True))
+        heading = title or "backgrid backtest"
+        if not self.single and named not in heading:
+            heading += f" — {named}"
+        lines = {name: np.asarray(v, dtype=np.float64)[start:] for name, v in (overlays or {}).items()}
+        page = backtest_chart(title=heading, subtitle=subtitle, ts=ts,
                               equity=equity[start:], cash=float(equity[start - 1]) if start else
                               float(self.params["cash"][c]), ohlc=ohlc, trades=trades,
-                              intraday=self._bar_ns < 86_400 * 10**9)
+                              intraday=self._bar_ns < 86_400 * 10**9, overlays=lines,
+                              entry_text=dict(entry_rules or {}))
         out = Path(path) if path is not None else Path.cwd() / "backtest.html"
         out.write_text(page, encoding="utf-8")
         return out
