@@ -171,7 +171,13 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     summary = np.empty((accounts, 2))
     # the kernels' grouped arguments (see the simulate_nb module docstring)
     ohlc, signal_arrays, per_bar_arrays = (o, h, lo, c), (e, x, se, sx), tuple(per_bar.values())
-    modes = (break_even_on, cfg.fill == "same_close", cfg.stop_policy == "ohlc_path")
+    # a kernel compiled for None holds none of that feature's code: stop levels, the trail, margin calls
+    trail_on = True if (params["trailing_stop"] > 0).any() or per_bar["trailing_stop_distance"].size else None
+    margin_on = True if (params["maintenance_margin"] > 0).any() else None
+    stops_on = True if (trail_on or margin_on or break_even_on or (params["stop_loss"] > 0).any()
+                        or (params["take_profit"] > 0).any() or per_bar["stop_loss_distance"].size
+                        or per_bar["take_profit_distance"].size) else None
+    modes = (break_even_on, cfg.fill == "same_close", cfg.stop_policy == "ohlc_path", stops_on, trail_on, margin_on)
     if symbols:
         cash_out = np.empty(n)
         portfolio_nb.portfolio_nb(ts, bar_ns, ohlc, signal_arrays, flat, day, per_bar_arrays, params, modes,
