@@ -203,6 +203,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            scope="column", low=0.0, record=True, document="risk.max_exposure_percent", document_scale=100.0),
 )}
 
+# every setting's default, taken once (the table is fixed at import): ``defaults`` copies it
+_DEFAULTS: dict[str, Any] = {name: o.default for name, o in OPTIONS.items() if o.scope in ("account", "column")}
+
 #: The options a code strategy's ``signals`` may return: signals, per-bar values and per-column values.
 INPUTS: frozenset[str] = frozenset(name for name, o in OPTIONS.items() if o.scope != "account")
 
@@ -281,8 +284,8 @@ def _is_sequence(value: Any) -> bool:
 
 
 def defaults() -> dict[str, Any]:
-    """Every setting's default value."""
-    return {name: o.default for name, o in OPTIONS.items() if o.scope in ("account", "column")}
+    """Every setting's default value (a new dict each call)."""
+    return dict(_DEFAULTS)
 
 
 def document_bounds(name: str) -> dict[str, float]:

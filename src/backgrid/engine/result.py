@@ -114,8 +114,9 @@ class Result:
         if not self._equity.shape[0]:
             msg = "equity was not kept (keep_equity=False); summary holds the final equity and drawdown"
             raise EquityNotKeptError(msg)
-        frame = pd.DataFrame(self._equity, index=self.index, columns=self.columns)
-        return frame.iloc[:, 0].rename("equity") if self.single else frame
+        if self.single:  # one column: the Series directly (a frame and its column cost ~0.1 ms more)
+            return pd.Series(self._equity[:, 0], index=self.index, name="equity")
+        return pd.DataFrame(self._equity, index=self.index, columns=self.columns)
 
     @cached_property
     def stats(self) -> pd.Series | pd.DataFrame:

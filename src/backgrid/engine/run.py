@@ -164,14 +164,13 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     flat, day = _session_inputs(flat, m=m, portfolio=symbols is not None, params=params, ts=ts,
                                 calendar=_day_calendar(data, calendar))
     state = _initial_state(params, trade_start, order_start, day)
-    break_even_on = True if (params["break_even"] > 0).any() else None  # None: compiled without its code
     accounts = 1 if symbols else m
     keep = cfg.keep_equity or symbols is not None
     equity = np.empty((n if keep else 0, accounts))
     summary = np.empty((accounts, 2))
     # the kernels' grouped arguments (see the simulate_nb module docstring)
     ohlc, signal_arrays, per_bar_arrays = (o, h, lo, c), (e, x, se, sx), tuple(per_bar.values())
-    modes = (break_even_on, cfg.fill == "same_close", cfg.stop_policy == "ohlc_path")
+    modes = _modes(cfg, params, per_bar)
     if symbols:
         cash_out = np.empty(n)
         portfolio_nb.portfolio_nb(ts, bar_ns, ohlc, signal_arrays, flat, day, per_bar_arrays, params, modes,
@@ -186,8 +185,7 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     if not warnings and not trade_records.size:  # only a run without a trade is asked why
         warnings += _cannot_trade(signals, order_records, m)
     note = annualisation_note(calendar, bar_ns) if cfg.periods_per_year is None else None
-    if note is not None:  # the statistics' annualisation rests on a guessed calendar
-        warnings.append(note)
+    warnings += [note] if note is not None else []  # the statistics' annualisation rests on a guessed calendar
     warnings += _ruined(state[:accounts], index, labels if labels is not None else range(accounts))
     return Result(trades=trade_records, equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
@@ -224,6 +222,21 @@ def _split(config: EngineConfig | Mapping[str, Any] | None, options: dict[str, A
         return EngineConfig(**settings), inputs
     base = config if isinstance(config, EngineConfig) else EngineConfig.from_dict(config)
     return (base.replace(**settings) if settings else base), inputs
+
+
+def _modes(cfg: EngineConfig, params: np.ndarray, per_bar: dict[str, np.ndarray]) -> tuple[Any, ...]:
+    """The kernels' ``modes``: the fill and stop policies, and True or None for each feature a run may not use.
+
+    A kernel compiled for None holds none of that feature's code (break-even, stop levels, the trail, margin
+    calls): a run pays only for what it uses.
+    """
+    break_even_on = True if (params["break_even"] > 0).any() else None
+    trail_on = True if (params["trailing_stop"] > 0).any() or per_bar["trailing_stop_distance"].size else None
+    margin_on = True if (params["maintenance_margin"] > 0).any() else None
+    stops_on = True if (trail_on or margin_on or break_even_on or (params["stop_loss"] > 0).any()
+                        or (params["take_profit"] > 0).any() or per_bar["stop_loss_distance"].size
+                        or per_bar["take_profit_distance"].size) else None
+    return break_even_on, cfg.fill == "same_close", cfg.stop_policy == "ohlc_path", stops_on, trail_on, margin_on
 
 
 def _buffers(entries: np.ndarray, short_entries: np.ndarray, m: int,

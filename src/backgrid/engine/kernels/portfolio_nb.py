@@ -76,6 +76,7 @@ from backgrid.engine.kernels.simulate_nb import (
     _cell,
     _close,
     _decide,
+    _excursion,
     _execute,
     _order,
     _place,
@@ -96,7 +97,7 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
     open_, high, low, close = prices
     entries, exits, short_entries, short_exits = signals
     sl_d, tp_d, tr_d, entry_px, vol = per_bar
-    break_even, fill_same_close, ohlc_path = modes
+    break_even, fill_same_close, ohlc_path, stops, trail, margin = modes
     cash, max_positions = account
     state, trades, trade_start, orders, equity, cash_out, summary = out
     k = open_.shape[1]
@@ -122,9 +123,13 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
         for a in range(k):
             s = state[a]
             if s.pos != 0.0 and not np.isnan(open_[i, a]):
+                if stops is None:  # no stop level on any asset: the bar only moves the best and worst prices
+                    _excursion(s, 1.0 if s.pos > 0.0 else -1.0, high[i, a], low[i, a])
+                    continue
                 s.cash = cash
                 hit, raw, level = _stop_test(s, open_[i, a], high[i, a], low[i, a], close[i, a], params[a], ohlc_path,
-                                             _cover(state, params, open_[i], last, a) if margined else 0.0)
+                                             _cover(state, params, open_[i], last, a) if margined else 0.0, trail,
+                                             margin)
                 if hit >= 0:  # see simulate_nb._stops
                     _stop_exit(s, raw, level, mid, i, c, a, hit, params[a], trades, orders)
                 if break_even is not None:

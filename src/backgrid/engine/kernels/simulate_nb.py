@@ -13,7 +13,12 @@ Array conventions
 - ``flat`` and ``day`` are None when not given, and ``break_even`` is True when
   some column has a break-even, else None: Numba compiles a kernel per argument
   type, and the one for None holds none of that feature's code (a runtime test
-  in the bar loop cost 5-10 % even with the feature off).
+  in the bar loop cost 5-10 % even with the feature off). Likewise ``stops``
+  (some column has a stop level: a stop-loss, take-profit, trailing stop, margin
+  call or break-even), ``trail`` (some column has a trailing stop) and
+  ``margin`` (some column has a maintenance margin), each True or None: a kernel
+  compiled for None holds no stop test (the bar then only moves the best and
+  worst prices), no trail, no margin call.
 - per-bar values, each (1, n) or (m, n) float64 (time along the rows; one row
   broadcasts), or (1, 0) when not given; NaN means none: ``sl_d`` / ``tp_d`` /
   ``tr_d`` stop-loss, take-profit and trailing distances in price units,
@@ -23,7 +28,7 @@ Array conventions
 - The kernels take them grouped in tuples: ``prices`` = (open_, high, low,
   close), ``signals`` = (entries, exits, short_entries, short_exits),
   ``per_bar`` = (sl_d, tp_d, tr_d, entry_px, vol), ``modes`` = (break_even,
-  fill_same_close, ohlc_path) and ``out`` = (state, trades, trade_start,
+  fill_same_close, ohlc_path, stops, trail, margin) and ``out`` = (state, trades, trade_start,
   orders, equity, summary), the arrays the run fills; ``flat`` and ``day`` stay
   arguments of their own (Numba drops a branch on an argument that is None, not
   on a tuple's member).
@@ -204,7 +209,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
     open_, high, low, close = prices
     entries, exits, short_entries, short_exits = signals
     sl_d, tp_d, tr_d, entry_px, vol = per_bar
-    break_even, fill_same_close, ohlc_path = modes
+    break_even, fill_same_close, ohlc_path, stops, trail, margin = modes
     trades, orders, equity, summary = out[1], out[3], out[4], out[5]
     keep_equity = equity.shape[0] > 0
     half = bar_ns // 2  # stops fill at mid-bar (borrow)
@@ -249,11 +254,14 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
                   0.0, orders, np.bool_(True))
             working = s.w_side != 0
         elif s.pos != 0.0:  # 3. stops inside the bar
-            hit, raw, level = _stop_test(s, o, h, lo, cl, p, ohlc_path, 0.0)  # see _stops
-            if hit >= 0:
-                _stop_exit(s, raw, level, ts[i] + half, i, c, a, hit, p, trades, orders)
-            if break_even is not None:
-                _break_even(s, p)
+            if stops is None:  # no stop level on any column: the bar only moves the best and worst prices
+                _excursion(s, 1.0 if s.pos > 0.0 else -1.0, h, lo)
+            else:
+                hit, raw, level = _stop_test(s, o, h, lo, cl, p, ohlc_path, 0.0, trail, margin)  # see _stops
+                if hit >= 0:
+                    _stop_exit(s, raw, level, ts[i] + half, i, c, a, hit, p, trades, orders)
+                if break_even is not None:
+                    _break_even(s, p)
         if s.pos < 0.0 and p.borrow_rate > 0.0:  # 4. costs of time
             _accrue(s, cl, ts[i] + bar_ns, p.borrow_rate)
         if trail_by_bar:
@@ -605,14 +613,14 @@ def _cancel_working(s, i, c, a, p, orders):
 @njit(cache=True, nogil=True)
 def _stops(s, o, h, lo, cl, mid, i, c, a, p, ohlc_path, trades, orders, cover):
     """:func:`_stop_test` and the exit it asks for (borrow to ``mid``); returns the exit reason, else -1."""
-    reason, raw, level = _stop_test(s, o, h, lo, cl, p, ohlc_path, cover)
+    reason, raw, level = _stop_test(s, o, h, lo, cl, p, ohlc_path, cover, True, True)
     if reason >= 0:
         _stop_exit(s, raw, level, mid, i, c, a, reason, p, trades, orders)
     return reason
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _stop_test(s, o, h, lo, cl, p, ohlc_path, cover):
+def _stop_test(s, o, h, lo, cl, p, ohlc_path, cover, trail_on, margin_on):
     """Test the stop-loss, trailing stop, margin call and take-profit inside the bar: the exit it asks for as
     (exit reason, fill price before slippage, level), or (-1, NaN, NaN) once the bar has moved the best and
     worst prices.
@@ -620,22 +628,25 @@ def _stop_test(s, o, h, lo, cl, p, ohlc_path, cover):
     With ``maintenance_margin`` the margin call is one more stop level: the price at which the account's
     equity falls to the maintenance margin, ``cover`` being what the account's other positions add to
     equity beyond their own maintenance margin (0 for one asset); the nearer of it and the stop-loss (or
-    trail) is the level tested, the stop-loss on a tie. Inlined in :func:`_stops`, which runs on every bar a
-    position is held, and given no arrays: each array an inlined function takes costs a reference count
-    increment and decrement per call (atomic operations), more than the test itself.
+    trail) is the level tested, the stop-loss on a tie. ``trail_on`` and ``margin_on`` are None when no
+    column has a trailing stop or a maintenance margin: the code testing them is then not compiled. Inlined
+    in :func:`_stops`, which runs on every bar a position is held, and given no arrays: each array an
+    inlined function takes costs a reference count increment and decrement per call (atomic operations),
+    more than the test itself.
     """
     side = 1.0 if s.pos > 0.0 else -1.0
     level = s.sl_px
     stop_reason = R_STOP
-    trail = np.nan
-    if p.trailing_stop > 0.0:
-        trail = s.best * (1.0 - side * p.trailing_stop)
-    elif s.trail_d > 0.0:
-        trail = s.best - side * s.trail_d
-    if side * (trail - level) > 0.0:
-        level = trail
-        stop_reason = R_TRAIL
-    if p.maintenance_margin > 0.0:
+    if trail_on is not None:
+        trail = np.nan
+        if p.trailing_stop > 0.0:
+            trail = s.best * (1.0 - side * p.trailing_stop)
+        elif s.trail_d > 0.0:
+            trail = s.best - side * s.trail_d
+        if side * (trail - level) > 0.0:
+            level = trail
+            stop_reason = R_TRAIL
+    if margin_on is not None and p.maintenance_margin > 0.0:
         margin = margin_level_nb(s.cash + cover, s.pos, p.maintenance_margin)
         if side * (margin - level) > 0.0:
             level = margin
