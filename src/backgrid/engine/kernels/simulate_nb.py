@@ -457,13 +457,14 @@ def _affordable(px, budget, p):
     return units
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _execute(s, want, reason, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
     """Fill ``want`` at ``raw`` (before slippage): close the position if asked or reversed, then enter.
 
     ``others`` is the value of the account's other positions: the entry is sized on
     ``s.cash + others``, the account's equity after the close; ``gross`` their gross value
-    (``max_exposure``).
+    (``max_exposure``). Inlined, like :func:`_place`: an out-of-line call takes a reference count on each
+    array it is given (atomic operations), ~20 % of a W1 bar's time with a fill every ~35 bars.
     """
     if s.pos != 0.0 and (want == EXIT or want * s.pos < 0.0):
         _accrue(s, raw, when, p.borrow_rate)
@@ -573,7 +574,7 @@ def _work(s, o, h, lo, cl, t_open, mid, i, c, a, p, ohlc_path, trades, t_hi, oth
     return hit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _place(s, want, long_out, short_out, i, j, c, a, p, sl_d, tp_d, entry_px, vol, orders):
     """Apply the order ``want`` decided at bar ``i``'s close (``j``: this column's row of the per-bar values).
 
