@@ -228,7 +228,10 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
     last_i = -1
     working = False  # a limit / stop entry order is working (mirrors s.w_side != 0, kept in a register)
     a = np.int64(0)  # the asset: typed int64, not a literal (a literal argument compiles a copy of each callee)
-    for i in range(ts.size):
+    n = ts.size
+    i = np.int64(-1)
+    while i < n - 1:
+        i += 1
         o = open_[i, pc]
         if np.isnan(o):
             if keep_equity:
@@ -237,11 +240,19 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
         if (not special and s.pos == 0.0 and s.pending == NONE and not working and s.cash > 0.0
                 and not entries[i, sc_e] and not short_entries[i, sc_se]):
             # flat, nothing to fill, no entry signal: nothing happens in this bar. Its equity is the cash, as at
-            # the previous bar (the drawdown's peak and trough hold it), and no ruin (cash > 0)
-            last_close = close[i, pc]
-            last_i = i
-            if keep_equity:
-                equity[i, c] = s.cash
+            # the previous bar (the drawdown's peak and trough hold it), and no ruin (cash > 0). So for the bars
+            # after it alike (a price, no entry signal), in a loop of their own: it holds few values, the bar
+            # loop many
+            cash = s.cash
+            while True:
+                last_close = close[i, pc]
+                last_i = i
+                if keep_equity:
+                    equity[i, c] = cash
+                if (i + 1 == n or np.isnan(open_[i + 1, pc]) or entries[i + 1, sc_e]
+                        or short_entries[i + 1, sc_se]):
+                    break
+                i += 1
             continue
         h = high[i, pc]
         lo = low[i, pc]
