@@ -254,6 +254,41 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
                     break
                 i += 1
             continue
+        if (not special and trail is None and margin is None and break_even is None and not trail_by_bar
+                and s.pos != 0.0 and s.pending == NONE and not working and not (s.pos < 0.0 and p.borrow_rate > 0.0)):
+            # holding, nothing to fill, nothing accruing: a bar whose stops do not fill, whose close does not ruin
+            # the account and whose signals decide nothing only moves the best and worst prices and is marked. So
+            # for the bars after it alike, in a loop of their own (as for flat bars); the first bar that is not
+            # takes the whole way below. Tested before the stops: a stop test that fills changes nothing before it
+            side = 1.0 if s.pos > 0.0 else -1.0
+            cash, units, best, worst = s.cash, s.pos, s.best, s.worst  # in registers for the loop
+            marked = False
+            while True:
+                cl = close[i, pc]
+                if cash + units * cl <= 0.0 or _decide(s, entries[i, sc_e], exits[i, sc_x], short_entries[i, sc_se],
+                                                         short_exits[i, sc_sx],
+                                                         time_up_nb(s, p, i, fill_same_close))[0] != NONE:
+                    break
+                if stops is None:
+                    best, worst = _moved(side, best, worst, high[i, pc], low[i, pc])
+                elif _stop_test(s, open_[i, pc], high[i, pc], low[i, pc], cl, p, ohlc_path, 0.0, trail,
+                                margin)[0] >= 0:
+                    break
+                last_close = cl
+                last_i = i
+                value = cash + units * cl
+                if keep_equity:
+                    equity[i, c] = value
+                peak, trough, max_dd = drawdown_nb(value, peak, trough, max_dd)
+                if i + 1 == n or np.isnan(open_[i + 1, pc]):
+                    marked = True
+                    break
+                i += 1
+            if stops is None:
+                s.best, s.worst = best, worst
+            if marked:
+                continue
+            o = open_[i, pc]
         h = high[i, pc]
         lo = low[i, pc]
         cl = close[i, pc]
@@ -754,12 +789,15 @@ def _decide(s, long_in, long_out, short_in, short_out, time_up):
 @njit(cache=True, nogil=True, inline="always")
 def _excursion(s, side, hi, lo):
     """Move the best and worst prices since entry with a bar's (or a fill's) high and low."""
+    s.best, s.worst = _moved(side, s.best, s.worst, hi, lo)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _moved(side, best, worst, hi, lo):
+    """The best and worst prices since entry after a bar's (or a fill's) high and low."""
     if side > 0.0:
-        s.best = max(s.best, hi)
-        s.worst = min(s.worst, lo)
-    else:
-        s.best = min(s.best, lo)
-        s.worst = max(s.worst, hi)
+        return max(best, hi), min(worst, lo)
+    return min(best, lo), max(worst, hi)
 
 
 @njit(cache=True, nogil=True, inline="always")
