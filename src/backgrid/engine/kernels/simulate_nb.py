@@ -225,7 +225,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
     peak = trough = p.cash
     max_dd = 0.0
     last_close = np.nan
-    last_i = -1
+    last_i = np.int64(-1)
     working = False  # a limit / stop entry order is working (mirrors s.w_side != 0, kept in a register)
     a = np.int64(0)  # the asset: typed int64, not a literal (a literal argument compiles a copy of each callee)
     n = ts.size
