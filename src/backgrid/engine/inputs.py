@@ -88,7 +88,9 @@ def signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | 
     if array.ndim != 2 or array.shape[0] != n:
         msg = f"{name} has shape {array.shape}; expected ({n},) or ({n}, columns) like the data's {n} bars"
         raise EngineError(msg)
-    return _column_major(array), labels
+    # a portfolio's kernel reads every symbol's signal at a bar, one after the other: row-major order keeps them
+    # side by side (column-major put each in another cache line); a column's kernel walks its own column
+    return (np.ascontiguousarray(array) if symbols is not None else _column_major(array)), labels
 
 
 def _fired(value: Any) -> tuple[int, Any]:
