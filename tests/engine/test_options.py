@@ -89,6 +89,16 @@ def test_the_config_round_trips_through_json_and_yaml():
     assert config.columns == 3
 
 
+def test_the_config_survives_pickle_and_copy():
+    import copy
+    import pickle
+
+    config = EngineConfig(commission=0.001, stop_loss=[0.02, None])
+    assert pickle.loads(pickle.dumps(config)) == config  # noqa: S301  # our own bytes; workers get configs so
+    assert copy.deepcopy(config) == config
+    assert copy.copy(config) == config
+
+
 def test_the_config_is_frozen_and_refuses_unknown_fields():
     config = EngineConfig()
     with pytest.raises(EngineError, match=r"EngineConfig is frozen; use config\.replace"):

@@ -52,11 +52,17 @@ class EngineConfig(Mapping[str, Any]):
 
     # -- a read-only mapping with attribute access -------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocol lookups (copy, pickle) expect AttributeError for what is not there
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:
             _options.unknown([name], allowed=self._values)
             raise  # pragma: no cover  # unknown() raised
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its plain data (the config is rebuilt, and checked, where it is unpickled)."""
+        return EngineConfig.from_dict, (self.to_dict(),)
 
     def __setattr__(self, name: str, value: Any) -> None:
         msg = f"EngineConfig is frozen; use config.replace({name}=...) for a changed copy"
