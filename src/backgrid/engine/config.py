@@ -99,10 +99,9 @@ class EngineConfig(Mapping[str, Any]):
         """How many columns the per-column options give (1 when each has one value)."""
         return max((len(v) for v in self._values.values() if isinstance(v, tuple)), default=1)
 
-    def column(self, name: str, j: int) -> Any:
-        """Option ``name``'s value for column ``j``."""
-        value = self[name]
-        return value[j] if isinstance(value, tuple) else value
+    def each(self, name: str) -> tuple[Any, ...]:
+        """Option ``name``'s values as a tuple: one per column, or its one value."""
+        return _each(self[name])
 
     def to_dict(self, *, defaults: bool = True) -> dict[str, Any]:
         """Plain data (tuples as lists); without ``defaults``, only the settings that differ from their default."""
@@ -163,6 +162,11 @@ class EngineConfig(Mapping[str, Any]):
         return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _each(value: Any) -> tuple[Any, ...]:
+    """A setting's values: a column option's tuple as it is, any other value as a tuple of one."""
+    return value if isinstance(value, tuple) else (value,)
+
+
 def _cross_checks(v: dict[str, Any]) -> None:
     """Combinations of settings that cannot work, named by the options involved."""
     if v["slippage_ticks"] > 0 and not v["tick_size"] > 0:
@@ -178,13 +182,12 @@ def _cross_checks(v: dict[str, Any]) -> None:
         msg = (f"entry_type={v['entry_type']!r} works from the bar after the signal; it needs fill='next_open', "
                f"got {v['fill']!r}")
         raise OptionError(msg, option="fill")
-    rates = [r for r in (v["maintenance_margin"] if isinstance(v["maintenance_margin"], tuple)
-                         else (v["maintenance_margin"],)) if r is not None]
+    rates = [r for r in _each(v["maintenance_margin"]) if r is not None]
     if rates and max(rates) >= 1.0 / v["leverage"]:
         msg = (f"maintenance_margin must be below the initial margin 1 / leverage = {1.0 / v['leverage']:g} "
                f"(leverage {v['leverage']:g}), got {max(rates):g}")
         raise OptionError(msg, option="maintenance_margin")
-    sizes = v["size"] if isinstance(v["size"], tuple) else (v["size"],)
+    sizes = _each(v["size"])
     if v["size_type"] == "equity" and max(sizes) > v["leverage"]:
         msg = (f"size as a fraction of equity must be at most the leverage ({v['leverage']:g}), "
                f"got {max(sizes):g}")

@@ -261,12 +261,10 @@ def kernel_params(config: EngineConfig, m: int) -> np.ndarray:
     for name, option in OPTIONS.items():
         if not option.record:
             continue
-        value = config[name]
         if option.kind == "choice":
-            params[name] = option.code(value)
+            params[name] = option.code(config[name])
             continue
-        values = value if isinstance(value, tuple) else (value,)
-        params[name] = [option.record_none if v is None else v for v in values]
+        params[name] = [option.record_none if v is None else v for v in config.each(name)]
     params["slippage_abs"] = config.slippage_ticks * config.tick_size
     return params
 
@@ -291,7 +289,7 @@ def _check_inputs(cfg: EngineConfig, inputs: dict[str, Any], *, portfolio: bool)
                if cfg.size_type == "volatility" else
                f"volatility is read by size_type='volatility' only; got size_type={cfg.size_type!r}")
         raise OptionError(msg, option="volatility")
-    stops = cfg.stop_loss if isinstance(cfg.stop_loss, tuple) else (cfg.stop_loss,)
+    stops = cfg.each("stop_loss")
     if cfg.size_type == "risk" and inputs.get("stop_loss_distance") is None and any(s is None for s in stops):
         msg = ("size_type='risk' needs a stop_loss or a stop_loss_distance on every column (the risk is measured "
                "to the stop)")
