@@ -15,6 +15,8 @@ not know backgrid::
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it
+    ├── OptimizeError (ValueError)          a search space, objective, constraint or study that cannot work
+    │   └── StudyMismatchError              a study on disk was started with other settings than the resumed one
     ├── EquityNotKeptError (AttributeError) equity, stats, ledger or plot of a run with keep_equity=False
     ├── ResultColumnError (KeyError)        a column (parameter set) that a result does not have
     ├── ConformanceError (AssertionError)   an indicator module breaks the plugin contract; lists every broken rule
@@ -39,12 +41,14 @@ __all__ = [
     "EquityNotKeptError",
     "IndicatorError",
     "MetricsError",
+    "OptimizeError",
     "OptionError",
     "ResultColumnError",
     "SeriesNotFoundError",
     "SourceError",
     "SpecError",
     "StoreError",
+    "StudyMismatchError",
     "TimeframeError",
     "ValidationError",
 ]
@@ -125,6 +129,14 @@ class OptionError(EngineError):
     def __init__(self, message: str, *, option: str) -> None:
         self.option = option
         super().__init__(message)
+
+
+class OptimizeError(BackgridError, ValueError):
+    """A search space, objective, constraint, splitter or study cannot work as asked; the message names which."""
+
+
+class StudyMismatchError(OptimizeError):
+    """A study on disk was started with other settings (strategy, data, space, method...) than the one resumed."""
 
 
 class EquityNotKeptError(BackgridError, AttributeError):

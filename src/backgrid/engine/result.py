@@ -179,6 +179,38 @@ class Result:
                              "exposure": exposure, "drawdown": equity / peak - 1.0, "margin_used": used,
                              "margin_free": equity - used}, index=self.index)
 
+    def segment(self, start: int, stop: int | None = None) -> Result:
+        """The run seen from bar ``start`` to bar ``stop`` (excluded): a result of its own.
+
+        Equity and prices are cut to the window; trades and orders are those entered (or placed) in it, their
+        bars counted from ``start``; each account starts with its equity at the bar before ``start`` as its
+        cash. A walk-forward's test window is such a segment of a run that also saw the bars before it (the
+        indicators' history) without trading on them.
+        """
+        n = self.index.size
+        stop = n if stop is None else stop
+        if not 0 <= start < stop <= n:
+            msg = f"a segment needs 0 <= start < stop <= {n} bars, got start={start}, stop={stop}"
+            raise ResultColumnError(msg)
+        if not self._equity.shape[0]:
+            msg = "a segment needs the equity curve; run with keep_equity=True"
+            raise EquityNotKeptError(msg)
+        params = self.params.copy()
+        if start:
+            params["cash"] = self._equity[start - 1]
+        trades = self.records[(self.records["entry_idx"] >= start) & (self.records["entry_idx"] < stop)].copy()
+        trades["entry_idx"] -= start
+        trades["exit_idx"] = np.minimum(trades["exit_idx"], stop - 1) - start
+        orders = self.order_records[(self.order_records["bar"] >= start) & (self.order_records["bar"] < stop)].copy()
+        orders["bar"] -= start
+        equity = self._equity[start:stop]
+        peak = np.maximum.accumulate(np.vstack([params["cash"][None, :], equity]), axis=0)[1:]
+        summary = np.column_stack([equity[-1], (equity / peak - 1.0).min(axis=0)])
+        return Result(trades=trades, equity=equity, summary=summary, state=self.state, index=self.index[start:stop],
+                      labels=self.columns, params=params, prices={k: v[start:stop] for k, v in self._prices.items()},
+                      calendar=self._calendar, bar_ns=self._bar_ns, assets=self.assets,
+                      periods_per_year=self._ppy, orders=orders, config=self.config, warnings=self.warnings)
+
     def _column_position(self, column: Any) -> int:
         if column is not None and column not in self.columns:
             msg = f"column {column!r} is not one column of this result; it has {list(self.columns)}"

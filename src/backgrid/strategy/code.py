@@ -32,7 +32,7 @@ from backgrid.engine.result import Result
 from backgrid.engine.run import backtest
 from backgrid.errors import SpecError
 from backgrid.strategy.columns import stack
-from backgrid.strategy.compiler import combinations
+from backgrid.strategy.compiler import combinations, given_sets
 from backgrid.strategy.spec import Parameter, did_you_mean
 
 __all__ = ["CodeStrategy", "Parameter"]
@@ -91,16 +91,27 @@ class CodeStrategy:
         if problems:
             raise SpecError(problems, source=type(self).__name__)
 
-    def run(self, bars: Bars, *, sweep: Mapping[str, Sequence[Any]] | None = None, **options: Any) -> Result:
+    def run(self, bars: Bars, *, sweep: Mapping[str, Sequence[Any]] | None = None,
+            sets: Sequence[Mapping[str, Any]] | None = None, **options: Any) -> Result:
         """Backtest on ``bars``; a ``sweep`` of declared parameters runs as columns of one engine call.
 
-        ``options`` are account-wide ``backtest`` arguments (``costs``, ``cash``, ``fill``...).
+        ``sets`` gives the parameter sets one by one instead (numbered columns; the parameters a set does not
+        name keep this strategy's values). ``options`` are account-wide ``backtest`` arguments (``costs``,
+        ``cash``, ``fill``...).
         """
+        return backtest(bars, **self.inputs(bars, sweep=sweep, sets=sets), **options)
+
+    def inputs(self, bars: Bars, *, sweep: Mapping[str, Sequence[Any]] | None = None,
+               sets: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """The ``backtest`` arguments :meth:`run` passes (its ``options`` aside): one column per parameter set."""
         self._check()
         base = [p.model_copy(update={"default": self._params[p.param]}) for p in self.parameters]
-        sets = combinations(base, sweep)
+        if sets is not None and sweep is not None:
+            msg = "give a sweep or parameter sets, not both"
+            raise SpecError([("sweep", msg)], source=type(self).__name__)
+        chosen = combinations(base, sweep) if sets is None else given_sets(base, sets)
         per_set = []
-        for values in sets:
+        for values in chosen:
             produced = dict(type(self)(**values).signals(bars))
             unknown = sorted(set(produced) - RETURNABLE)
             if unknown:
@@ -110,9 +121,9 @@ class CodeStrategy:
                 raise SpecError([(where, msg)])
             per_set.append({k: _array(v, bars) for k, v in produced.items()})
         swept = list((sweep or {}).keys())
-        labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in sets], names=swept)
+        labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in chosen], names=swept)
                   if swept else None)
-        return backtest(bars, **stack(per_set, bars.index, labels), **options)
+        return stack(per_set, bars.index, labels)
 
 
 def _array(value: Any, bars: Bars) -> Any:

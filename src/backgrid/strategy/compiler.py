@@ -32,7 +32,7 @@ from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 from backgrid.strategy.references import rules_of
 from backgrid.strategy.spec import WEEKDAYS, Parameter, Stop, Strategy, did_you_mean
 
-__all__ = ["Compiled", "combinations", "compile_strategy", "parameter_sets", "run"]
+__all__ = ["Compiled", "combinations", "compile_strategy", "given_sets", "parameter_sets", "run"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,31 @@ def combinations(parameters: Sequence[Parameter], sweep: Mapping[str, Sequence[A
         chosen.update(zip(names, (v.item() if isinstance(v, np.generic) else v for v in combo), strict=True))
         sets.append(chosen)
     return sets
+
+
+def given_sets(parameters: Sequence[Parameter], sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each of ``sets`` completed with the declared defaults, every value checked against its declaration."""
+    declared = {p.param: p for p in parameters}
+    problems = []
+    out = []
+    for k, values in enumerate(sets):
+        for name, value in values.items():
+            param = declared.get(name)
+            if param is None:
+                problems.append((f"sets[{k}].{name}", (f"unknown parameter{did_you_mean(name, declared)}; declared "
+                                 f"parameters are {', '.join(declared) or 'none'}")))
+            elif isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                problems.append((f"sets[{k}].{name}", f"expected a number, got {value!r}"))
+            elif not param.min <= value <= param.max:
+                problems.append((f"sets[{k}].{name}", (f"{value} is outside the declared range "
+                                 f"[{param.min}, {param.max}]")))
+        out.append({p.param: p.default for p in parameters}
+                   | {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()})
+        if len(problems) > 10:  # enough to see the pattern
+            break
+    if problems:
+        raise SpecError(problems)
+    return out
 
 
 def _window(strategy: Strategy, bars: Bars) -> Bars:
@@ -221,15 +246,21 @@ def _account(strategy: Strategy) -> dict[str, Any]:
 
 
 def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, Bars],
-                     sweep: Mapping[str, Sequence[Any]] | None = None) -> Compiled:
+                     sweep: Mapping[str, Sequence[Any]] | None = None, *,
+                     sets: Sequence[Mapping[str, Any]] | None = None) -> Compiled:
     """Compile ``strategy`` on ``data`` (its symbols' bars at its timeframe) into engine input.
 
     ``sweep`` maps declared parameters to the values to try; every combination
-    becomes one column of the engine call (single-symbol strategies).
+    becomes one column of the engine call (single-symbol strategies). ``sets`` gives
+    the parameter sets one by one instead (an optimiser's trials): each names some
+    declared parameters, the others keep their defaults; the columns are numbered.
     """
     frames = _frames(strategy, data)
-    sets = parameter_sets(strategy, sweep)
-    if len(frames) > 1 and len(sets) > 1:
+    if sets is not None and sweep is not None:
+        msg = "give a sweep or parameter sets, not both"
+        raise SpecError([("sweep", msg)])
+    chosen = parameter_sets(strategy, sweep) if sets is None else given_sets(strategy.parameters, sets)
+    if len(frames) > 1 and len(chosen) > 1:
         msg = ("a sweep of a multi-symbol strategy needs one portfolio per parameter set; run the symbols one at "
                "a time, or each parameter set on its own")
         raise SpecError([("sweep", msg)])
@@ -241,25 +272,25 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
         cache = IndicatorCache(bars)
         allowed, flat_at = _session_mask(strategy, bars), _session_ends(strategy, bars)
         per_set = []
-        for values in sets:
+        for values in chosen:
             ev = Evaluator(strategy, cache, values)
             kwargs, warm = _engine_kwargs(strategy, ev, bars, allowed, flat_at)
             per_set.append(kwargs | account)
             warmup = max(warmup, warm)
-        asked, computed = len(sets) * max(len(strategy.indicators), 1), cache.computed
+        asked, computed = len(chosen) * max(len(strategy.indicators), 1), cache.computed
         swept = list((sweep or {}).keys())
-        labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in sets], names=swept)
+        labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in chosen], names=swept)
                   if swept else None)
-        return Compiled(strategy, bars, stack(per_set, bars.index, labels), sets, warmup, (computed, asked))
+        return Compiled(strategy, bars, stack(per_set, bars.index, labels), chosen, warmup, (computed, asked))
     per_symbol = {}
     for symbol, bars in frames.items():
         cache = IndicatorCache(bars)
-        kwargs, warm = _engine_kwargs(strategy, Evaluator(strategy, cache, sets[0]), bars,
+        kwargs, warm = _engine_kwargs(strategy, Evaluator(strategy, cache, chosen[0]), bars,
                                       _session_mask(strategy, bars), _session_ends(strategy, bars))
         per_symbol[symbol] = kwargs
         warmup = max(warmup, warm)
         computed += cache.computed
-    return Compiled(strategy, MultiBars(frames), _portfolio(per_symbol, frames) | account, sets, warmup,
+    return Compiled(strategy, MultiBars(frames), _portfolio(per_symbol, frames) | account, chosen, warmup,
                     (computed, computed))
 
 

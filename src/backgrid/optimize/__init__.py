@@ -1,0 +1,41 @@
+"""Optimisation and walk-forward analysis of strategies' parameters.
+
+>>> from backgrid.optimize import Int, Space
+>>> Space({"fast": Int(5, 20, 5), "slow": Int(10, 30, 10)}, conditions=["fast < slow"]).grid()[:3]
+[{'fast': 5, 'slow': 10}, {'fast': 5, 'slow': 20}, {'fast': 5, 'slow': 30}]
+"""
+
+from __future__ import annotations
+
+from backgrid.optimize.evaluate import CodeTarget, DocumentTarget, Target, evaluate
+from backgrid.optimize.ledger import LedgerSummary, TrialLedger
+from backgrid.optimize.objective import Constraint, Objective, parse_constraints, parse_objectives
+from backgrid.optimize.search import METHODS, OptimizeResult, optimize, pareto_front
+from backgrid.optimize.space import Categorical, Condition, Float, Int, Space
+from backgrid.optimize.walkforward import Fold, WalkForwardResult, splits, walk_forward
+
+__all__ = [
+    "METHODS",
+    "Categorical",
+    "CodeTarget",
+    "Condition",
+    "Constraint",
+    "DocumentTarget",
+    "Float",
+    "Fold",
+    "Int",
+    "LedgerSummary",
+    "Objective",
+    "OptimizeResult",
+    "Space",
+    "Target",
+    "TrialLedger",
+    "WalkForwardResult",
+    "evaluate",
+    "optimize",
+    "pareto_front",
+    "parse_constraints",
+    "parse_objectives",
+    "splits",
+    "walk_forward",
+]
