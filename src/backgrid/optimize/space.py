@@ -269,6 +269,7 @@ class Space:
                 fixed[name] = given
             else:
                 dims[name] = Categorical(given)
+            _within(name, dims[name].values() if name in dims else [fixed[name]], declared[name])
         defaults = {name: p.default for name, p in declared.items() if name not in dims}
         return cls(dims, conditions=conditions, fixed=defaults | fixed)
 
@@ -328,6 +329,19 @@ class Space:
 
     def __repr__(self) -> str:
         return f"Space({', '.join(self.names)}; {len(self.conditions)} condition(s))"
+
+
+def _within(name: str, values: Sequence[Any], declared: Parameter) -> None:
+    """Refuse values outside the declared range: the document's engine bounds were checked on that range."""
+    words = [v for v in values if isinstance(v, bool) or not isinstance(v, int | float | np.number)]
+    if words:
+        msg = f"space.{name}: expected numbers (a declared parameter is a number), got {words[0]!r}"
+        raise OptimizeError(msg)
+    low, high = min(values), max(values)
+    if not declared.min <= low <= high <= declared.max:
+        msg = (f"space.{name}: [{low}, {high}] leaves the declared range [{declared.min}, {declared.max}] (the "
+               "strategy's bounds were checked on that range; widen it in the declaration)")
+        raise OptimizeError(msg)
 
 
 def _dimension(p: Parameter) -> Dimension:
