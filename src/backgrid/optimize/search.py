@@ -286,6 +286,9 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
         msg = f"{method} optimises one objective; for several use nsga2, nsga3, tpe, qmc, grid or random"
         raise OptimizeError(msg)
     checked = parse_constraints(constraints)
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        msg = f"batch must be a whole number >= 1, got {batch!r}"
+        raise OptimizeError(msg)
     n_trials = _trial_count(method, trials, the_space)
     metrics_list = _metrics(objectives, checked, metrics)
     budget = parse_bytes(memory) if isinstance(memory, str) else int(memory)
@@ -300,7 +303,7 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
     with Runner(jobs, cluster) as run:
         if method in _OPTUNA:
             frame = _optuna_search(plan, run, method=method, n_trials=n_trials, seed=seed,
-                                   batch=batch or DEFAULT_BATCH, folder=folder, storage=storage, spec=spec,
+                                   batch=DEFAULT_BATCH if batch is None else batch, folder=folder, storage=storage, spec=spec,
                                    resumed=resumed, progress=progress, record=recorder)
         else:
             sets = the_space.grid() if method == "grid" else _draws(the_space, n_trials, seed)
@@ -452,9 +455,6 @@ def _optuna_search(plan: _Plan, run: Runner, *, method: str, n_trials: int, seed
     import optuna  # noqa: PLC0415  # see _sampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        msg = f"batch must be a whole number >= 1, got {batch!r}"
-        raise OptimizeError(msg)
     the_storage = _storage(folder, storage)
     study = optuna.create_study(
         storage=the_storage, sampler=_sampler(method, seed, constrained=bool(plan.constraints)),
