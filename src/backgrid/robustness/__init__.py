@@ -5,6 +5,7 @@
 - :mod:`.montecarlo`: trade shuffles, trade bootstraps and block bootstraps of returns.
 """
 
+from backgrid.robustness.pbo import PBOResult, pbo
 from backgrid.robustness.sharpe import (
     dsr,
     expected_max_sharpe,
@@ -15,10 +16,12 @@ from backgrid.robustness.sharpe import (
 )
 
 __all__ = [
+    "PBOResult",
     "dsr",
     "expected_max_sharpe",
     "min_backtest_length",
     "min_track_record_length",
+    "pbo",
     "psr",
     "sharpe",
 ]
