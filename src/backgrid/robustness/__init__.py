@@ -5,6 +5,14 @@
 - :mod:`.montecarlo`: trade shuffles, trade bootstraps and block bootstraps of returns.
 """
 
+from backgrid.robustness.montecarlo import (
+    BlockBootstrapResult,
+    BootstrapResult,
+    ShuffleResult,
+    block_bootstrap,
+    bootstrap_trades,
+    shuffle_trades,
+)
 from backgrid.robustness.pbo import PBOResult, pbo
 from backgrid.robustness.sharpe import (
     dsr,
@@ -16,7 +24,12 @@ from backgrid.robustness.sharpe import (
 )
 
 __all__ = [
+    "BlockBootstrapResult",
+    "BootstrapResult",
     "PBOResult",
+    "ShuffleResult",
+    "block_bootstrap",
+    "bootstrap_trades",
     "dsr",
     "expected_max_sharpe",
     "min_backtest_length",
@@ -24,4 +37,5 @@ __all__ = [
     "pbo",
     "psr",
     "sharpe",
+    "shuffle_trades",
 ]
