@@ -5,7 +5,8 @@ risk-free rate 0, not annualised), as in the papers' formulas; ``n`` is the numb
 kurtosis is **raw** (a normal distribution has 3, not 0) and the skewness and kurtosis come from population
 moments (``scipy.stats.skew``, ``scipy.stats.kurtosis(fisher=False)``). These are the conventions of
 :func:`backgrid.metrics.returns.probabilistic_sharpe_ratio`, and :func:`psr` on a returns array answers what
-it does.
+it does (to rounding); unlike it, :func:`psr` raises for fewer than 3 returns instead of answering NaN, and
+takes the moments or annualised inputs as well as returns.
 
 Inputs in annual units: pass ``periods_per_year`` (``ppy``) and every Sharpe-like number given as an argument
 (``sharpe``, ``benchmark``) is read as annualised and converted with ``SR / sqrt(ppy)``, and a variance of
