@@ -96,6 +96,7 @@ def pbo(matrix: np.ndarray, blocks: int = 16, *, metric: Literal["sharpe", "mean
     in_sample = np.zeros((combos.shape[0], blocks), dtype=bool)
     in_sample[np.arange(combos.shape[0])[:, None], combos] = True
 
+    moments = None if callable(metric) else _block_moments(m, edges)
     chunk = max(1, _CHUNK_VALUES // n)
     logits, best_is, best_oos = [], [], []
     for start in range(0, combos.shape[0], chunk):
@@ -103,7 +104,7 @@ def pbo(matrix: np.ndarray, blocks: int = 16, *, metric: Literal["sharpe", "mean
         if callable(metric):
             r_is, r_oos = _called(m, edges, mask, metric)
         else:
-            r_is, r_oos = _from_blocks(m, edges, mask, metric), _from_blocks(m, edges, ~mask, metric)
+            r_is, r_oos = _from_blocks(moments, mask, metric), _from_blocks(moments, ~mask, metric)
         lam, b_is, b_oos = _rank(r_is, r_oos)
         logits.append(lam)
         best_is.append(b_is)
@@ -135,24 +136,32 @@ def _validate(matrix: np.ndarray, blocks: int) -> np.ndarray:
     return m
 
 
-def _from_blocks(m: np.ndarray, edges: np.ndarray, mask: np.ndarray, metric: str) -> np.ndarray:
-    """``(splits × N)`` mean or Sharpe of the rows in the blocks each mask row selects, from per-block moments."""
-    counts = np.diff(edges).astype(np.float64)
-    sums = np.add.reduceat(m, edges[:-1], axis=0)  # (S, N)
+def _block_moments(m: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each block's row count ``(S,)``, column means and sums of squared deviations from them ``(S, N)``."""
+    counts = np.diff(edges)
+    means = np.add.reduceat(m, edges[:-1], axis=0) / counts[:, None]
+    m2 = np.add.reduceat((m - np.repeat(means, counts, axis=0)) ** 2, edges[:-1], axis=0)
+    return counts.astype(np.float64), means, m2
+
+
+def _from_blocks(moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None, mask: np.ndarray,
+                 metric: str) -> np.ndarray:
+    """``(splits × N)`` mean or Sharpe of the rows in the blocks each mask row selects, from the blocks' moments."""
+    assert moments is not None  # noqa: S101 (internal: the named metrics always compute them)
+    counts, means, m2 = moments
     w = mask.astype(np.float64)
     rows = w @ counts
-    mean = (w @ sums) / rows[:, None]
+    weighted = w @ (counts[:, None] * means)
+    mean = weighted / rows[:, None]
     if metric == "mean":
         return np.asarray(mean)
-    means = sums / counts[:, None]
-    # Chan et al.'s pooled sum of squares: sum of the blocks' own plus their means' spread about the pooled mean
-    m2 = np.add.reduceat((m - np.repeat(means, np.diff(edges), axis=0)) ** 2, edges[:-1], axis=0)
-    spread = w @ (counts[:, None] * means**2) - rows[:, None] * mean**2
-    within = w @ m2
+    # Chan et al.'s pooled sum of squares: the blocks' own plus their means' spread about the pooled mean
+    squares = w @ (counts[:, None] * means**2)
+    spread = squares - rows[:, None] * mean**2
     # the spread term cancels: what is left of it below rounding of its parts is 0 (a constant column stays constant)
-    spread = np.where(np.abs(spread) <= 1e-12 * (w @ (counts[:, None] * means**2)), 0.0, spread)
+    spread = np.where(np.abs(spread) <= 1e-12 * squares, 0.0, spread)
     with np.errstate(divide="ignore", invalid="ignore"):
-        std = np.sqrt(np.maximum(within + spread, 0.0) / (rows[:, None] - 1.0))
+        std = np.sqrt(np.maximum(w @ m2 + spread, 0.0) / (rows[:, None] - 1.0))
         return np.asarray(np.where(std > 0, mean / std, np.nan))
 
 
