@@ -12,6 +12,7 @@ not know backgrid::
     │   └── ValidationError                 data failed validation; carries the report
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
+    ├── RobustnessError (ValueError)        PSR, DSR, PBO or a Monte Carlo given inputs that cannot work
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it
@@ -44,6 +45,7 @@ __all__ = [
     "OptimizeError",
     "OptionError",
     "ResultColumnError",
+    "RobustnessError",
     "SeriesNotFoundError",
     "SourceError",
     "SpecError",
@@ -99,6 +101,10 @@ class IndicatorError(BackgridError, ValueError):
 
 class MetricsError(BackgridError, ValueError):
     """A metric was asked for with settings that cannot work (a non-positive periods_per_year...)."""
+
+
+class RobustnessError(BackgridError, ValueError):
+    """A robustness statistic (PSR, DSR, PBO, a Monte Carlo) was given inputs that cannot work; names the argument."""
 
 
 class SpecError(BackgridError, ValueError):
