@@ -70,20 +70,12 @@ class Runner:
             yield from parallel(delayed(_single_threaded)(function, item, *shared) for item in items)
 
     def _dask(self, function: Callable[..., R], items: Sequence[Any], shared: tuple[Any, ...]) -> Iterator[R]:
-        from distributed import as_completed  # noqa: PLC0415  # see __enter__
-
         client = self._client
-        scattered = [client.scatter(value, broadcast=True) for value in shared]
+        # each shared value travels once to every worker (a list is wrapped: scatter would split it)
+        scattered = [client.scatter([value], broadcast=True)[0] for value in shared]
         futures = [client.submit(function, item, *scattered, pure=False) for item in items]
-        done: dict[int, Any] = {}
-        position = {f.key: k for k, f in enumerate(futures)}
-        following = 0
         try:
-            for future in as_completed(futures):
-                done[position[future.key]] = future.result()
-                while following in done:
-                    yield done.pop(following)
-                    following += 1
+            yield from client.gather(futures)
         finally:
             for future in futures:
                 future.cancel()

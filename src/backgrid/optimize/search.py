@@ -295,8 +295,9 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
     plan = _Plan(target, data, the_space, objectives, checked, metrics_list, target.set_bytes(data), budget)
     folder = StudyFolder(study) if study is not None else None
     spec = {"strategy": _strategy_key(target), "data": data_key(data), "space": the_space.describe(),
-            "method": method, "trials": n_trials, "objectives": [o.describe() for o in objectives],
-            "constraints": [c.text for c in checked], "seed": seed, "metrics": metrics_list}
+            "method": method, "objectives": [o.describe() for o in objectives],
+            "constraints": [c.text for c in checked], "seed": seed,
+            "metrics": None if metrics is None else list(metrics)}
     resumed = folder.open(spec, resume=resume) if folder is not None else False
     book = (TrialLedger() if ledger is True else ledger) or None
     recorder = _Recorder(book, family or target.name, data, the_space)
