@@ -14,6 +14,9 @@ USED_BY = {
     "talib": "the TA-Lib functions the indicators name as their reference (IndicatorSpec.talib)",
     "test": "the test suite, ruff and mypy",
     "bench": "python -m benchmarks",
+    "research": "backgrid.optimize's cmaes and qmc methods (Optuna's CmaEsSampler and QMCSampler)",
+    "dask": "backgrid.optimize.fanout on a Dask cluster (--cluster)",
+    "postgres": "Optuna's RDB storage and the trial ledger on PostgreSQL (tests/optimize/test_postgres.py)",
 }
 
 
@@ -26,3 +29,13 @@ def test_every_extra_is_used():
 def test_the_polars_extra_is_what_frames_accept():
     frames = (ROOT / "src" / "backgrid" / "data" / "frames.py").read_text(encoding="utf-8")
     assert re.search(r'module == "polars"', frames)
+
+
+def test_the_scaled_out_extras_are_what_the_optimiser_imports():
+    fanout = (ROOT / "src" / "backgrid" / "optimize" / "fanout.py").read_text(encoding="utf-8")
+    assert "from distributed import Client" in fanout
+    postgres = (ROOT / "tests" / "optimize" / "test_postgres.py").read_text(encoding="utf-8")
+    assert "postgresql+psycopg://" in postgres
+    search = (ROOT / "src" / "backgrid" / "optimize" / "search.py").read_text(encoding="utf-8")
+    assert "CmaEsSampler" in search
+    assert "QMCSampler" in search

@@ -298,7 +298,7 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
             "method": method, "objectives": [o.describe() for o in objectives],
             "constraints": [c.text for c in checked], "seed": seed,
             "metrics": None if metrics is None else list(metrics)}
-    resumed = folder.open(spec, resume=resume) if folder is not None else False
+    resumed = folder.open(spec, resume=resume) if folder is not None else resume
     book = (TrialLedger() if ledger is True else ledger) or None
     recorder = _Recorder(book, family or target.name, data, the_space)
     with Runner(jobs, cluster) as run:
@@ -439,9 +439,12 @@ def _storage(folder: StudyFolder | None, storage: str | None) -> Any:
     import optuna  # noqa: PLC0415  # see _sampler
 
     if storage is not None:
-        return optuna.storages.RDBStorage(
-            storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=2 * HEARTBEAT_SECONDS,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3))
+        with warnings.catch_warnings():  # heartbeats and their retry callback are marked experimental (since 2.8)
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+            return optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=2 * HEARTBEAT_SECONDS,
+                                              heartbeat_stale_trial_callback=retry)
     if folder is not None:
         from optuna.storages.journal import JournalFileBackend  # noqa: PLC0415  # see _sampler
 
@@ -457,31 +460,40 @@ def _optuna_search(plan: _Plan, run: Runner, *, method: str, n_trials: int, seed
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     the_storage = _storage(folder, storage)
+    name = f"backgrid-{fingerprint(spec)}"
+    if storage is not None and not resumed and name in optuna.get_all_study_names(the_storage):
+        optuna.delete_study(study_name=name, storage=the_storage)  # resume=False starts afresh
     study = optuna.create_study(
         storage=the_storage, sampler=_sampler(method, seed, constrained=bool(plan.constraints)),
-        study_name=f"backgrid-{fingerprint(spec)}", load_if_exists=True,
+        study_name=name, load_if_exists=True,
         directions=[o.direction for o in plan.objectives])
-    if resumed and storage is None:
+    if resumed and storage is None and folder is not None:
         _retry_stale(study)
     heartbeat = storage is not None
-    while (done := _evaluated(study)) < n_trials:
+    try:
+        with warnings.catch_warnings():  # ask and tell keep heartbeats here (_Heartbeat), not Study.optimize
+            warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed", category=UserWarning)
+            while (done := _evaluated(study)) < n_trials:
+                if heartbeat:
+                    optuna.storages.fail_stale_trials(study)
+                asked = _ask(study, plan.space, min(batch, n_trials - done))
+                beating = _Heartbeat(study, [t for t, _ in asked]) if heartbeat else None
+                try:
+                    sets = [values for _, values in asked]
+                    stats = _evaluate_batch(plan, run, sets)
+                finally:
+                    if beating is not None:
+                        beating.stop()
+                scored = plan.score(sets, stats, 0)
+                for (trial, _), (_, row) in zip(asked, scored.iterrows(), strict=True):
+                    _tell(study, trial, plan, row, stats)
+                record(sets, stats)
+                if progress is not None:
+                    progress(min(_evaluated(study), n_trials), n_trials)
+            return _optuna_trials(study, plan)
+    finally:
         if heartbeat:
-            optuna.storages.fail_stale_trials(study)
-        asked = _ask(study, plan.space, min(batch, n_trials - done))
-        beating = _Heartbeat(study, [t for t, _ in asked]) if heartbeat else None
-        try:
-            sets = [values for _, values in asked]
-            stats = _evaluate_batch(plan, run, sets)
-        finally:
-            if beating is not None:
-                beating.stop()
-        scored = plan.score(sets, stats, 0)
-        for (trial, _), (_, row) in zip(asked, scored.iterrows(), strict=True):
-            _tell(study, trial, plan, row, stats)
-        record(sets, stats)
-        if progress is not None:
-            progress(min(_evaluated(study), n_trials), n_trials)
-    return _optuna_trials(study, plan)
+            the_storage.engine.dispose()
 
 
 def _ask(study: Any, space: Space, count: int) -> list[tuple[Any, dict[str, Any]]]:
