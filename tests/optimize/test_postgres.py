@@ -19,7 +19,7 @@ SPACE = {"fast": Int(2, 14, 4), "slow": Int(10, 50, 20)}
 
 
 def _server() -> bool:
-    import sqlalchemy as sa  # noqa: PLC0415
+    import sqlalchemy as sa
 
     engine = sa.create_engine(URL, connect_args={"connect_timeout": 2})
     try:
@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.skipif(not _server(), reason=f"no PostgreSQL server at
 
 def test_a_dead_workers_trial_is_failed_and_retried(strategy: Strategy, bars: Bars,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import optuna  # noqa: PLC0415
+    import optuna
 
     monkeypatch.setattr(search_module, "HEARTBEAT_SECONDS", 1)  # grace period 2 s
     kwargs = {"space": SPACE, "method": "tpe", "batch": 2, "storage": URL, "ledger": False, "seed": 11}
@@ -52,7 +52,7 @@ def test_a_dead_workers_trial_is_failed_and_retried(strategy: Strategy, bars: Ba
     study = optuna.load_study(study_name=name, storage=storage)
     dead = study.ask({"fast": optuna.distributions.IntDistribution(2, 14, step=4),
                       "slow": optuna.distributions.IntDistribution(10, 50, step=20)})
-    storage.record_heartbeat(dead._trial_id)  # noqa: SLF001  # a worker that beat once, then was killed
+    storage.record_heartbeat(dead._trial_id)  # a worker that beat once, then was killed
     time.sleep(2.5)
     result = optimize(strategy, bars, trials=4, **kwargs)  # another worker joins the same study
     assert len(result.trials) == 4

@@ -18,17 +18,17 @@ from backgrid.strategy.spec import Strategy
 SPACE = {"fast": Int(2, 14, 4), "slow": Int(10, 50, 20)}
 
 
-class Stop(Exception):
+class StopError(Exception):
     """Raised from the progress callback: a Ctrl-C between batches."""
 
 
 def stop_after(batches: int) -> Any:
     seen = []
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, _total: int) -> None:
         seen.append(done)
         if len(seen) == batches:
-            raise Stop
+            raise StopError
 
     return progress
 
@@ -40,7 +40,7 @@ def test_a_stopped_study_resumes_to_the_uninterrupted_result(method: str, trials
                               "batch": 3 if method == "tpe" else None}
     whole = optimize(strategy, bars, **kwargs)
     small = {"memory": whole.target.set_bytes(bars) * 3} if method != "tpe" else {}  # batches of 3 sets
-    with pytest.raises(Stop):
+    with pytest.raises(StopError):
         optimize(strategy, bars, study=tmp_path / "s", progress=stop_after(1), **kwargs, **small)
     kept = len(pd.concat([pd.read_parquet(f) for f in (tmp_path / "s" / "trials").glob("*.parquet")])) \
         if method != "tpe" else None
@@ -66,10 +66,10 @@ def test_resuming_with_other_settings_names_them(strategy: Strategy, bars: Bars,
 
 
 def test_a_journal_trial_left_running_is_retried(strategy: Strategy, bars: Bars, tmp_path: Path) -> None:
-    import optuna  # noqa: PLC0415
+    import optuna
 
     optimize(strategy, bars, space=SPACE, method="tpe", trials=4, batch=2, study=tmp_path, ledger=False)
-    from optuna.storages.journal import JournalFileBackend  # noqa: PLC0415
+    from optuna.storages.journal import JournalFileBackend
 
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "optuna.journal")))
     study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)

@@ -107,7 +107,7 @@ def test_the_fold_table(strategy: Strategy, bars: Bars) -> None:
 @settings(max_examples=5, deadline=None)
 @given(fold=st.integers(0, 2), seed=st.integers(0, 10_000))
 def test_bars_after_a_train_window_never_change_its_choice(fold: int, seed: int) -> None:
-    from tests.conftest import random_bars  # noqa: PLC0415
+    from tests.conftest import random_bars
 
     bars = random_bars(1500, timeframe="1h", seed=3)
     cut = splits(bars.index, train=600, test=300)[fold].train.stop

@@ -304,8 +304,8 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
     with Runner(jobs, cluster) as run:
         if method in _OPTUNA:
             frame = _optuna_search(plan, run, method=method, n_trials=n_trials, seed=seed,
-                                   batch=DEFAULT_BATCH if batch is None else batch, folder=folder, storage=storage, spec=spec,
-                                   resumed=resumed, progress=progress, record=recorder)
+                                   batch=DEFAULT_BATCH if batch is None else batch, folder=folder,
+                                   storage=storage, spec=spec, resumed=resumed, progress=progress, record=recorder)
         else:
             sets = the_space.grid() if method == "grid" else _draws(the_space, n_trials, seed)
             frame = _list_search(plan, run, sets, folder=folder, progress=progress, record=recorder)
