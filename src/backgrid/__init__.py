@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from backgrid._version import __version__
 
 if TYPE_CHECKING:
+    from backgrid import optimize, robustness
     from backgrid.data.bars import Bars, MultiBars
     from backgrid.data.frames import load_frame, load_parquet
     from backgrid.data.resample import align, resample
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from backgrid.data.validate import ValidationPolicy, ValidationReport, validate
     from backgrid.engine import EngineConfig, Result, backtest
     from backgrid.errors import BackgridError
+    from backgrid.optimize import walk_forward
 
 __all__ = [
     "BackgridError",
@@ -44,8 +46,11 @@ __all__ = [
     "load_csv",
     "load_frame",
     "load_parquet",
+    "optimize",
     "resample",
+    "robustness",
     "validate",
+    "walk_forward",
 ]
 
 _HOME = {
@@ -66,10 +71,15 @@ _HOME = {
     "backtest": "backgrid.engine",
     "EngineConfig": "backgrid.engine",
     "Result": "backgrid.engine",
+    "walk_forward": "backgrid.optimize",
 }
+#: subpackages reached as attributes (``backgrid.optimize(...)`` is callable, see backgrid.optimize)
+_PACKAGES = frozenset({"optimize", "robustness"})
 
 
 def __getattr__(name: str) -> Any:
+    if name in _PACKAGES:
+        return import_module(f"backgrid.{name}")
     module = _HOME.get(name)
     if module is None:
         msg = f"module 'backgrid' has no attribute {name!r}"

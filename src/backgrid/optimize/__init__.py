@@ -1,11 +1,18 @@
 """Optimisation and walk-forward analysis of strategies' parameters.
 
+The package is also the function: ``backgrid.optimize(strategy, data, ...)`` is
+:func:`backgrid.optimize.search.optimize`.
+
 >>> from backgrid.optimize import Int, Space
 >>> Space({"fast": Int(5, 20, 5), "slow": Int(10, 30, 10)}, conditions=["fast < slow"]).grid()[:3]
 [{'fast': 5, 'slow': 10}, {'fast': 5, 'slow': 20}, {'fast': 5, 'slow': 30}]
 """
 
 from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any
 
 from backgrid.optimize.evaluate import CodeTarget, DocumentTarget, Target, evaluate
 from backgrid.optimize.ledger import LedgerSummary, TrialLedger
@@ -39,3 +46,13 @@ __all__ = [
     "splits",
     "walk_forward",
 ]
+
+
+class _CallableModule(ModuleType):
+    """``backgrid.optimize(...)`` calls :func:`optimize` while ``backgrid.optimize.Int`` stays the module's."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> OptimizeResult:
+        return optimize(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule  # a module's class may be swapped for a subclass (Python 3.5+)

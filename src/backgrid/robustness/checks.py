@@ -101,7 +101,7 @@ def random_entries(target: Target, data: Bars, values: Mapping[str, Any], *, n: 
             for start, hold, side in zip(starts, holds[order], sides[order], strict=True):
                 (long_in if side > 0 else short_in)[start, c] = True
                 (long_out if side > 0 else short_out)[start + hold, c] = True
-        signals = {"entries": long_in, "exits": long_out}
+        signals: dict[str, Any] = {"entries": long_in, "exits": long_out}
         if (sides < 0).any():
             signals |= {"short_entries": short_in, "short_exits": short_out}
         out.append(_stat(backtest(bars, **signals, **kept), metric))
