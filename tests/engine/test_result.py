@@ -56,3 +56,20 @@ def test_stats_of_a_sweep_have_an_int_column_for_each_count():
     assert isinstance(stats, pd.DataFrame)
     assert {name for name, dtype in stats.dtypes.items() if dtype == np.int64} == set(INTEGERS)
     assert (stats.drop(columns=INTEGERS).dtypes == np.float64).all()
+
+
+def test_a_segment_is_the_run_seen_from_a_bar() -> None:
+    bars = random_bars(400, timeframe="1h", seed=9)
+    rng = np.random.default_rng(9)
+    entries, exits = rng.random(400) < 0.05, rng.random(400) < 0.05
+    run = backtest(bars, entries=entries, exits=exits, commission=0.001)
+    part = run.segment(150, 300)
+    np.testing.assert_array_equal(part.equity.to_numpy(), run.equity.to_numpy()[150:300])
+    assert part.params["cash"][0] == run.equity.iloc[149]
+    inside = run.records[(run.records["entry_idx"] >= 150) & (run.records["entry_idx"] < 300)]
+    assert part.records.size == inside.size
+    np.testing.assert_array_equal(part.records["entry_idx"], inside["entry_idx"] - 150)
+    assert part.index.equals(run.index[150:300])
+    assert part.stats["total_return"] == pytest.approx(run.equity.iloc[299] / run.equity.iloc[149] - 1, rel=1e-12)
+    with pytest.raises(ResultColumnError, match="a segment needs 0 <= start < stop <= 400"):
+        run.segment(300, 200)

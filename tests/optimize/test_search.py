@@ -72,7 +72,7 @@ def test_tpe_never_beats_the_grid_on_a_space_the_grid_covers(strategy: Strategy,
             assert float(same["value"].iloc[0]) == row["value"]
 
 
-@pytest.mark.parametrize("method", ["random", "tpe", "cmaes", "qmc", "nsga2"])
+@pytest.mark.parametrize("method", ["random", "tpe", "cmaes", "qmc", "nsga2", "nsga3"])
 def test_every_method_is_seeded_and_reproducible(method: str, strategy: Strategy, bars: Bars) -> None:
     kwargs: dict[str, Any] = {"space": SPACE, "method": method, "trials": 6, "seed": 7, "batch": 3, "ledger": False}
     first, again = optimize(strategy, bars, **kwargs), optimize(strategy, bars, **kwargs)
@@ -191,3 +191,12 @@ def test_a_space_object_is_used_as_given(strategy: Strategy, bars: Bars) -> None
     result = optimize(strategy, bars, space=space, ledger=False)
     assert result.trials["fast"].tolist() == [2, 6]
     assert result.best["slow"] == 50
+
+
+def test_the_package_is_the_function(strategy: Strategy, bars: Bars) -> None:
+    import backgrid  # the top-level names are what is tested
+
+    by_name = backgrid.optimize(strategy, bars, space=SPACE, ledger=False)
+    pd.testing.assert_frame_equal(by_name.trials, optimize(strategy, bars, space=SPACE, ledger=False).trials)
+    assert backgrid.optimize.Int is Int
+    assert backgrid.walk_forward.__module__ == "backgrid.optimize.walkforward"
