@@ -74,6 +74,31 @@ def progress(first: str) -> Iterator[Callable[[str], None]]:
     yield screen.print
 
 
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """Show a bar with the count and the time left on standard error; yield ``update(done, total)``.
+
+    A terminal gets a bar that disappears when done; a pipe or a log file gets one line an update.
+    """
+    screen = error_console()
+    if not screen.is_terminal:
+        def line(done: int, total: int) -> None:
+            screen.print(f"{description}: {done:,} of {total:,}")
+
+        yield line
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=screen, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 def command(fn: F) -> F:
     """Wrap a command so a :class:`~backgrid.errors.BackgridError` prints a clear message and exits with 1."""
 
