@@ -184,3 +184,18 @@ def test_walkforward_usage_errors(tmp_path: Path):
                      "--objective", "sortino", "--out", tmp_path)
     assert several.exit_code == 2
     assert "Invalid value for --objective" in several.stderr
+
+
+def test_walkforward_ctrl_c_exits_130_and_a_bad_window_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    bad = invoke("walkforward", *SMALL, "--train", "2x", "--test", "6m", "--out", tmp_path)
+    assert bad.exit_code == 1
+    assert "train must be a number of bars or a duration" in " ".join(bad.stderr.split())
+
+    def interrupted(*_: object, progress, **__: object):
+        progress(1, 4)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backgrid.optimize, "walk_forward", interrupted)
+    result = invoke("walkforward", *SMALL, "--train", "2y", "--test", "6m", "--out", tmp_path)
+    assert result.exit_code == 130
+    assert "interrupted after 1 of 4 folds" in result.stderr

@@ -8,6 +8,7 @@ prints as written. Styled words are :func:`styled` pieces, never markup in a str
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from backgrid.errors import BackgridError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from rich.console import Console
     from rich.text import Text
@@ -111,6 +112,29 @@ def command(fn: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def with_options(*templates: Callable[..., None]) -> Callable[[F], F]:
+    """Give a command the options that ``templates`` declare (functions that are only a signature).
+
+    One declaration serves every command that takes the options: the command takes them as ``**options``,
+    and its help lists them after its arguments and required options, before its own options with defaults.
+    """
+    def decorate(fn: F) -> F:
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        shared = [p for template in templates for p in inspect.signature(template, eval_str=True).parameters.values()]
+        at = next((k for k, p in enumerate(own) if p.default is not p.empty), len(own))
+        merged = [p.replace(kind=p.KEYWORD_ONLY) for p in (*own[:at], *shared, *own[at:])]  # typer passes keywords
+        fn.__signature__ = inspect.Signature(merged, return_annotation=None)  # type: ignore[attr-defined]  # read by typer
+        fn.__annotations__ = {p.name: p.annotation for p in merged} | {"return": None}
+        return fn
+
+    return decorate
+
+
+def options_of(template: Callable[..., None], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the options ``template`` declares, among a command's ``options``."""
+    return {name: options[name] for name in inspect.signature(template).parameters}
 
 
 def _name_values(params: list[Parameter]) -> list[Parameter]:

@@ -13,27 +13,28 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from backgrid.cli.common import command, console, error_console, progress, progress_bar, write_json
-from backgrid.cli.listing import JSON_OPTION, Column, Listing
-from backgrid.cli.strategies import (
-    CashOption,
-    EndOption,
-    SourceOption,
-    StartOption,
-    StrategyArgument,
-    SymbolOption,
-    TimeframeOption,
-    load_strategy,
+from backgrid.cli.common import (
+    command,
+    console,
+    error_console,
+    options_of,
+    progress,
+    progress_bar,
+    with_options,
+    write_json,
 )
+from backgrid.cli.listing import JSON_OPTION, Column, Listing
+from backgrid.cli.strategies import StrategyArgument, data_options, load_strategy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     import pandas as pd
 
@@ -70,6 +71,30 @@ MemoryOption = Annotated[str | None, typer.Option(
     "--max-memory", help="Memory one batch may use, e.g. 2GB or 512M (default 2G).")]
 
 
+def search_options(method: MethodOption = "grid", trials: TrialsOption = None, objective: ObjectiveOption = None,
+                   constraint: ConstraintOption = None, param: ParamOption = None,
+                   condition: ConditionOption = None, seed: SeedOption = 0, batch: BatchOption = None,
+                   jobs: JobsOption = 1, cluster: ClusterOption = None, max_memory: MemoryOption = None) -> None:
+    """The search options of ``optimize`` and ``walkforward`` (see :func:`~backgrid.cli.common.with_options`)."""
+
+
+def fold_options(
+    train: Annotated[str, typer.Option("--train", help="Train window: bars (500) or a duration (2y, 6m, 30d, "
+                                       "12h, 90min; m is months).")],
+    test: Annotated[str | None, typer.Option("--test", help="Test window after each train window, as --train "
+                                             "(or --folds).")] = None,
+    folds: Annotated[int | None, typer.Option("--folds", min=1, help="Cut the bars after the first train window "
+                                              "into this many test windows (instead of --test).")] = None,
+    gap: Annotated[str, typer.Option("--gap", help="Bars (or a duration) left out between a train window and "
+                                     "its test window.")] = "0",
+    embargo: Annotated[str, typer.Option("--embargo", help="Bars (or a duration) skipped after each test "
+                                         "window.")] = "0",
+    anchored: Annotated[bool, typer.Option("--anchored", help="Every train window starts at the first bar "
+                                           "(default: they roll).")] = False,
+) -> None:
+    """The fold options of ``walkforward``."""
+
+
 @dataclass(frozen=True)
 class _Search:
     """The checked search options: what :func:`backgrid.optimize.optimize` is given, and the trials to run."""
@@ -87,35 +112,36 @@ def _refuse(option: str, message: str) -> NoReturn:
     raise typer.BadParameter(message, param_hint=option)
 
 
-def _search(spec: Strategy, *, method: str, trials: int | None, objectives: Sequence[str],
-            constraints: Sequence[str], params: Sequence[str], conditions: Sequence[str], seed: int,
+def _search(spec: Strategy, *, method: str, trials: int | None, objective: list[str] | None,
+            constraint: list[str] | None, param: list[str] | None, condition: list[str] | None, seed: int,
             batch: int | None, jobs: int, cluster: str | None, max_memory: str | None) -> _Search:
     """Check the search options against the strategy (usage errors name the option)."""
     from backgrid.errors import OptimizeError  # noqa: PLC0415
     from backgrid.optimize import METHODS, parse_constraints, parse_objectives  # noqa: PLC0415
     from backgrid.strategy.footprint import parse_bytes  # noqa: PLC0415
 
+    objectives, constraints = objective or ["sharpe"], constraint or []
     if method not in METHODS:
         _refuse("--method", f"expected one of {', '.join(METHODS)}, got {method!r}")
     try:
-        parsed = parse_objectives(list(objectives) or ["sharpe"])
+        parsed = parse_objectives(objectives)
     except OptimizeError as exc:
         _refuse("--objective", str(exc))
     if method == "cmaes" and len(parsed) > 1:
         _refuse("--objective", "cmaes optimises one objective; for several use nsga2, nsga3, tpe, qmc, grid "
                      "or random")
     try:
-        parse_constraints(list(constraints))
+        parse_constraints(constraints)
     except OptimizeError as exc:
         _refuse("--constraint", str(exc))
-    space = _space(spec, params, conditions)
+    space = _space(spec, param or [], condition or [])
     if method == "grid" and trials is not None:
         _refuse("--trials", f"a grid tries all of its {len(space.grid()):,} parameter sets; --trials is for "
                      "the other methods")
     if method != "grid" and trials is None:
         _refuse("--trials", f"a {method} search needs --trials N (how many parameter sets to evaluate)")
-    options: dict[str, Any] = {"method": method, "trials": trials, "objective": list(objectives) or ["sharpe"],
-                               "constraints": list(constraints), "space": space, "seed": seed, "batch": batch,
+    options: dict[str, Any] = {"method": method, "trials": trials, "objective": objectives,
+                               "constraints": constraints, "space": space, "seed": seed, "batch": batch,
                                "jobs": jobs, "cluster": cluster}
     if max_memory is not None:
         try:
@@ -185,6 +211,22 @@ def _data(spec: Strategy) -> dict[str, Bars]:
 
     with progress("loading data") as step:
         return market_data(spec, progress=step)
+
+
+@contextmanager
+def _running(description: str, total: int, *, what: str, after: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar fed by the library's ``progress(done, total)``; Ctrl-C says how far it got (exit 130)."""
+    seen = [0, total]
+    with progress_bar(description) as update:
+        def report(done: int, total: int) -> None:
+            seen[:] = [done, total]
+            update(done, total)
+
+        try:
+            yield report
+        except KeyboardInterrupt:
+            error_console().print(f"interrupted after {seen[0]:,} of {seen[1]:,} {what}; {after}", soft_wrap=True)
+            raise typer.Exit(130) from None
 
 
 def _plain(value: Any) -> Any:
@@ -289,55 +331,28 @@ def _write_search(out: Path, spec: Strategy, result: OptimizeResult, best: dict[
 
 
 @command
+@with_options(data_options, search_options)
 def optimize(
     strategy_file: StrategyArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Write the trials, the best set and the charts into "
                                       "this folder; the study is kept in its study/ folder to resume.")],
-    symbol: SymbolOption = None,
-    timeframe: TimeframeOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    cash: CashOption = None,
-    source: SourceOption = None,
-    method: MethodOption = "grid",
-    trials: TrialsOption = None,
-    objective: ObjectiveOption = None,
-    constraint: ConstraintOption = None,
-    param: ParamOption = None,
-    condition: ConditionOption = None,
-    seed: SeedOption = 0,
-    batch: BatchOption = None,
-    jobs: JobsOption = 1,
-    cluster: ClusterOption = None,
-    max_memory: MemoryOption = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start the study afresh (its earlier trials are "
                                         "removed) instead of resuming it.")] = False,
     json_: bool = JSON_OPTION,
+    **options: Any,
 ) -> None:
     """Search a strategy's parameters for the best objective; print the top trials and write the best set."""
     from backgrid.errors import OptimizeError  # noqa: PLC0415
     from backgrid.optimize import optimize as search_parameters  # noqa: PLC0415
 
-    spec = load_strategy(strategy_file, symbol=symbol, timeframe=timeframe, start=start, end=end, cash=cash,
-                         source=source)
-    search = _search(spec, method=method, trials=trials, objectives=objective or [], constraints=constraint or [],
-                     params=param or [], conditions=condition or [], seed=seed, batch=batch, jobs=jobs,
-                     cluster=cluster, max_memory=max_memory)
+    spec = load_strategy(strategy_file, **options_of(data_options, options))
+    search = _search(spec, **options_of(search_options, options))
     data = _data(spec)
     study = out / "study"
     resumed = not fresh and (study / "study.json").is_file()  # the library refuses one started otherwise
-    done = [0]
-    with progress_bar(f"{search.method} search") as update:
-        def report(finished: int, total: int) -> None:
-            done[0] = finished
-            update(finished, total)
-
-        try:
-            result = search_parameters(spec, data, study=study, resume=not fresh, progress=report, **search.options)
-        except KeyboardInterrupt:
-            error_console().print(f"interrupted after {done[0]:,} of {search.total:,} trials; the study in {out} "
-                                  "is kept: run the same command again to resume", soft_wrap=True)
-            raise typer.Exit(130) from None
+    with _running(f"{search.method} search", search.total, what="trials",
+                  after=f"the study in {out} is kept: run the same command again to resume") as report:
+        result = search_parameters(spec, data, study=study, resume=not fresh, progress=report, **search.options)
     if resumed:
         error_console().print(f"resumed the study in {study}: {len(result.trials):,} trials in all",
                               soft_wrap=True)
@@ -354,7 +369,7 @@ def optimize(
     else:
         screen = console()
         screen.print(_top_listing(result, records))
-        screen.print(result.summary(), soft_wrap=True)
+        screen.print(result.summary())
     _wrote(files, out)
 
 
@@ -436,70 +451,34 @@ def _write_walk(out: Path, result: WalkForwardResult) -> list[Path | None]:
 
 
 @command
+@with_options(fold_options, data_options, search_options)
 def walkforward(
     strategy_file: StrategyArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Write the folds, the stitched out-of-sample equity "
                                       "and trades, and the charts into this folder.")],
-    train: Annotated[str, typer.Option("--train", help="Train window: bars (500) or a duration (2y, 6m, 30d, "
-                                       "12h, 90min; m is months).")],
-    test: Annotated[str | None, typer.Option("--test", help="Test window after each train window, as --train "
-                                             "(or --folds).")] = None,
-    folds: Annotated[int | None, typer.Option("--folds", min=1, help="Cut the bars after the first train window "
-                                              "into this many test windows (instead of --test).")] = None,
-    gap: Annotated[str, typer.Option("--gap", help="Bars (or a duration) left out between a train window and "
-                                     "its test window.")] = "0",
-    embargo: Annotated[str, typer.Option("--embargo", help="Bars (or a duration) skipped after each test "
-                                         "window.")] = "0",
-    anchored: Annotated[bool, typer.Option("--anchored", help="Every train window starts at the first bar "
-                                           "(default: they roll).")] = False,
-    symbol: SymbolOption = None,
-    timeframe: TimeframeOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    cash: CashOption = None,
-    source: SourceOption = None,
-    method: MethodOption = "grid",
-    trials: TrialsOption = None,
-    objective: ObjectiveOption = None,
-    constraint: ConstraintOption = None,
-    param: ParamOption = None,
-    condition: ConditionOption = None,
-    seed: SeedOption = 0,
-    batch: BatchOption = None,
-    jobs: JobsOption = 1,
-    cluster: ClusterOption = None,
-    max_memory: MemoryOption = None,
     json_: bool = JSON_OPTION,
+    **options: Any,
 ) -> None:
     """Optimise on each train window, trade the best set on the test window after it; print the folds."""
-    from backgrid.optimize import walk_forward  # noqa: PLC0415
+    from backgrid.optimize import splits, walk_forward  # noqa: PLC0415
 
-    if (test is None) == (folds is None):
+    cut = options_of(fold_options, options)
+    if (cut["test"] is None) == (cut["folds"] is None):
         _refuse("--test / --folds", "give one of them: the test window's length, or how many folds")
-    if objective is not None and len(objective) > 1:
+    if len(options["objective"] or []) > 1:
         _refuse("--objective", f"a walk-forward measures one objective in and out of sample, got "
-                     f"{len(objective)}")
-    spec = load_strategy(strategy_file, symbol=symbol, timeframe=timeframe, start=start, end=end, cash=cash,
-                         source=source)
-    search = _search(spec, method=method, trials=trials, objectives=objective or [], constraints=constraint or [],
-                     params=param or [], conditions=condition or [], seed=seed, batch=batch, jobs=jobs,
-                     cluster=cluster, max_memory=max_memory)
-    options = search.options | {"objective": search.options["objective"][0]}  # one: checked above
+                f"{len(options['objective'])}")
+    spec = load_strategy(strategy_file, **options_of(data_options, options))
+    search = _search(spec, **options_of(search_options, options))
+    searching = search.options | {"objective": search.options["objective"][0]}  # one: checked above
     spec, bars = _fold_data(spec, _data(spec))
-    done = [0, 0]
-    with progress_bar("walk-forward folds") as update:
-        def report(finished: int, total: int) -> None:
-            done[:] = [finished, total]
-            update(finished, total)
-
-        try:
-            result = walk_forward(spec, bars, train=_length(train), test=None if test is None else _length(test),
-                                  folds=folds, gap=_length(gap), embargo=_length(embargo), anchored=anchored,
-                                  progress=report, **options)
-        except KeyboardInterrupt:
-            error_console().print(f"interrupted after {done[0]} of {done[1] or '?'} folds; a walk-forward keeps "
-                                  "nothing: run it again", soft_wrap=True)
-            raise typer.Exit(130) from None
+    cutting: dict[str, Any] = {key: None if cut[key] is None else _length(cut[key])
+                               for key in ("train", "test", "gap", "embargo")}
+    cutting |= {"folds": cut["folds"], "anchored": cut["anchored"]}
+    count = len(splits(bars.index, **cutting))
+    with _running("walk-forward folds", count, what="folds", after="a walk-forward keeps nothing: run it again",
+                  ) as report:
+        result = walk_forward(spec, bars, **cutting, progress=report, **searching)
     files = _write_walk(out, result)
     if json_:
         stats = {str(k): _plain(v) for k, v in result.stats.items()}
@@ -509,5 +488,5 @@ def walkforward(
     else:
         screen = console()
         screen.print(_fold_listing(result))
-        screen.print(result.summary(), soft_wrap=True)
+        screen.print(result.summary())
     _wrote(files, out)

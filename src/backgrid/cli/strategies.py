@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from backgrid.cli.common import App, command, console, error_console, progress, styled, write_json
+from backgrid.cli.common import App, command, console, error_console, progress, styled, with_options, write_json
 from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
 
 if TYPE_CHECKING:
@@ -156,6 +156,11 @@ SourceOption = Annotated[str | None, typer.Option("--source", help="Read the sto
                          "demo, ...) when a symbol is stored from several; sets market.source.")]
 
 
+def data_options(symbol: SymbolOption = None, timeframe: TimeframeOption = None, start: StartOption = None,
+                 end: EndOption = None, cash: CashOption = None, source: SourceOption = None) -> None:
+    """The data options of the commands that load a strategy's data (see :func:`with_options`)."""
+
+
 def load_strategy(strategy_file: str, *, symbol: list[str] | None = None, timeframe: str | None = None,
                   start: str | None = None, end: str | None = None, cash: float | None = None,
                   source: str | None = None) -> Strategy:
@@ -173,20 +178,16 @@ def load_strategy(strategy_file: str, *, symbol: list[str] | None = None, timefr
 
 
 @command
+@with_options(data_options)
 def run(
     strategy_file: StrategyArgument,
-    symbol: SymbolOption = None,
-    timeframe: TimeframeOption = None,
-    start: StartOption = None,
-    end: EndOption = None,
-    cash: CashOption = None,
-    source: SourceOption = None,
     sweep: list[str] | None = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
                                     "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
                                     "sentence into this folder."),
     max_memory: str | None = typer.Option(None, "--max-memory", help="Memory a sweep may use, e.g. 8G or 512M "
                                           "(default: what the system has available)."),
+    **data: Any,
 ) -> None:
     """Backtest a strategy document on its data and print the stats and what it does in plain English."""
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
@@ -194,8 +195,7 @@ def run(
     from backgrid.strategy.market import market_data  # noqa: PLC0415
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
-    spec = load_strategy(strategy_file, symbol=symbol, timeframe=timeframe, start=start, end=end, cash=cash,
-                         source=source)
+    spec = load_strategy(strategy_file, **data)
     grid = _sweep(sweep or [], spec)
     try:
         limit, limit_from = (parse_bytes(max_memory), "--max-memory") if max_memory else (available_memory(),
