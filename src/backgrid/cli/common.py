@@ -8,6 +8,7 @@ prints as written. Styled words are :func:`styled` pieces, never markup in a str
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from backgrid.errors import BackgridError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from rich.console import Console
     from rich.text import Text
@@ -74,6 +75,31 @@ def progress(first: str) -> Iterator[Callable[[str], None]]:
     yield screen.print
 
 
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """Show a bar with the count and the time left on standard error; yield ``update(done, total)``.
+
+    A terminal gets a bar that disappears when done; a pipe or a log file gets one line an update.
+    """
+    screen = error_console()
+    if not screen.is_terminal:
+        def line(done: int, total: int) -> None:
+            screen.print(f"{description}: {done:,} of {total:,}")
+
+        yield line
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=screen, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 def command(fn: F) -> F:
     """Wrap a command so a :class:`~backgrid.errors.BackgridError` prints a clear message and exits with 1."""
 
@@ -86,6 +112,29 @@ def command(fn: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def with_options(*templates: Callable[..., None]) -> Callable[[F], F]:
+    """Give a command the options that ``templates`` declare (functions that are only a signature).
+
+    One declaration serves every command that takes the options: the command takes them as ``**options``,
+    and its help lists them after its arguments and required options, before its own options with defaults.
+    """
+    def decorate(fn: F) -> F:
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        shared = [p for template in templates for p in inspect.signature(template, eval_str=True).parameters.values()]
+        at = next((k for k, p in enumerate(own) if p.default is not p.empty), len(own))
+        merged = [p.replace(kind=p.KEYWORD_ONLY) for p in (*own[:at], *shared, *own[at:])]  # typer passes keywords
+        fn.__signature__ = inspect.Signature(merged, return_annotation=None)  # type: ignore[attr-defined]  # read by typer
+        fn.__annotations__ = {p.name: p.annotation for p in merged} | {"return": None}
+        return fn
+
+    return decorate
+
+
+def options_of(template: Callable[..., None], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the options ``template`` declares, among a command's ``options``."""
+    return {name: options[name] for name in inspect.signature(template).parameters}
 
 
 def _name_values(params: list[Parameter]) -> list[Parameter]:

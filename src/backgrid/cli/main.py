@@ -13,6 +13,7 @@ from backgrid.cli import data as data_commands
 from backgrid.cli import demo as demo_command
 from backgrid.cli import engine as engine_commands
 from backgrid.cli import indicators as indicator_commands
+from backgrid.cli import optimize as optimize_commands
 from backgrid.cli import strategies as strategy_commands
 from backgrid.cli.common import App
 
@@ -27,6 +28,8 @@ app.add_typer(engine_commands.app, name="engine")
 app.add_typer(indicator_commands.app, name="indicators")
 app.add_typer(strategy_commands.app, name="strategies")
 app.command("run")(strategy_commands.run)
+app.command("optimize")(optimize_commands.optimize)
+app.command("walkforward")(optimize_commands.walkforward)
 app.command("demo")(demo_command.demo)
 
 

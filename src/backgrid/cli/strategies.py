@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from backgrid.cli.common import App, command, console, error_console, progress, styled, write_json
+from backgrid.cli.common import App, command, console, error_console, progress, styled, with_options, write_json
 from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
 
 if TYPE_CHECKING:
@@ -143,30 +143,29 @@ def _write(out: Path, compiled: Compiled, result: Result, grid: dict[str, list[A
     return files
 
 
-@command
-def run(
-    strategy_file: str = typer.Argument(..., metavar="STRATEGY", help="A strategy file (.yaml / .json) or the name "
-                                        "of a ready strategy (backgrid strategies list)."),
-    symbol: list[str] | None = typer.Option(None, "--symbol", "-s", help="Trade these symbols instead."),
-    timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Trade bars of this timeframe instead."),
-    start: str | None = typer.Option(None, "--from", help="First date (inclusive), e.g. 2023-01-01."),
-    end: str | None = typer.Option(None, "--to", help="End date (exclusive)."),
-    cash: float | None = typer.Option(None, "--cash", help="Starting cash (> 0)."),
-    source: Annotated[str | None, typer.Option("--source", help="Read the stored series of this source (csv, "
-                      "demo, ...) when a symbol is stored from several; sets market.source.")] = None,
-    sweep: list[str] | None = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
-                                    "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
-                                    "sentence into this folder."),
-    max_memory: str | None = typer.Option(None, "--max-memory", help="Memory a sweep may use, e.g. 8G or 512M "
-                                          "(default: what the system has available)."),
-) -> None:
-    """Backtest a strategy document on its data and print the stats and what it does in plain English."""
-    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
+#: the strategy and the data options of ``backgrid run``, shared by the commands that load a strategy's data
+StrategyArgument = Annotated[str, typer.Argument(metavar="STRATEGY", help="A strategy file (.yaml / .json) or the "
+                                                 "name of a ready strategy (backgrid strategies list).")]
+SymbolOption = Annotated[list[str] | None, typer.Option("--symbol", "-s", help="Trade these symbols instead.")]
+TimeframeOption = Annotated[str | None, typer.Option("--timeframe", "-t", help="Trade bars of this timeframe "
+                                                     "instead.")]
+StartOption = Annotated[str | None, typer.Option("--from", help="First date (inclusive), e.g. 2023-01-01.")]
+EndOption = Annotated[str | None, typer.Option("--to", help="End date (exclusive).")]
+CashOption = Annotated[float | None, typer.Option("--cash", help="Starting cash (> 0).")]
+SourceOption = Annotated[str | None, typer.Option("--source", help="Read the stored series of this source (csv, "
+                         "demo, ...) when a symbol is stored from several; sets market.source.")]
+
+
+def data_options(symbol: SymbolOption = None, timeframe: TimeframeOption = None, start: StartOption = None,
+                 end: EndOption = None, cash: CashOption = None, source: SourceOption = None) -> None:
+    """The data options of the commands that load a strategy's data (see :func:`with_options`)."""
+
+
+def load_strategy(strategy_file: str, *, symbol: list[str] | None = None, timeframe: str | None = None,
+                  start: str | None = None, end: str | None = None, cash: float | None = None,
+                  source: str | None = None) -> Strategy:
+    """The strategy of a command's STRATEGY argument, with its data options applied (checked again)."""
     from backgrid.strategy.document import override, parse  # noqa: PLC0415
-    from backgrid.strategy.footprint import available_memory, estimate, parse_bytes  # noqa: PLC0415
-    from backgrid.strategy.market import market_data  # noqa: PLC0415
-    from backgrid.strategy.summary import summary  # noqa: PLC0415
 
     spec = _strategy(strategy_file)
     if symbol or timeframe or start or end or cash is not None:  # --cash 0 is checked (and refused), not dropped
@@ -175,6 +174,28 @@ def run(
         document = spec.to_dict()
         document["market"]["source"] = source
         spec = parse(document, source=f"{spec.name} (with --source {source})")
+    return spec
+
+
+@command
+@with_options(data_options)
+def run(
+    strategy_file: StrategyArgument,
+    sweep: list[str] | None = typer.Option(None, "--sweep", help="Sweep a declared parameter: name=5,10,20, "
+                                    "name=5:50:5, or name alone for its declared range. Repeat for a grid."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write stats, trades, equity, a chart and the "
+                                    "sentence into this folder."),
+    max_memory: str | None = typer.Option(None, "--max-memory", help="Memory a sweep may use, e.g. 8G or 512M "
+                                          "(default: what the system has available)."),
+    **data: Any,
+) -> None:
+    """Backtest a strategy document on its data and print the stats and what it does in plain English."""
+    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
+    from backgrid.strategy.footprint import available_memory, estimate, parse_bytes  # noqa: PLC0415
+    from backgrid.strategy.market import market_data  # noqa: PLC0415
+    from backgrid.strategy.summary import summary  # noqa: PLC0415
+
+    spec = load_strategy(strategy_file, **data)
     grid = _sweep(sweep or [], spec)
     try:
         limit, limit_from = (parse_bytes(max_memory), "--max-memory") if max_memory else (available_memory(),

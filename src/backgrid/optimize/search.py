@@ -419,6 +419,7 @@ def _sampler(method: str, seed: int, *, constrained: bool) -> Any:
     constraints = _constraint_values if constrained else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # Optuna 5 deprecates constraints_func (still supported)
         if method == "tpe":
             return optuna.samplers.TPESampler(seed=seed, constant_liar=True, multivariate=True,
                                               constraints_func=constraints)
