@@ -14,6 +14,7 @@ from backgrid.cli import demo as demo_command
 from backgrid.cli import engine as engine_commands
 from backgrid.cli import indicators as indicator_commands
 from backgrid.cli import optimize as optimize_commands
+from backgrid.cli import robustness as robustness_commands
 from backgrid.cli import strategies as strategy_commands
 from backgrid.cli.common import App
 
@@ -30,6 +31,7 @@ app.add_typer(strategy_commands.app, name="strategies")
 app.command("run")(strategy_commands.run)
 app.command("optimize")(optimize_commands.optimize)
 app.command("walkforward")(optimize_commands.walkforward)
+app.command("robustness")(robustness_commands.robustness)
 app.command("demo")(demo_command.demo)
 
 
