@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 USED_BY = {
     "polars": "backgrid.data.frames accepts polars frames",
     "talib": "the TA-Lib functions the indicators name as their reference (IndicatorSpec.talib)",
+    "research": "backgrid.charts.trials draws optimisation trials with plotly",
     "test": "the test suite, ruff and mypy",
     "bench": "python -m benchmarks",
 }
@@ -26,3 +27,8 @@ def test_every_extra_is_used():
 def test_the_polars_extra_is_what_frames_accept():
     frames = (ROOT / "src" / "backgrid" / "data" / "frames.py").read_text(encoding="utf-8")
     assert re.search(r'module == "polars"', frames)
+
+
+def test_the_research_extra_is_what_the_trial_charts_import():
+    trials = (ROOT / "src" / "backgrid" / "charts" / "trials.py").read_text(encoding="utf-8")
+    assert re.search(r"^import plotly\.graph_objects as go$", trials, re.MULTILINE)

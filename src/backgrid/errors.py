@@ -12,6 +12,7 @@ not know backgrid::
     │   └── ValidationError                 data failed validation; carries the report
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
+    ├── ChartError (ValueError)             a chart asked of data it cannot draw; names the argument
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it
@@ -32,6 +33,7 @@ from typing import Protocol
 __all__ = [
     "AmbiguousSeriesError",
     "BackgridError",
+    "ChartError",
     "ColumnError",
     "ConformanceError",
     "DataError",
@@ -95,6 +97,10 @@ class IndicatorError(BackgridError, ValueError):
 
 class MetricsError(BackgridError, ValueError):
     """A metric was asked for with settings that cannot work (a non-positive periods_per_year...)."""
+
+
+class ChartError(BackgridError, ValueError):
+    """A chart was asked of data it cannot draw (an empty frame, a missing column); the message names the argument."""
 
 
 class SpecError(BackgridError, ValueError):
