@@ -49,7 +49,7 @@ TRADE_FIELDS = (
 )
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _leaf(a, lo, n):
     """numpy's sum of at most 128 values: in order below 8, else eight running sums and the rest in order."""
     if n < 8:
@@ -147,21 +147,60 @@ def _nanmin(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, o, r, x, y, z):
-    """The ``EQUITY_FIELDS`` of one column ``e`` into ``o``; ``r``, ``x``, ``y``, ``z`` are scratch of ``e.size``."""
+def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, o, w):
+    """The ``EQUITY_FIELDS`` of one column ``e`` into ``o``; ``w`` is ``(8, e.size)`` scratch.
+
+    Two passes over the bars compute everything that does not need the mean return, then everything that
+    does; each quantity summed later is written to its own row of ``w`` (numpy sums them pairwise).
+    """
     n = e.size
     nan = np.nan
     o[:] = nan
     o[0] = e[n - 1] if n else cash
-    # per-bar returns, the first against the starting cash (registry._simple_returns)
+    r, down2, down, up, c3, c4, dd2, runs_min = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
+    # pass 1: returns (the first against the starting cash), their product and extremes, the drawdown of
+    # cumprod(1 + r) from 1 (calmar), the drawdowns of the equity from the starting cash
     prev = cash
-    for i in range(n):
-        r[i] = e[i] / prev - 1.0
-        prev = e[i]
-    # total and annual return: np.prod(1 + r), in order
     p = 1.0
+    has_nan = False
+    hi = -np.inf
+    lo = np.inf
+    c = 1.0
+    peak_c = 0.0
+    mdd_c = np.inf
+    peak = 0.0
+    mdd = 0.0
+    longest = 0
+    runs = 0
+    run = 0
     for i in range(n):
-        p *= 1.0 + r[i]
+        v = e[i] / prev - 1.0
+        prev = e[i]
+        r[i] = v
+        g = 1.0 + v
+        p *= g
+        if np.isnan(v):
+            has_nan = True
+        else:
+            hi = max(hi, v)
+            lo = min(lo, v)
+        c = c * g if i else g
+        peak_c = _nanmax(peak_c, c) if i else c
+        mdd_c = _nanmin(mdd_c, c / _nanmax(peak_c, 1.0) - 1.0)
+        peak = _nanmax(peak, e[i]) if i else e[i]
+        d = e[i] / _nanmax(peak, cash) - 1.0
+        mdd = _nanmin(mdd, d) if i else d
+        if d < 0:
+            if run == 0:
+                runs_min[runs] = d  # the run's deepest point
+                runs += 1
+            else:
+                runs_min[runs - 1] = _nanmin(runs_min[runs - 1], d)
+            run += 1
+            longest = max(longest, run)
+        else:
+            run = 0
+        dd2[i] = d * d
     total = p - 1.0 if n else 0.0
     o[1] = total
     annual = nan
@@ -170,104 +209,57 @@ def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, o, r, x, y, z):
         annual = growth ** (ppy / n) - 1.0 if growth > 0 else -1.0
     o[2] = annual
     if n and inv_years > 0:
-        g = e[n - 1] / cash
-        if g > 0:
-            o[3] = g ** inv_years - 1.0
-    # constant returns: max == min, never with a NaN
-    has_nan = False
-    hi = -np.inf
-    lo = np.inf
-    for i in range(n):
-        v = r[i]
-        if np.isnan(v):
-            has_nan = True
-        else:
-            hi = max(hi, v)
-            lo = min(lo, v)
+        growth = e[n - 1] / cash
+        if growth > 0:
+            o[3] = growth ** inv_years - 1.0
     constant = n > 0 and not has_nan and hi == lo
+    if n and mdd_c < 0:
+        ratio = annual / -mdd_c
+        if np.isfinite(ratio):
+            o[7] = ratio
+    o[10] = mdd
+    o[11] = longest
+    o[12] = psum(runs_min, 0, runs) / runs if runs else 0.0
+    o[13] = np.sqrt(psum(dd2, 0, n) / n) if n else 0.0
+    # pass 2: centred returns and their powers (np.std, the probabilistic Sharpe ratio's moments), the
+    # downside (sortino) and the losses and gains around 0 (omega)
     mean = psum(r, 0, n) / n if n else nan
-    # centred returns x, their squares y (np.std and the moments of the probabilistic Sharpe ratio)
+    c2 = dd2  # done with the squared drawdowns
     for i in range(n):
-        x[i] = r[i] - mean
-        y[i] = x[i] * x[i]
-    sq = psum(y, 0, n)
+        x = r[i] - mean
+        y = x * x
+        c2[i] = y
+        c3[i] = y * x
+        c4[i] = y * y
+        d = _nanmin(r[i] - 0.0, 0.0)  # np.minimum(r - 0, 0): NaN stays NaN
+        down[i] = d
+        down2[i] = d * d
+        up[i] = _nanmax(r[i] - 0.0, 0.0)
+    sq = psum(c2, 0, n)
     if n > 1:
         std = np.sqrt(sq / (n - 1))
         o[4] = std * np.sqrt(ppy)
         if not constant:
             o[5] = mean / std * np.sqrt(ppy)
-        # sortino: downside deviation over every bar
-        for i in range(n):
-            d = r[i] - 0.0
-            d = _nanmin(d, 0.0)  # np.minimum(d, 0): NaN stays NaN
-            z[i] = d * d
-        downside = np.sqrt(psum(z, 0, n) / n)
+        downside = np.sqrt(psum(down2, 0, n) / n)
         if downside != 0.0:
             o[6] = mean / downside * np.sqrt(ppy)
-        # omega: gains over losses around 0
-        for i in range(n):
-            d = r[i] - 0.0
-            z[i] = _nanmin(d, 0.0)
-        loss = -psum(z, 0, n)
-        for i in range(n):
-            d = r[i] - 0.0
-            z[i] = _nanmax(d, 0.0)
+        loss = -psum(down, 0, n)
         if loss > 0:
-            o[8] = psum(z, 0, n) / loss
+            o[8] = psum(up, 0, n) / loss
     if n > 2 and not constant:
         m2 = sq / n
         sr = mean / np.sqrt(m2 * n / (n - 1))
-        for i in range(n):
-            z[i] = y[i] * x[i]
-        skew = psum(z, 0, n) / n / m2 ** 1.5
-        for i in range(n):
-            z[i] = y[i] * y[i]
-        kurt = psum(z, 0, n) / n / m2 ** 2.0
+        skew = psum(c3, 0, n) / n / m2 ** 1.5
+        kurt = psum(c4, 0, n) / n / m2 ** 2.0
         denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
         if not denom <= 0:
             o[9] = (sr - 0.0) * np.sqrt(float(n - 1)) / np.sqrt(denom)
-    # calmar: the drawdown of cumprod(1 + r) from 1
-    if n:
-        c = 1.0
-        peak = -np.inf
-        mdd = np.inf
-        for i in range(n):
-            c = c * (1.0 + r[i]) if i else 1.0 + r[i]
-            peak = _nanmax(peak, c) if i else c
-            mdd = _nanmin(mdd, c / _nanmax(peak, 1.0) - 1.0)
-        if mdd < 0:
-            ratio = annual / -mdd
-            if np.isfinite(ratio):
-                o[7] = ratio
-    # drawdowns of the equity from the starting cash: deepest, longest run, mean of the runs' depths, ulcer
-    mdd = 0.0
-    longest = 0
-    runs = 0
-    run = 0
-    peak = 0.0
-    for i in range(n):
-        peak = _nanmax(peak, e[i]) if i else e[i]
-        d = e[i] / _nanmax(peak, cash) - 1.0
-        mdd = _nanmin(mdd, d) if i else d
-        if d < 0:
-            if run == 0:
-                z[runs] = d  # the run's deepest point
-                runs += 1
-            else:
-                z[runs - 1] = _nanmin(z[runs - 1], d)
-            run += 1
-            longest = max(longest, run)
-        else:
-            run = 0
-        y[i] = d * d
-    o[10] = mdd
-    o[11] = longest
-    o[12] = psum(z, 0, runs) / runs if runs else 0.0
-    o[13] = np.sqrt(psum(y, 0, n) / n) if n else 0.0
     # alpha and beta against buy and hold, from the second bar on
     k = n - 1
     if k >= 2 and not flat:
         rm = psum(r, 1, k) / k
+        z = c3  # done with the cubes
         for i in range(k):
             z[i] = bc[i] * (r[i + 1] - rm)
         beta = psum(z, 0, k) / sbb
@@ -299,12 +291,9 @@ def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, out):
             for c in range(w):
                 for i in range(i0, i1):
                     buf[c, i] = equity[i, j0 + c]
-        r = np.empty(n)
-        x = np.empty(n)
-        y = np.empty(n)
-        z = np.empty(n)
+        scratch = np.empty((8, n))
         for c in range(w):
-            _equity_column(buf[c], cash[j0 + c], b, bc, sbb, flat, ppy, inv_years, out[j0 + c], r, x, y, z)
+            _equity_column(buf[c], cash[j0 + c], b, bc, sbb, flat, ppy, inv_years, out[j0 + c], scratch)
     return out
 
 
@@ -321,7 +310,7 @@ def _win_rate(pnl, k):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _trade_column(lo, hi, n, open_, side, entry, exit_, pnl, ret, held, commission, slippage, borrow, o,
-                  cp, cr, w, loss, lp, sp, change):
+                  cp, cr, w, loss, lp, sp, starts, ends):
     """The ``TRADE_FIELDS`` of the trade records ``lo:hi`` of one column into ``o`` (the rest is scratch)."""
     nan = np.nan
     o[:] = nan
@@ -388,16 +377,29 @@ def _trade_column(lo, hi, n, open_, side, entry, exit_, pnl, ret, held, commissi
     o[18] = bsum(slippage, lo, hi - lo)
     o[19] = bsum(borrow, lo, hi - lo)
     if n:
-        change[:] = 0
+        # bars closing with a position: the union of the trades' [entry, exit) (an open trade to the end), which
+        # is where the registry's running count of open trades is above 0
+        k = 0
         for t in range(lo, hi):
-            change[entry[t]] += 1
-            change[exit_[t] + (1 if open_[t] else 0)] -= 1
+            end = exit_[t] + (1 if open_[t] else 0)
+            if end > entry[t]:
+                starts[k] = entry[t]
+                ends[k] = end
+                k += 1
         held_bars = 0
-        level = 0
-        for i in range(n):
-            level += change[i]
-            if level > 0:
-                held_bars += 1
+        if k:
+            order = np.argsort(starts[:k])
+            cur_lo = starts[order[0]]
+            cur_hi = ends[order[0]]
+            for q in range(1, k):
+                a = starts[order[q]]
+                if a <= cur_hi:
+                    cur_hi = max(cur_hi, ends[order[q]])
+                else:
+                    held_bars += cur_hi - cur_lo
+                    cur_lo = a
+                    cur_hi = ends[order[q]]
+            held_bars += cur_hi - cur_lo
         o[20] = held_bars / n
 
 
@@ -415,5 +417,5 @@ def trade_stats_nb(bounds, n, open_, side, entry, exit_, pnl, ret, held, commiss
         size = hi - lo
         _trade_column(lo, hi, n, open_, side, entry, exit_, pnl, ret, held, commission, slippage, borrow, out[j],
                       np.empty(size), np.empty(size), np.empty(size), np.empty(size), np.empty(size),
-                      np.empty(size), np.zeros(n + 1, dtype=np.int64))
+                      np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64))
     return out
