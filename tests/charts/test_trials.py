@@ -199,6 +199,8 @@ def test_pareto_highlights_the_front_of_several_objectives(k):
         (trace,) = fig.data
         assert (np.asarray(trace.marker.color) == "#d62728").sum() == front.sum()
     assert "sma-cross" in fig.layout.title.text
+    nothing = frame.assign(state="failed")  # no complete trial: the figure still builds, with a note
+    assert "no complete feasible trial" in charts.pareto(nothing, objectives).layout.annotations[-1].text
     with pytest.raises(ChartError, match="at least two"):
         charts.pareto(frame, objectives[:1])
     with pytest.raises(ChartError, match="'maximize' or 'minimize'"):

@@ -250,7 +250,8 @@ def pareto(trials: pd.DataFrame, objectives: Sequence[tuple[str, str]], *, title
     names = [c for c, _ in objectives]
     _columns(trials, names, "objectives")
     done = _complete(trials)
-    values = np.column_stack([_values(done, c).to_numpy() for c in names]) if len(done) else np.zeros((0, 2))
+    values = (np.column_stack([_values(done, c).to_numpy() for c in names]) if len(done)
+              else np.zeros((0, len(names))))
     front = pareto_front(values, [d == "maximize" for _, d in objectives]) & _feasible(done).to_numpy()
     text = [f"trial {t}" for t in done.index]
     heading = _title(title, " vs ".join(f"{_label(c)} ({d[:3]})" for c, d in objectives))
@@ -321,7 +322,8 @@ def folds(folds_frame: pd.DataFrame, equity: pd.Series, *, title: str | None = N
                              name="OOS equity", line={"color": "#1f77b4"}), row=1, col=1)
     for k, row in enumerate(frame.itertuples(index=False)):
         fig.add_vrect(x0=row.test_start, x1=row.test_end, fillcolor="#ff7f0e" if k % 2 else "#2ca02c",
-                      opacity=0.12, line_width=0, row=1, col=1)
+                      opacity=0.12, line_width=0, row=1, col=1, annotation_text=f"fold {row.fold}",
+                      annotation_position="top left", annotation_font_size=10)
     labels = [f"fold {f}" for f in frame["fold"]]
     fig.add_trace(go.Bar(x=labels, y=_values(frame, "is_value"), name="in-sample", marker_color="#7f7f7f"),
                   row=2, col=1)
