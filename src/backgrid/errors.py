@@ -13,6 +13,7 @@ not know backgrid::
     ├── IndicatorError (ValueError)         an unknown indicator or a parameter out of its range
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
     ├── RobustnessError (ValueError)        PSR, DSR, PBO or a Monte Carlo given inputs that cannot work
+    ├── ChartError (ValueError)             a chart asked of data it cannot draw; names the argument
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it
@@ -35,6 +36,7 @@ from typing import Protocol
 __all__ = [
     "AmbiguousSeriesError",
     "BackgridError",
+    "ChartError",
     "ColumnError",
     "ConformanceError",
     "DataError",
@@ -105,6 +107,10 @@ class MetricsError(BackgridError, ValueError):
 
 class RobustnessError(BackgridError, ValueError):
     """A robustness statistic (PSR, DSR, PBO, a Monte Carlo) was given inputs that cannot work; names the argument."""
+
+
+class ChartError(BackgridError, ValueError):
+    """A chart was asked of data it cannot draw (an empty frame, a missing column); the message names the argument."""
 
 
 class SpecError(BackgridError, ValueError):

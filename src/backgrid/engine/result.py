@@ -15,6 +15,7 @@ from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
 from backgrid.errors import EquityNotKeptError, ResultColumnError
+from backgrid.metrics.columns import column_stats
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
 __all__ = ["Result"]
@@ -131,17 +132,13 @@ class Result:
         ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
         ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
         benchmark = _buy_and_hold(self._prices["close"])
-        rows = []
-        bounds = np.searchsorted(self.records["col"], np.arange(len(self.columns) + 1))  # records come by column
-        for c in range(len(self.columns)):
-            s = StatsInput(equity=self._equity[:, c], cash=float(self.params["cash"][c]), ts=ts,
-                           bar_ns=self._bar_ns, ppy=ppy, trades=self.records[bounds[c]:bounds[c + 1]],
-                           benchmark=benchmark)
-            rows.append(compute_stats(s))
         if self.single:  # a float64 Series would turn the counts into floats
-            return pd.Series(rows[0], name="stats", dtype=object)
-        return pd.DataFrame(rows, index=self.columns, columns=list(METRICS))
-
+            s = StatsInput(equity=self._equity[:, 0], cash=float(self.params["cash"][0]), ts=ts,
+                           bar_ns=self._bar_ns, ppy=ppy, trades=self.records, benchmark=benchmark)
+            return pd.Series(compute_stats(s), name="stats", dtype=object)
+        # several columns: every metric for all of them at once (records come by column), the same values
+        values = column_stats(self._equity, self.params["cash"], ts, self._bar_ns, ppy, self.records, benchmark)
+        return pd.DataFrame(values, index=self.columns, columns=list(METRICS))
 
     def ledger(self, column: Any = None) -> pd.DataFrame:
         """Per bar, for one account: cash, position value, equity, exposure, drawdown and margin.
