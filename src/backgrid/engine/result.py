@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -136,9 +136,23 @@ class Result:
             s = StatsInput(equity=self._equity[:, 0], cash=float(self.params["cash"][0]), ts=ts,
                            bar_ns=self._bar_ns, ppy=ppy, trades=self.records, benchmark=benchmark)
             return pd.Series(compute_stats(s), name="stats", dtype=object)
-        # several columns: every metric for all of them at once (records come by column), the same values
-        values = column_stats(self._equity, self.params["cash"], ts, self._bar_ns, ppy, self.records, benchmark)
-        return pd.DataFrame(values, index=self.columns, columns=list(METRICS))
+        return self.metrics()  # several columns: every metric of all of them at once, the same values
+
+    def metrics(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """The metrics ``names`` (default: all, as :attr:`stats`) of every column at once: one row per column.
+
+        An optimiser asks for the few it records; each equals what :attr:`stats` gives.
+        """
+        if not self._equity.shape[0]:
+            msg = "metrics need the equity curve; run with keep_equity=True"
+            raise EquityNotKeptError(msg)
+        ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
+        ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
+        benchmark = _buy_and_hold(self._prices["close"])
+        chosen = list(METRICS) if names is None else list(dict.fromkeys(names))
+        values = column_stats(self._equity, self.params["cash"], ts, self._bar_ns, ppy, self.records, benchmark,
+                              chosen)  # records come by column
+        return pd.DataFrame(values, index=self.columns, columns=chosen)
 
     def ledger(self, column: Any = None) -> pd.DataFrame:
         """Per bar, for one account: cash, position value, equity, exposure, drawdown and margin.
