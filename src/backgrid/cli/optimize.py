@@ -129,7 +129,7 @@ def _search(spec: Strategy, *, method: str, trials: int | None, objective: list[
         _refuse("--objective", str(exc))
     if method == "cmaes" and len(parsed) > 1:
         _refuse("--objective", "cmaes optimises one objective; for several use nsga2, nsga3, tpe, qmc, grid "
-                     "or random")
+                "or random")
     try:
         parse_constraints(constraints)
     except OptimizeError as exc:
@@ -137,7 +137,7 @@ def _search(spec: Strategy, *, method: str, trials: int | None, objective: list[
     space = _space(spec, param or [], condition or [])
     if method == "grid" and trials is not None:
         _refuse("--trials", f"a grid tries all of its {len(space.grid()):,} parameter sets; --trials is for "
-                     "the other methods")
+                "the other methods")
     if method != "grid" and trials is None:
         _refuse("--trials", f"a {method} search needs --trials N (how many parameter sets to evaluate)")
     options: dict[str, Any] = {"method": method, "trials": trials, "objective": objectives,
