@@ -237,18 +237,6 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _plot(result: OptimizeResult | WalkForwardResult, path: Path) -> Path | None:
-    """The result's charts as one HTML file; a warning instead while the trial charts are not installed."""
-    try:
-        return result.plot(path)
-    except ModuleNotFoundError as exc:
-        if exc.name != "backgrid.charts.trials":
-            raise
-        error_console().print(f"warning: {path.name} not written: the trial charts (backgrid.charts.trials) are "
-                              "not installed", soft_wrap=True)
-        return None
-
-
 def _wrote(files: Sequence[Path | None], out: Path) -> None:
     error_console().print(f"wrote {', '.join(f.name for f in files if f is not None)} to {out}", soft_wrap=True)
 
@@ -326,7 +314,7 @@ def _write_search(out: Path, spec: Strategy, result: OptimizeResult, best: dict[
         header = "".join(f"# {line}\n" for line in result.summary().splitlines())
         (out / "strategy.yaml").write_text(f"{header}# the parameters' defaults below are the best set\n"
                                            + dump(with_defaults(spec, best["params"])), encoding="utf-8")
-    files.append(_plot(result, out / "optimize.html"))
+    files.append(result.plot(out / "optimize.html"))
     return files
 
 
@@ -446,7 +434,7 @@ def _write_walk(out: Path, result: WalkForwardResult) -> list[Path | None]:
     result.equity.to_frame().to_parquet(out / "equity.parquet")
     result.trades.to_parquet(out / "trades.parquet", index=False)
     (out / "summary.txt").write_text(result.summary() + "\n", encoding="utf-8")
-    files.append(_plot(result, out / "walkforward.html"))
+    files.append(result.plot(out / "walkforward.html"))
     return files
 
 

@@ -179,7 +179,7 @@ class WalkForwardResult:
         """Plotly figures: the stitched equity with fold boundaries, and IS against OOS per fold."""
         from backgrid.charts.trials import folds as folds_chart  # noqa: PLC0415  # plotly for plots only
 
-        return [folds_chart(self.folds, self.equity, title=self.name)]
+        return [folds_chart(self.folds.reset_index(), self.equity, title=self.name)]
 
     def plot(self, path: str | Path) -> Path:
         """Write :meth:`figures` to one self-contained HTML file; returns its path."""
