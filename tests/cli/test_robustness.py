@@ -32,7 +32,7 @@ def test_robustness_searches_then_checks_the_best_set(tmp_path: Path) -> None:
     assert page.count("plotly.js v") <= 1
 
 
-def test_a_given_set_skips_the_search_and_json_is_exact(tmp_path: Path) -> None:
+def test_a_given_set_skips_the_search_and_json_is_exact() -> None:
     result = invoke("robustness", *SMALL, "--set", "fast=10", "--set", "slow=50", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
