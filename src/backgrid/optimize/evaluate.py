@@ -17,6 +17,9 @@ import pandas as pd
 
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.engine.result import Result
+from backgrid.engine.result import _buy_and_hold as buy_and_hold
+from backgrid.errors import EquityNotKeptError
+from backgrid.metrics.registry import METRICS, StatsInput, periods_per_year
 from backgrid.strategy.code import CodeStrategy
 from backgrid.strategy.compiler import compile_strategy
 from backgrid.strategy.footprint import estimate
@@ -138,13 +141,39 @@ class CodeTarget:
 
 
 def trial_stats(result: Result, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row of statistics per column of ``result`` (``metrics``: which; all of them by default)."""
-    stats = result.stats
-    frame = stats.to_frame().T if isinstance(stats, pd.Series) else stats
-    frame = frame.reset_index(drop=True)
-    if metrics is not None:
-        frame = frame[list(dict.fromkeys(metrics))]
-    return frame.infer_objects()
+    """One row of statistics per column of ``result`` (``metrics``: which; all of them by default).
+
+    With ``metrics`` only those are computed (``Result.stats`` computes all ~40, ~11 ms a column on 100k
+    bars: most of a grid search's time), from the same inputs ``Result.stats`` builds.
+    """
+    if metrics is None or "stats" in vars(result):  # all, or already computed
+        stats = result.stats
+        frame = stats.to_frame().T if isinstance(stats, pd.Series) else stats
+        frame = frame.reset_index(drop=True)
+        frame = frame if metrics is None else frame[list(dict.fromkeys(metrics))]
+        return frame.infer_objects()
+    return _some_stats(result, list(dict.fromkeys(metrics)))
+
+
+def _some_stats(result: Result, names: list[str]) -> pd.DataFrame:
+    """``names``' metrics of each column, computed as ``Result.stats`` computes them (its inputs, per column)."""
+    equity = result._equity  # noqa: SLF001  # Result.stats's own inputs (it takes no metric subset yet)
+    if not equity.shape[0]:
+        msg = "stats need the equity curve; run with keep_equity=True"
+        raise EquityNotKeptError(msg)
+    wanted = [METRICS[name] for name in names]
+    ts = np.asarray(result.index.as_unit("ns").asi8, dtype=np.int64)
+    bar_ns, calendar = result._bar_ns, result._calendar  # noqa: SLF001  # see above
+    ppy = periods_per_year(bar_ns, calendar, override=result._ppy)  # noqa: SLF001  # see above
+    benchmark = buy_and_hold(result._prices["close"])  # noqa: SLF001  # see above
+    columns = len(result.columns)
+    bounds = np.searchsorted(result.records["col"], np.arange(columns + 1))  # records come by column
+    rows = []
+    for c in range(columns):
+        s = StatsInput(equity=equity[:, c], cash=float(result.params["cash"][c]), ts=ts, bar_ns=bar_ns, ppy=ppy,
+                       trades=result.records[bounds[c]:bounds[c + 1]], benchmark=benchmark)
+        rows.append([m.fn(s) for m in wanted])
+    return pd.DataFrame(rows, columns=names).infer_objects()
 
 
 def evaluate(target: Target, data: Data, sets: Sequence[Mapping[str, Any]],
