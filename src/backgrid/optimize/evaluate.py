@@ -32,6 +32,8 @@ Data = Bars | MultiBars | Mapping[str, Bars]
 DEFAULT_METRICS = ("total_return", "sharpe_ratio", "max_drawdown", "trades", "win_rate", "profit_factor")
 #: bytes a parameter set adds while its statistics are computed (its returns, per bar)
 _STATS_BYTES_PER_BAR = 16
+#: the metrics that read the benchmark (buy and hold); the others are computed without it
+_BENCHMARK_METRICS = frozenset({"buy_and_hold_return", "alpha", "beta"})
 
 
 class Target(Protocol):
@@ -166,6 +168,8 @@ def _some_stats(result: Result, names: list[str]) -> pd.DataFrame:
     bar_ns, calendar = result._bar_ns, result._calendar  # noqa: SLF001  # see above
     ppy = periods_per_year(bar_ns, calendar, override=result._ppy)  # noqa: SLF001  # see above
     benchmark = buy_and_hold(result._prices["close"])  # noqa: SLF001  # see above
+    if not _BENCHMARK_METRICS & set(names):  # StatsInput works out the benchmark's returns for every column
+        benchmark = benchmark[:0]
     columns = len(result.columns)
     bounds = np.searchsorted(result.records["col"], np.arange(columns + 1))  # records come by column
     rows = []
