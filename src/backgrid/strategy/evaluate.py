@@ -82,6 +82,8 @@ class Evaluator:
         self.cache = cache
         self.params = params
         self.n = len(cache.bars)
+        # each rule names its indicators again: their outputs for this parameter set, by (name, timeframe)
+        self._seen: dict[tuple[str, str | None], tuple[dict[str, Array], int, tuple[Any, ...]]] = {}
 
     # --- values ---------------------------------------------------------------------------------------------
 
@@ -96,6 +98,12 @@ class Evaluator:
 
         ``timeframe`` evaluates it on other bars (a source feeding a higher-timeframe indicator).
         """
+        seen = self._seen.get((name, timeframe))
+        if seen is None:
+            seen = self._seen[(name, timeframe)] = self._indicator(name, timeframe)
+        return seen
+
+    def _indicator(self, name: str, timeframe: str | None) -> tuple[dict[str, Array], int, tuple[Any, ...]]:
         ind = self.strategy.indicators[name]
         module = REGISTRY.get(ind.id)
         params = module.resolve({k: self.resolve(v) for k, v in ind.params.items()})
