@@ -1,13 +1,13 @@
-"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine] [--rows N] [--repeat R]``."""
+"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research] [--rows N] [--repeat R]``."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import data_layer, engine, indicators
+from benchmarks import data_layer, engine, indicators, research
 
 SUITES = {"data": (data_layer.run, 10_000_000), "indicators": (indicators.run, 1_000_000),
-          "engine": (engine.run, 0)}
+          "engine": (engine.run, 0), "research": (research.run, 0)}
 
 
 def main() -> None:

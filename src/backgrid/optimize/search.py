@@ -290,7 +290,7 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
         msg = f"batch must be a whole number >= 1, got {batch!r}"
         raise OptimizeError(msg)
     n_trials = _trial_count(method, trials, the_space)
-    metrics_list = _metrics(objectives, checked, metrics)
+    metrics_list = _metrics(objectives, checked, metrics, ledger=ledger is not False and ledger is not None)
     budget = parse_bytes(memory) if isinstance(memory, str) else int(memory)
     plan = _Plan(target, data, the_space, objectives, checked, metrics_list, target.set_bytes(data), budget)
     folder = StudyFolder(study) if study is not None else None
@@ -326,8 +326,8 @@ def _trial_count(method: str, trials: int | None, space: Space) -> int:
     return trials
 
 
-def _metrics(objectives: list[Objective], constraints: list[Constraint], metrics: Sequence[str] | None,
-             ) -> list[str] | None:
+def _metrics(objectives: list[Objective], constraints: list[Constraint], metrics: Sequence[str] | None, *,
+             ledger: bool = True) -> list[str] | None:
     if any(o.function is not None for o in objectives):
         return None  # a callable objective sees every metric
     wanted = [o.metric for o in objectives if o.metric] + [c.metric for c in constraints]
@@ -336,7 +336,7 @@ def _metrics(objectives: list[Objective], constraints: list[Constraint], metrics
             msg = f"unknown metric {name!r} to record; metrics are {', '.join(METRICS)}"
             raise OptimizeError(msg)
         wanted.append(name)
-    return list(dict.fromkeys([*wanted, "sharpe_ratio"]))
+    return list(dict.fromkeys([*wanted, "sharpe_ratio"] if ledger else wanted))  # the ledger records Sharpe
 
 
 def _strategy_key(target: Target) -> str:

@@ -147,7 +147,7 @@ def _deflated(returns: np.ndarray, family: str, *, ledger: TrialLedger | bool,
     if book is not None:
         known = book.summary(family)
         trials, variance = max(known.trials, 1), known.sharpe_variance
-    elif search is not None:
+    elif search is not None and "sharpe_ratio" in search.trials:
         sharpe = search.trials["sharpe_ratio"].to_numpy(dtype=np.float64)
         sharpe = sharpe[np.isfinite(sharpe)]
         trials = len(search.trials)

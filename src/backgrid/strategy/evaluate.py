@@ -82,6 +82,8 @@ class Evaluator:
         self.cache = cache
         self.params = params
         self.n = len(cache.bars)
+        # each rule names its indicators again: their outputs for this parameter set, by (name, timeframe)
+        self._seen: dict[tuple[str, str | None], tuple[dict[str, Array], int, tuple[Any, ...]]] = {}
 
     # --- values ---------------------------------------------------------------------------------------------
 
@@ -96,6 +98,12 @@ class Evaluator:
 
         ``timeframe`` evaluates it on other bars (a source feeding a higher-timeframe indicator).
         """
+        seen = self._seen.get((name, timeframe))
+        if seen is None:
+            seen = self._seen[(name, timeframe)] = self._indicator(name, timeframe)
+        return seen
+
+    def _indicator(self, name: str, timeframe: str | None) -> tuple[dict[str, Array], int, tuple[Any, ...]]:
         ind = self.strategy.indicators[name]
         module = REGISTRY.get(ind.id)
         params = module.resolve({k: self.resolve(v) for k, v in ind.params.items()})
@@ -188,10 +196,12 @@ class Evaluator:
         if isinstance(rule, Cross):
             above = rule.crosses_above is not None
             (a, wa), (b, wb) = (self.value(x) for x in (rule.crosses_above or rule.crosses_below or ()))
-            a, b = (np.broadcast_to(v, (self.n,)).astype(np.float64) for v in (a, b))
+            a, b = (np.broadcast_to(np.asarray(v, dtype=np.float64), (self.n,)) for v in (a, b))
             if not above:
                 a, b = b, a
-            return (a > b) & (shift(a, 1) <= shift(b, 1)), min(max(wa, wb) + 1, self.n)
+            held = np.zeros(self.n, dtype=np.bool_)  # the first bar has no bar before it: never a cross
+            np.logical_and(a[1:] > b[1:], a[:-1] <= b[:-1], out=held[1:])  # no shifted copies: a sweep runs it per set
+            return held, min(max(wa, wb) + 1, self.n)
         if isinstance(rule, Between):
             (x, wx), (lo, wl), (hi, wh) = (self.value(v) for v in rule.between)
             return np.asarray((lo <= x) & (x <= hi)), max(wx, wl, wh)
