@@ -44,8 +44,8 @@ def stack(per_set: Sequence[dict[str, Any]], index: pd.DatetimeIndex, labels: pd
             continue
         if key in SIGNALS:
             zeros = np.zeros(index.size, dtype=np.bool_)
-            out[key] = pd.DataFrame(np.column_stack([zeros if v is None else v for v in values]), index=index,
-                                    columns=labels)
+            out[key] = pd.DataFrame(_columns([zeros if v is None else v for v in values], index.size, np.bool_),
+                                    index=index, columns=labels, copy=False)
         elif key in PER_BAR:
             out[key] = _per_bar(key, values, index.size)
         elif key in PER_COLUMN:
@@ -67,7 +67,16 @@ def _per_bar(key: str, values: list[Any], n: int) -> Any:
                    for v in values]
     else:
         columns = [np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in values]
-    return np.column_stack(columns)
+    return _columns(columns, n, np.float64)
+
+
+def _columns(columns: list[Any], n: int, dtype: Any) -> np.ndarray:
+    """The columns side by side, column-major: the engine reads each parameter set's column whole (a row-major
+    matrix of a big sweep costs a transposed copy and strided reads)."""
+    out = np.empty((n, len(columns)), dtype=dtype, order="F")
+    for j, column in enumerate(columns):
+        out[:, j] = column
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:
