@@ -12,7 +12,7 @@ from backgrid.data.calendar import Calendar, annualisation_note, infer_calendar,
 from backgrid.engine import inputs as inputs_
 from backgrid.engine.config import GROUPS, EngineConfig
 from backgrid.engine.enums import OrderReason, OrderStatus, OrderType
-from backgrid.engine.kernels import portfolio_nb, simulate_nb
+from backgrid.engine.kernels import layout_nb, portfolio_nb, simulate_nb
 from backgrid.engine.options import OPTIONS, defaults, unknown
 from backgrid.engine.records import COLUMN_PARAMS, COLUMN_STATE, ORDER, TRADE
 from backgrid.engine.result import Result
@@ -244,14 +244,16 @@ def _buffers(entries: np.ndarray, short_entries: np.ndarray, m: int,
     """Trade and order buffers, each column owning the rows from its start: enough for every entry signal.
 
     Each entry signal ends as at most one entry order (filled, refused, expired or cancelled) and each entry
-    fill as at most one exit; one more trade row holds a position still open at the end.
+    fill as at most one exit; one more trade row holds a position still open at the end. Left uninitialised:
+    the kernels write every field of each row they use, and only those rows are kept (:func:`_compact`).
     """
-    capacity = np.broadcast_to(entries.sum(axis=0), (m,)) + np.broadcast_to(short_entries.sum(axis=0), (m,)) + 1
+    capacity = (np.broadcast_to(layout_nb.count_true_nb(entries), (m,))
+                + np.broadcast_to(layout_nb.count_true_nb(short_entries), (m,)) + 1)
     trade_start = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(capacity, out=trade_start[1:])
     order_start = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(2 * capacity, out=order_start[1:])
-    return (np.zeros(int(trade_start[-1]), dtype=TRADE), trade_start, np.zeros(int(order_start[-1]), dtype=ORDER),
+    return (np.empty(int(trade_start[-1]), dtype=TRADE), trade_start, np.empty(int(order_start[-1]), dtype=ORDER),
             order_start)
 
 
