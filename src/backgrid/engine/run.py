@@ -159,7 +159,9 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     flat = flat_at if inputs.get("flat_at") is not None else None
     trades, trade_start, orders, order_start = _buffers(signals["entries"][0], signals["short_entries"][0], m)
     o, h, lo, c = (prices[name] for name in inputs_.PRICES)
-    e, x, se, sx = (np.broadcast_to(s, (n, m)) if symbols else s for s, _ in signals.values())
+    # a signal not given is None: the kernels compiled for it read nothing (most runs give two of the four)
+    e, x, se, sx = (None if inputs.get(name) is None else np.broadcast_to(s, (n, m)) if symbols else s
+                    for name, (s, _) in signals.items())
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     flat, day = _session_inputs(flat, m=m, portfolio=symbols is not None, params=params, ts=ts,
                                 calendar=_day_calendar(data, calendar))
