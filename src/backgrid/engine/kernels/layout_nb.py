@@ -1,4 +1,5 @@
-"""Memory layout helpers: (n, m) arrays to column-major, in parallel blocks; counts per column."""
+"""Memory layout helpers: (n, m) arrays to column-major, in parallel blocks; counts per column; record buffers
+compacted."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ def count_true_nb(values):
             total += values[i, j]
         counts[j] = total
     return counts
+
+
+@njit(cache=True, nogil=True)
+def compact_rows_nb(raw, width, start, stop):
+    """Move the rows ``start[j]`` up to ``stop[j]`` of every column ``j`` of a record buffer (``raw``: its bytes,
+    ``width`` bytes a row) down to follow each other, in place; return how many rows that is. A column's rows
+    move as one block (Numba copies a block that overlaps its destination before the move)."""
+    end = 0
+    for j in range(stop.size):
+        first, last = start[j], stop[j]
+        if last > first:
+            if first != end:
+                raw[end * width:(end + last - first) * width] = raw[first * width:last * width]
+            end += last - first
+    return end

@@ -247,14 +247,14 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             # loop many
             cash = s.cash
             while True:
-                last_close = close[i, pc]
-                last_i = i
                 if keep_equity:
                     equity[i, c] = cash
                 if (i + 1 == n or np.isnan(open_[i + 1, pc]) or fired_nb(entries, i + 1, sc_e)
                         or fired_nb(short_entries, i + 1, sc_se)):
                     break
                 i += 1
+            last_close = close[i, pc]  # the stretch's last bar: its close, read once (no bar in it reads it)
+            last_i = i
             continue
         if (not special and trail is None and margin is None and break_even is None and not trail_by_bar
                 and s.pos != 0.0 and s.pending == NONE and not working and not (s.pos < 0.0 and p.borrow_rate > 0.0)):
@@ -451,7 +451,7 @@ def fired_nb(signal, i, j):
     return False if signal is None else bool(signal[i, j])
 
 
-@overload(fired_nb)  # not inline="always": Numba 0.68 inlined it into _column_nb wrongly (its ``c`` was lost)
+@overload(fired_nb)  # not inline="always": Numba 0.68 inlined it into _column_nb wrongly (W3's summary was lost)
 def _fired_overload(signal, i, j):
     if isinstance(signal, types.NoneType):
         return lambda signal, i, j: False  # noqa: ARG005  # an overload takes the function's arguments
@@ -463,7 +463,7 @@ def signal_column_nb(signal, c):
     return 0 if signal is None or signal.shape[1] == 1 else c
 
 
-@overload(signal_column_nb)
+@overload(signal_column_nb)  # once a column; inline="always" lost _column_nb's own ``c`` (Numba 0.68)
 def _signal_column_overload(signal, c):
     if isinstance(signal, types.NoneType):
         return lambda signal, c: 0  # noqa: ARG005  # an overload takes the function's arguments
