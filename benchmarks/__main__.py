@@ -1,4 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research] [--rows N] [--repeat R]``."""
+"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research] [--rows N] [--repeat R]
+[--peers all|none]``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ def main() -> None:
     parser.add_argument("--suite", default=",".join(SUITES), help=f"comma-separated, from {', '.join(SUITES)}")
     parser.add_argument("--rows", type=int, default=None, help="bars per workload (default: each suite's own)")
     parser.add_argument("--repeat", type=int, default=5, help="repeats per figure (the median is shown)")
+    parser.add_argument("--peers", choices=("all", "none"), default="all",
+                        help="engine suite: time the other engines too, or only backgrid and the plain loops")
     args = parser.parse_args()
     for name in args.suite.split(","):
         run, rows = SUITES[name]
-        run(rows=args.rows or rows, repeat=args.repeat)
+        if name == "engine":
+            engine.run(rows=args.rows or rows, repeat=args.repeat, peers=args.peers == "all")
+        else:
+            run(rows=args.rows or rows, repeat=args.repeat)
         print()
 
 

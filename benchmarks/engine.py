@@ -166,7 +166,7 @@ def add_backtesting(block: Block, bars: Any, up: np.ndarray, down: np.ndarray, r
     block.add("backtesting.py", t_peer, t_peer / t_ours, note, key="backtesting.py")
 
 
-def w1(rows: int, repeat: int, engines: list[str]) -> Block:
+def w1(rows: int, repeat: int, engines: list[str], *, peers: bool = True) -> Block:
     bars = minutes(rows)
     up, down = crosses(bars.close, 10, 50)
 
@@ -186,8 +186,9 @@ def w1(rows: int, repeat: int, engines: list[str]) -> Block:
     label = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
     block = Block(f"W1 {rows:,} one-minute bars: SMA(10/50) cross, long only, all in", f"W1 {label}")
     add_timed(block, interleaved(calls, ROUNDS * repeat), "backgrid", engines)
-    add_backtesting(block, bars, up, down, repeat)
-    if rows <= 10_000:
+    if peers:
+        add_backtesting(block, bars, up, down, repeat)
+    if peers and rows <= 10_000:
         add_backtrader(block, bars, up, down, repeat)
     return block
 
@@ -222,7 +223,7 @@ def sweep_signals(close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return up, down
 
 
-def w2(rows: int, repeat: int, engines: list[str]) -> Block:
+def w2(rows: int, repeat: int, engines: list[str], *, peers: bool = True) -> Block:
     """The sweep: backgrid on 1 thread and on all, the plain loop on 1; vectorbt and backtesting.py on a
     subset of the sets, extrapolated (vectorbt allocates n x sets order records by default: 14 GB for all)."""
     bars = minutes(rows)
@@ -266,6 +267,9 @@ def w2(rows: int, repeat: int, engines: list[str]) -> Block:
         timed[f"vectorbt {engine}"] = (t_peer * m / k, mine)
     block = Block(f"W2 {m:,} SMA sets x {rows:,} bars, W1's rules; ratios vs backgrid on 1 thread", "W2")
     notes = {f"vectorbt {engine}": f"{m / k:.0f} x time on {k} sets" for engine in engines}
+    if not peers:
+        add_timed(block, timed, "backgrid, 1 thread", engines, notes)
+        return block
     # peak memory in one fresh process each: vectorbt's with Rust when installed (Numba compiles for 20 s)
     notes[f"vectorbt {engines[-1]}"] += f"; peak {vectorbt_w2_peak_memory(engines[-1]):.2f} GB"
     notes["backgrid, 1 thread"] = f"; peak {w2_peak_memory():.2f} GB"
@@ -316,7 +320,7 @@ def vectorbt_w2_peak_memory(engine: str) -> float:
                        " freq='1min')()")
 
 
-def w3(rows: int, repeat: int) -> Block:
+def w3(rows: int, repeat: int, *, peers: bool = True) -> Block:
     """Reversals with 2 % stop-loss and 4 % take-profit, one unit per trade (backtesting.py's whole units)."""
     from tests.engine.peers import Case  # noqa: PLC0415  # the differential tests' adapter
     from tests.engine.peers import run_backtesting_py as run_stops  # noqa: PLC0415
@@ -338,6 +342,8 @@ def w3(rows: int, repeat: int) -> Block:
     t_ours, mine = timed["backgrid"]
     block = Block(f"W3 {rows:,} bars: W1 long/short reversals, stop-loss 2 %, take-profit 4 %, 1 unit", "W3")
     add_timed(block, timed, "backgrid", [])
+    if not peers:
+        return block
     quiet = np.zeros(rows, dtype=bool)
     case = Case("W3", bars.to_pandas(), up, quiet, down, quiet, stop_loss=0.02, take_profit=0.04,
                 commission=COMMISSION, size=1.0, size_type="units", cash=CASH)
@@ -420,15 +426,15 @@ def render(blocks: list[Block]) -> str:
     return "\n".join(out)
 
 
-def run(rows: int, repeat: int) -> None:
-    """Run W1-W4 and print the table."""
+def run(rows: int, repeat: int, *, peers: bool = True) -> None:
+    """Run W1-W4 and print the table; without ``peers``, backgrid and the plain loops only (a quick check of
+    backgrid / plain)."""
     del rows
     os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bar (read when tqdm is imported)
-    engines, versions = vectorbt_engines()
-    import backtesting  # noqa: PLC0415
-
-    blocks = [w1(n, repeat, engines) for n in (10_000, 100_000, 1_000_000)]
-    blocks += [w2(100_000, repeat, engines), w3(100_000, repeat), w4(100, 1_000, repeat, engines)]
+    engines, versions = vectorbt_engines() if peers else ([], "peers not run (--peers none)")
+    blocks = [w1(n, repeat, engines, peers=peers) for n in (10_000, 100_000, 1_000_000)]
+    blocks += [w2(100_000, repeat, engines, peers=peers), w3(100_000, repeat, peers=peers),
+               w4(100, 1_000, repeat, engines)]
     print(f"engine benchmark: warm kernels; medians of {ROUNDS * repeat} interleaved rounds "
           f"(W2: {max(1, repeat // 2)}),")
     print(f"backtesting.py {min(repeat, 3)} runs. Every peer and plain loop agrees with backgrid on")
@@ -437,7 +443,10 @@ def run(rows: int, repeat: int) -> None:
     print(f"Load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; Numba threads: "
           f"{numba.get_num_threads()}.")
     print(versions)
-    print(f"vectorbt: tz-naive index, engine= given explicitly; backtesting.py {backtesting.__version__}")
+    if peers:
+        import backtesting  # noqa: PLC0415
+
+        print(f"vectorbt: tz-naive index, engine= given explicitly; backtesting.py {backtesting.__version__}")
     print()
     print(render(blocks))
     print()

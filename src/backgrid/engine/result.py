@@ -115,9 +115,11 @@ class Result:
         if not self._equity.shape[0]:
             msg = "equity was not kept (keep_equity=False); summary holds the final equity and drawdown"
             raise EquityNotKeptError(msg)
-        if self.single:  # one column: the Series directly (a frame and its column cost ~0.1 ms more)
-            return pd.Series(self._equity[:, 0], index=self.index, name="equity")
-        return pd.DataFrame(self._equity, index=self.index, columns=self.columns)
+        # on the run's own array, not a copy (a million bars: ~1 ms); one column: the Series directly (a frame
+        # and its column cost ~0.1 ms more)
+        if self.single:
+            return pd.Series(self._equity[:, 0], index=self.index, name="equity", copy=False)
+        return pd.DataFrame(self._equity, index=self.index, columns=self.columns, copy=False)
 
     @cached_property
     def stats(self) -> pd.Series | pd.DataFrame:

@@ -86,6 +86,7 @@ from backgrid.engine.kernels.simulate_nb import (
     _stop_test,
     _work,
     drawdown_nb,
+    fired_nb,
     guards_nb,
     time_up_nb,
 )
@@ -196,12 +197,13 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
                 continue
             if halted:
                 continue
-            want, reason = _decide(s, entries[i, a], exits[i, a], short_entries[i, a], short_exits[i, a],
+            long_out = fired_nb(exits, i, a)
+            short_out = fired_nb(short_exits, i, a)
+            want, reason = _decide(s, fired_nb(entries, i, a), long_out, fired_nb(short_entries, i, a), short_out,
                                    time_up_nb(s, p, i, fill_same_close))
             if want != NONE or s.w_side != 0:
                 working -= s.w_side != 0
-                want = _place(s, want, exits[i, a], short_exits[i, a], i, a, c, a, p, sl_d, tp_d, entry_px, vol,
-                              orders)
+                want = _place(s, want, long_out, short_out, i, a, c, a, p, sl_d, tp_d, entry_px, vol, orders)
                 working += s.w_side != 0
             if want != NONE:
                 pending += s.pending == NONE

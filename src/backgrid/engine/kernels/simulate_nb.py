@@ -6,8 +6,9 @@ Array conventions
 - ``open_``, ``high``, ``low``, ``close`` (n, k) float64; column ``c`` trades price
   column ``price_col[c]``. A NaN open means that column has no bar then: nothing
   trades or changes value on it, and working orders wait.
-- signals (n, 1) or (n, m) bool; one column broadcasts to all. ``flat`` (the
-  session's end) likewise.
+- signals (n, 1) or (n, m) bool; one column broadcasts to all; None for a
+  signal not given (never fires: the kernel compiled for it reads nothing).
+  ``flat`` (the session's end) likewise, without the broadcast column.
 - ``day`` (n,) int64 the trading day of each bar (the data calendar's session
   date), given when some column has ``drawdown_limit`` or ``daily_loss_limit``.
 - ``flat`` and ``day`` are None when not given, and ``break_even`` is True when
@@ -145,7 +146,8 @@ order it happens; orders still pending or working when the data ends are not.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from backgrid.engine.kernels.codes import (
     E_LIMIT,
@@ -214,10 +216,10 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
     keep_equity = equity.shape[0] > 0
     half = bar_ns // 2  # stops fill at mid-bar (borrow)
     trail_by_bar = tr_d.shape[1] > 0
-    sc_e = c if entries.shape[1] > 1 else 0
-    sc_x = c if exits.shape[1] > 1 else 0
-    sc_se = c if short_entries.shape[1] > 1 else 0
-    sc_sx = c if short_exits.shape[1] > 1 else 0
+    sc_e = signal_column_nb(entries, c)
+    sc_x = signal_column_nb(exits, c)
+    sc_se = signal_column_nb(short_entries, c)
+    sc_sx = signal_column_nb(short_exits, c)
     # the session's end and the guards live out of line, their state in ``s``; not given, ``flat`` and ``day``
     # are None: this is a constant and the kernel compiled for it holds none of their code
     special = flat is not None or day is not None
@@ -238,21 +240,21 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
                 equity[i, c] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
             continue
         if (not special and s.pos == 0.0 and s.pending == NONE and not working and s.cash > 0.0
-                and not entries[i, sc_e] and not short_entries[i, sc_se]):
+                and not fired_nb(entries, i, sc_e) and not fired_nb(short_entries, i, sc_se)):
             # flat, nothing to fill, no entry signal: nothing happens in this bar. Its equity is the cash, as at
             # the previous bar (the drawdown's peak and trough hold it), and no ruin (cash > 0). So for the bars
             # after it alike (a price, no entry signal), in a loop of their own: it holds few values, the bar
             # loop many
             cash = s.cash
             while True:
-                last_close = close[i, pc]
-                last_i = i
                 if keep_equity:
                     equity[i, c] = cash
-                if (i + 1 == n or np.isnan(open_[i + 1, pc]) or entries[i + 1, sc_e]
-                        or short_entries[i + 1, sc_se]):
+                if (i + 1 == n or np.isnan(open_[i + 1, pc]) or fired_nb(entries, i + 1, sc_e)
+                        or fired_nb(short_entries, i + 1, sc_se)):
                     break
                 i += 1
+            last_close = close[i, pc]  # the stretch's last bar: its close, read once (no bar in it reads it)
+            last_i = i
             continue
         if (not special and trail is None and margin is None and break_even is None and not trail_by_bar
                 and s.pos != 0.0 and s.pending == NONE and not working and not (s.pos < 0.0 and p.borrow_rate > 0.0)):
@@ -265,8 +267,9 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             marked = False
             while True:
                 cl = close[i, pc]
-                if cash + units * cl <= 0.0 or _decide(s, entries[i, sc_e], exits[i, sc_x], short_entries[i, sc_se],
-                                                         short_exits[i, sc_sx],
+                if cash + units * cl <= 0.0 or _decide(s, fired_nb(entries, i, sc_e), fired_nb(exits, i, sc_x),
+                                                         fired_nb(short_entries, i, sc_se),
+                                                         fired_nb(short_exits, i, sc_sx),
                                                          time_up_nb(s, p, i, fill_same_close))[0] != NONE:
                     break
                 if stops is None:
@@ -324,10 +327,10 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
                                     t_hi, orders):
             working = False  # 6-7. the risk guards or the session's end took this close's decisions
         else:  # 8. decisions at the close
-            long_out = exits[i, sc_x]
-            short_out = short_exits[i, sc_sx]
-            want, reason = _decide(s, entries[i, sc_e], long_out, short_entries[i, sc_se], short_out,
-                                   time_up_nb(s, p, i, fill_same_close))
+            long_out = fired_nb(exits, i, sc_x)
+            short_out = fired_nb(short_exits, i, sc_sx)
+            want, reason = _decide(s, fired_nb(entries, i, sc_e), long_out, fired_nb(short_entries, i, sc_se),
+                                   short_out, time_up_nb(s, p, i, fill_same_close))
             if want in (GO_LONG, GO_SHORT) or working:  # an exit alone passes through _place unchanged
                 want = _place(s, want, long_out, short_out, i, c, c, a, p, sl_d, tp_d, entry_px, vol, orders)
                 working = s.w_side != 0
@@ -441,6 +444,35 @@ def drawdown_nb(value, peak, trough, max_dd):
             max_dd = max(max_dd, 1.0 - trough / peak)
         return value, value, max_dd
     return peak, min(trough, value), max_dd
+
+
+def fired_nb(signal, i, j):
+    """``signal[i, j]``; False for a signal not given (None). Compiled per type: for None it reads nothing."""
+    return False if signal is None else bool(signal[i, j])
+
+
+@overload(fired_nb)  # not inline="always": Numba 0.68 inlined it into _column_nb wrongly (W3's summary was lost)
+def _fired_overload(signal, i, j):
+    if isinstance(signal, types.NoneType):
+        return lambda signal, i, j: False  # noqa: ARG005  # an overload takes the function's arguments
+    return lambda signal, i, j: signal[i, j]
+
+
+def signal_column_nb(signal, c):
+    """The column of ``signal`` that column ``c`` reads: ``c``, or 0 when one column broadcasts (or None)."""
+    return 0 if signal is None or signal.shape[1] == 1 else c
+
+
+@overload(signal_column_nb)  # once a column; inline="always" lost _column_nb's own ``c`` (Numba 0.68)
+def _signal_column_overload(signal, c):
+    if isinstance(signal, types.NoneType):
+        return lambda signal, c: 0  # noqa: ARG005  # an overload takes the function's arguments
+
+    def column(signal, c):
+        if signal.shape[1] > 1:
+            return c
+        return 0
+    return column
 
 
 @njit(cache=True, nogil=True, inline="always")
