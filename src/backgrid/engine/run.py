@@ -168,7 +168,7 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     state = _initial_state(params, trade_start, order_start, day)
     accounts = 1 if symbols else m
     keep = cfg.keep_equity or symbols is not None
-    equity = np.empty((n if keep else 0, accounts))
+    equity = np.empty((n if keep else 0, accounts), order="F")  # each column's kernel writes its own curve whole
     summary = np.empty((accounts, 2))
     # the kernels' grouped arguments (see the simulate_nb module docstring)
     ohlc, signal_arrays, per_bar_arrays = (o, h, lo, c), (e, x, se, sx), tuple(per_bar.values())
