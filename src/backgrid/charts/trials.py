@@ -53,6 +53,17 @@ def _columns(trials: pd.DataFrame, names: Sequence[str], argument: str) -> None:
         raise ChartError(msg)
 
 
+def _checked(trials: Any, params: Sequence[str], value: str) -> tuple[pd.DataFrame, list[str]]:
+    """The trials frame and the parameters, checked: at least one parameter, every column present."""
+    frame = _frame(trials)
+    names = list(params)
+    if not names:
+        msg = "params is empty: name at least one parameter"
+        raise ChartError(msg)
+    _columns(frame, [*names, value], "params and value")
+    return frame, names
+
+
 def _complete(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[trials["state"] == "complete"] if "state" in trials.columns else trials
 
@@ -137,12 +148,7 @@ def slices(trials: pd.DataFrame, params: Sequence[str], value: str = "value", *,
 
     Feasible trials are coloured by trial number (later trials darker); infeasible ones are grey and hollow.
     """
-    trials = _frame(trials)
-    params = list(params)
-    if not params:
-        msg = "params is empty: name at least one parameter"
-        raise ChartError(msg)
-    _columns(trials, [*params, value], "params and value")
+    trials, params = _checked(trials, params, value)
     done = _complete(trials)
     fig = make_subplots(rows=1, cols=len(params), shared_yaxes=True, subplot_titles=[_label(p) for p in params])
     fig.update_layout(title=_title(title, f"{_label(value)} by {', '.join(params)}"), template="plotly_white",
@@ -177,12 +183,7 @@ def parallel(trials: pd.DataFrame, params: Sequence[str], value: str = "value", 
     A categorical parameter is drawn as the codes of its sorted categories, its axis labelled with their names.
     Trials with a NaN objective have no line (the colour scale needs a number).
     """
-    trials = _frame(trials)
-    params = list(params)
-    if not params:
-        msg = "params is empty: name at least one parameter"
-        raise ChartError(msg)
-    _columns(trials, [*params, value], "params and value")
+    trials, params = _checked(trials, params, value)
     done = _complete(trials)
     done = done[_feasible(done)]
     scores = _values(done, value)

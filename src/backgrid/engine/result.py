@@ -128,29 +128,28 @@ class Result:
         Counts stay ints: the Series of one column has object dtype (``.astype(float)`` for arithmetic across
         metrics), the frame of several has an int64 column for each count.
         """
-        if not self._equity.shape[0]:
-            msg = "stats need the equity curve; run with keep_equity=True"
-            raise EquityNotKeptError(msg)
-        ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
-        ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
-        benchmark = _buy_and_hold(self._prices["close"])
+        ts, ppy, benchmark = self._stats_inputs("stats")
         if self.single:  # a float64 Series would turn the counts into floats
             s = StatsInput(equity=self._equity[:, 0], cash=float(self.params["cash"][0]), ts=ts,
                            bar_ns=self._bar_ns, ppy=ppy, trades=self.records, benchmark=benchmark)
             return pd.Series(compute_stats(s), name="stats", dtype=object)
         return self.metrics()  # several columns: every metric of all of them at once, the same values
 
+    def _stats_inputs(self, what: str) -> tuple[np.ndarray, float, np.ndarray]:
+        """Bar times, periods per year and the buy-and-hold benchmark, which every metric reads."""
+        if not self._equity.shape[0]:
+            msg = f"{what} need the equity curve; run with keep_equity=True"
+            raise EquityNotKeptError(msg)
+        ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
+        ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
+        return ts, ppy, _buy_and_hold(self._prices["close"])
+
     def metrics(self, names: Sequence[str] | None = None) -> pd.DataFrame:
         """The metrics ``names`` (default: all, as :attr:`stats`) of every column at once: one row per column.
 
         An optimiser asks for the few it records; each equals what :attr:`stats` gives.
         """
-        if not self._equity.shape[0]:
-            msg = "metrics need the equity curve; run with keep_equity=True"
-            raise EquityNotKeptError(msg)
-        ts = np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64)
-        ppy = periods_per_year(self._bar_ns, self._calendar, override=self._ppy)
-        benchmark = _buy_and_hold(self._prices["close"])
+        ts, ppy, benchmark = self._stats_inputs("metrics")
         chosen = list(METRICS) if names is None else list(dict.fromkeys(names))
         values = column_stats(self._equity, self.params["cash"], ts, self._bar_ns, ppy, self.records, benchmark,
                               chosen)  # records come by column

@@ -115,17 +115,18 @@ class CodeTarget:
 
     def run(self, data: Data, sets: Sequence[Mapping[str, Any]]) -> Result:
         """Run the class's signals for each set (see :meth:`CodeStrategy.run`)."""
+        return self.strategy().run(self._bars(data), sets=sets, **self.options)
+
+    def _bars(self, data: Data) -> Bars:
         if not isinstance(data, Bars):
             msg = f"{self.name} is a code strategy: it runs on one symbol's Bars, got {type(data).__name__}"
             raise TypeError(msg)
-        return self.strategy().run(data, sets=sets, **self.options)
+        return data
 
     def inputs(self, data: Data, values: Mapping[str, Any]) -> tuple[Bars | MultiBars, dict[str, Any]]:
         """The bars and ``backtest`` arguments of one parameter set (the class's signals, then its options)."""
-        if not isinstance(data, Bars):
-            msg = f"{self.name} is a code strategy: it runs on one symbol's Bars, got {type(data).__name__}"
-            raise TypeError(msg)
-        return data, self.strategy().inputs(data, sets=[values]) | dict(self.options)
+        bars = self._bars(data)
+        return bars, self.strategy().inputs(bars, sets=[values]) | dict(self.options)
 
     def single_account(self, data: Data) -> bool:  # noqa: ARG002  # the protocol's signature
         """Always: a code strategy trades one symbol."""

@@ -54,7 +54,7 @@ class Runner:
         self._client = None
 
     def map(self, function: Callable[..., R], items: Sequence[Any], *shared: Any) -> Iterator[R]:
-        """``function(item, *shared)`` for each item, yielded in the items' order as they complete in order.
+        """``function(item, *shared)`` for each item, yielded in the items' order.
 
         ``shared`` values (the bars, the strategy) are sent to each worker once.
         """

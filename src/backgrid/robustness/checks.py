@@ -69,10 +69,8 @@ class Significance:
 
     def summary(self) -> dict[str, float]:
         """The actual value, the random runs' median and 95th percentile, and the p-value."""
-        finite = self.random[np.isfinite(self.random)]
-        return {"actual": self.actual, "random_median": float(np.median(finite)) if finite.size else math.nan,
-                "random_p95": float(np.quantile(finite, 0.95)) if finite.size else math.nan,
-                "p_value": self.p_value, "runs": float(self.random.size)}
+        return {"actual": self.actual, "random_median": _quantile(self.random, 0.5),
+                "random_p95": _quantile(self.random, 0.95), "p_value": self.p_value, "runs": float(self.random.size)}
 
 
 def random_entries(target: Target, data: Bars, values: Mapping[str, Any], *, n: int = 1000, seed: int = 0,
@@ -138,9 +136,8 @@ class Jitter:
         """Base value, the jittered sets' median and 5th percentile, and the share that lost over 10 %."""
         finite = self.scores[np.isfinite(self.scores)]
         worse = float(np.mean(finite < self.base - 0.1 * abs(self.base))) if finite.size else math.nan
-        return {"base": self.base, "median": float(np.median(finite)) if finite.size else math.nan,
-                "p05": float(np.quantile(finite, 0.05)) if finite.size else math.nan, "share_10pct_worse": worse,
-                "fraction": self.fraction}
+        return {"base": self.base, "median": _quantile(finite, 0.5), "p05": _quantile(finite, 0.05),
+                "share_10pct_worse": worse, "fraction": self.fraction}
 
 
 def jitter(target: Target, data: Bars, values: Mapping[str, Any], *, fraction: float = 0.1, n: int = 50,
@@ -229,8 +226,7 @@ class PathsResult:
     def summary(self) -> dict[str, float]:
         """The actual value, the paths' median and 5th percentile, and the share of paths with metric > 0."""
         finite = self.scores[np.isfinite(self.scores)]
-        return {"actual": self.actual, "median": float(np.median(finite)) if finite.size else math.nan,
-                "p05": float(np.quantile(finite, 0.05)) if finite.size else math.nan,
+        return {"actual": self.actual, "median": _quantile(finite, 0.5), "p05": _quantile(finite, 0.05),
                 "share_positive": float(np.mean(finite > 0)) if finite.size else math.nan,
                 "paths": float(self.scores.size), "block": float(self.block)}
 
@@ -282,6 +278,12 @@ def trials_pbo(search: OptimizeResult, *, blocks: int = 16, max_rows: int = 5000
         edges = np.arange(0, growth.shape[0], group)
         columns.append(np.multiply.reduceat(growth, edges, axis=0) - 1.0)
     return pbo(np.hstack(columns), blocks=blocks)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of the finite ``values`` (NaN when there is none)."""
+    finite = values[np.isfinite(values)]
+    return float(np.quantile(finite, q)) if finite.size else math.nan
 
 
 def _plain(value: Any) -> Any:
