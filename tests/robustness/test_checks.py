@@ -152,6 +152,7 @@ def test_the_report_runs_every_check_and_deflates_with_the_ledger(bars: Bars) ->
     text = found.summary()
     assert "deflated Sharpe" in text
     assert all(len(line) <= 100 for line in text.splitlines())
+    assert all(len(line) <= 80 for line in text.splitlines()[1:])  # the first names the parameter set
     frame = found.to_frame()
     assert isinstance(frame, pd.DataFrame)
     assert {"check", "figure", "value"} == set(frame.columns)

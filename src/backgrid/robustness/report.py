@@ -60,8 +60,9 @@ class RobustnessReport:
                          f"{d['random_median']:.4g}, actual {d['actual']:.4g})")
         if "shuffles" in s:
             d = s["shuffles"]
-            lines.append(f"  trade shuffles: 1 in 20 orders draws down {d['max_drawdown_q05']:.2%} or more "
-                         f"(actual {d['actual_max_drawdown']:.2%}); risk of ruin {d['risk_of_ruin']:.2%}")
+            lines.append(f"  trade shuffles: 5 % of orders draw down {d['max_drawdown_q05']:.2%} or more "
+                         f"(actual {d['actual_max_drawdown']:.2%})")
+            lines.append(f"  risk of ruin over {d['n']:,.0f} trade orders: {d['risk_of_ruin']:.2%}")
         if "costs" in s:
             d = s["costs"]
             lines.append("  costs: " + ", ".join(f"{k} {v:.3g}" for k, v in d.items()))
