@@ -25,6 +25,11 @@ not know backgrid::
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
     └── SourceError (LookupError)           a data source cannot serve the request
+        └── ProviderError                   a market-data vendor failed to answer; ``provider`` names it
+            ├── RateLimitError              the vendor said "too many requests"; ``retry_after`` seconds
+            ├── ProviderUnavailableError    a server error, a timeout or no connection (try the next vendor)
+            ├── ResponseError               an answer that cannot be read (malformed, other fields, bad times)
+            └── CredentialsError            an API key missing or refused; names the environment variable
 
 This module imports nothing of backgrid, so that every other module can import it.
 """
@@ -39,6 +44,7 @@ __all__ = [
     "ChartError",
     "ColumnError",
     "ConformanceError",
+    "CredentialsError",
     "DataError",
     "EngineError",
     "EquityNotKeptError",
@@ -46,6 +52,10 @@ __all__ = [
     "MetricsError",
     "OptimizeError",
     "OptionError",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "ResponseError",
     "ResultColumnError",
     "RobustnessError",
     "SeriesNotFoundError",
@@ -186,3 +196,31 @@ class SeriesNotFoundError(StoreError, KeyError):
 
 class SourceError(BackgridError, LookupError):
     """A data source cannot serve the request (unknown symbol, timeframe or range)."""
+
+
+class ProviderError(SourceError):
+    """A market-data vendor failed to answer; ``provider`` names it (a fallback chain tries the next one)."""
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
+class RateLimitError(ProviderError):
+    """The vendor refused the request for its rate (HTTP 429); ``retry_after`` is its wait in seconds, if given."""
+
+    def __init__(self, message: str, *, provider: str, retry_after: float | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailableError(ProviderError):
+    """A server error (HTTP 5xx), a timeout or no connection: the vendor may answer later."""
+
+
+class ResponseError(ProviderError):
+    """The vendor answered something that cannot be read: malformed, missing fields, impossible times."""
+
+
+class CredentialsError(ProviderError):
+    """An API key is missing or was refused; the message names the environment variable to set."""
