@@ -15,7 +15,7 @@ from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
 from backgrid.errors import EquityNotKeptError, ResultColumnError
-from backgrid.metrics.columns import column_stats
+from backgrid.metrics.columns import SUMMARY_METRICS, column_stats, summary_stats
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
 __all__ = ["Result"]
@@ -147,10 +147,21 @@ class Result:
     def metrics(self, names: Sequence[str] | None = None) -> pd.DataFrame:
         """The metrics ``names`` (default: all, as :attr:`stats`) of every column at once: one row per column.
 
-        An optimiser asks for the few it records; each equals what :attr:`stats` gives.
+        An optimiser asks for the few it records; each equals what :attr:`stats` gives. A run with
+        ``keep_equity=False`` answers the :data:`~backgrid.metrics.columns.SUMMARY_METRICS` (final equity,
+        total return, deepest drawdown, every trade statistic) from its summary; the others need the curve.
         """
-        ts, ppy, benchmark = self._stats_inputs("metrics")
         chosen = list(METRICS) if names is None else list(dict.fromkeys(names))
+        if not self._equity.shape[0]:
+            curve = [name for name in chosen if name not in SUMMARY_METRICS]
+            if curve:
+                msg = (f"{', '.join(curve)} need the equity curve; run with keep_equity=True (without it: "
+                       f"{', '.join(sorted(SUMMARY_METRICS))})")
+                raise EquityNotKeptError(msg)
+            values = summary_stats(self.summary[:, 0], self.summary[:, 1], self.params["cash"], self.index.size,
+                                   self.records, _buy_and_hold(self._prices["close"]), chosen)
+            return pd.DataFrame(values, index=self.columns, columns=chosen)
+        ts, ppy, benchmark = self._stats_inputs("metrics")
         values = column_stats(self._equity, self.params["cash"], ts, self._bar_ns, ppy, self.records, benchmark,
                               chosen)  # records come by column
         return pd.DataFrame(values, index=self.columns, columns=chosen)

@@ -22,7 +22,7 @@ from backgrid.errors import MetricsError
 from backgrid.metrics.kernels import columns_nb
 from backgrid.metrics.registry import DAY_NS, METRICS, StatsInput, _simple_returns
 
-__all__ = ["VECTORISED", "column_stats"]
+__all__ = ["SUMMARY_METRICS", "VECTORISED", "column_stats", "summary_stats"]
 
 _EQUITY = {name: i for i, name in enumerate(columns_nb.EQUITY_FIELDS)}
 _TRADES = {name: i for i, name in enumerate(columns_nb.TRADE_FIELDS)}
@@ -30,6 +30,11 @@ _DIRECT = {"start_equity", "buy_and_hold_return", "probabilistic_sharpe_ratio"}
 
 #: the metrics ``column_stats`` computes for all columns at once (the others: per column, with the registry's formula)
 VECTORISED: frozenset[str] = frozenset(set(_EQUITY) | set(_TRADES) | _DIRECT) & set(METRICS)
+
+#: the metrics that need no equity curve: the engine's summary (final equity, deepest drawdown), the trades and
+#: the prices give them (:func:`summary_stats`), so a search scoring only these keeps no curve
+SUMMARY_METRICS: frozenset[str] = frozenset(set(_TRADES) | {"start_equity", "final_equity", "total_return",
+                                                            "max_drawdown", "buy_and_hold_return"}) & set(METRICS)
 
 _TRADE_FIELDS = ("open", "side", "entry_idx", "exit_idx", "pnl", "return", "bars_held", "commission",
                  "slippage", "borrow")
@@ -66,15 +71,8 @@ def column_stats(  # noqa: PLR0917  # StatsInput's fields, in its order
     if ts.shape != (n,) or benchmark.shape != (n,):
         msg = f"ts and benchmark must have one value per bar ({n}), got {ts.shape} and {benchmark.shape}"
         raise MetricsError(msg)
-    wanted = list(METRICS) if names is None else list(names)
-    unknown = [name for name in wanted if name not in METRICS]
-    if unknown:
-        msg = f"unknown metric(s) {unknown}; the registry has {', '.join(METRICS)}"
-        raise MetricsError(msg)
-    col = trades["col"]
-    if col.size and (np.any(np.diff(col) < 0) or col[0] < 0 or col[-1] >= m):
-        msg = f"trades must be sorted by col, each col in 0..{m - 1}"
-        raise MetricsError(msg)
+    wanted = _wanted(names)
+    _check_trades(trades, m)
 
     out: dict[str, np.ndarray] = {}
     if any(name in _EQUITY or name == "probabilistic_sharpe_ratio" for name in wanted):
@@ -82,15 +80,9 @@ def column_stats(  # noqa: PLR0917  # StatsInput's fields, in its order
         out.update({name: eq[:, i] for name, i in _EQUITY.items()})
         z = eq[:, _EQUITY["psr_z"]]
         out["probabilistic_sharpe_ratio"] = np.array([0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in z.tolist()])
-    if any(name in _TRADES for name in wanted):
-        bounds = np.searchsorted(col, np.arange(m + 1))
-        f = {name: np.ascontiguousarray(trades[name]) for name in _TRADE_FIELDS}
-        tr = columns_nb.trade_stats_nb(bounds, n, f["open"], f["side"], f["entry_idx"], f["exit_idx"], f["pnl"],
-                                       f["return"], f["bars_held"], f["commission"], f["slippage"], f["borrow"],
-                                       np.empty((m, len(_TRADES))))
-        out.update({name: tr[:, i] for name, i in _TRADES.items()})
+    out.update(_trade_fields(trades, n, m, wanted))
     out["start_equity"] = cash
-    out["buy_and_hold_return"] = np.full(m, float(benchmark[-1] / benchmark[0] - 1.0) if n else math.nan)
+    out["buy_and_hold_return"] = _buy_and_hold(benchmark, m)
     result = {}
     for name in wanted:
         if name in VECTORISED:
@@ -100,6 +92,73 @@ def column_stats(  # noqa: PLR0917  # StatsInput's fields, in its order
                                                        trades=trades, benchmark=benchmark)) for c in range(m)])
         result[name] = values.astype(np.int64 if METRICS[name].integer else np.float64)
     return result
+
+
+def summary_stats(final: np.ndarray, drawdown: np.ndarray, cash: np.ndarray, n: int, trades: np.ndarray,
+                  benchmark: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The :data:`SUMMARY_METRICS` ``names`` of each column, from the engine's summary instead of the curve.
+
+    ``final`` is each column's equity at the last close and ``drawdown`` its deepest drawdown as the engine
+    keeps it (``1 - trough / peak``, positive); ``n`` is the number of bars, the other arguments are
+    :func:`column_stats`'. The values equal :func:`column_stats`' on the same run bit for bit (the engine
+    marks the same closes and keeps its drawdown from the same peaks).
+
+    >>> import numpy as np
+    >>> from backgrid.engine.records import TRADE
+    >>> out = summary_stats(np.array([110.0]), np.array([0.25]), np.array([100.0]), 3, np.zeros(0, dtype=TRADE),
+    ...                     np.array([1.0, 1.1, 1.2]), ["total_return", "max_drawdown", "trades"])
+    >>> out["total_return"].round(12).tolist(), out["max_drawdown"].tolist(), out["trades"].tolist()
+    ([0.1], [-0.25], [0])
+    """
+    wanted = _wanted(names)
+    extra = [name for name in wanted if name not in SUMMARY_METRICS]
+    if extra:
+        msg = (f"{', '.join(extra)} need the equity curve (run with keep_equity=True); without it: "
+               f"{', '.join(sorted(SUMMARY_METRICS))}")
+        raise MetricsError(msg)
+    final = np.asarray(final, dtype=np.float64)
+    m = final.size
+    cash = np.broadcast_to(np.asarray(cash, dtype=np.float64), (m,)).copy()
+    _check_trades(trades, m)
+    out = _trade_fields(trades, n, m, wanted)
+    out["start_equity"] = cash
+    out["buy_and_hold_return"] = _buy_and_hold(np.asarray(benchmark, dtype=np.float64), m)
+    out["final_equity"] = final if n else cash
+    out["total_return"] = final / cash - 1.0 if n else np.zeros(m)
+    out["max_drawdown"] = 0.0 - np.asarray(drawdown, dtype=np.float64) if n else np.zeros(m)
+    return {name: out[name].astype(np.int64 if METRICS[name].integer else np.float64) for name in wanted}
+
+
+def _wanted(names: Sequence[str] | None) -> list[str]:
+    wanted = list(METRICS) if names is None else list(names)
+    unknown = [name for name in wanted if name not in METRICS]
+    if unknown:
+        msg = f"unknown metric(s) {unknown}; the registry has {', '.join(METRICS)}"
+        raise MetricsError(msg)
+    return wanted
+
+
+def _check_trades(trades: np.ndarray, m: int) -> None:
+    col = trades["col"]
+    if col.size and (np.any(np.diff(col) < 0) or col[0] < 0 or col[-1] >= m):
+        msg = f"trades must be sorted by col, each col in 0..{m - 1}"
+        raise MetricsError(msg)
+
+
+def _trade_fields(trades: np.ndarray, n: int, m: int, wanted: Sequence[str]) -> dict[str, np.ndarray]:
+    """The kernel's ``TRADE_FIELDS`` of every column, when ``wanted`` names one of them."""
+    if not any(name in _TRADES for name in wanted):
+        return {}
+    bounds = np.searchsorted(trades["col"], np.arange(m + 1))
+    f = {name: np.ascontiguousarray(trades[name]) for name in _TRADE_FIELDS}
+    tr = columns_nb.trade_stats_nb(bounds, n, f["open"], f["side"], f["entry_idx"], f["exit_idx"], f["pnl"],
+                                   f["return"], f["bars_held"], f["commission"], f["slippage"], f["borrow"],
+                                   np.empty((m, len(_TRADES))))
+    return {name: tr[:, i] for name, i in _TRADES.items()}
+
+
+def _buy_and_hold(benchmark: np.ndarray, m: int) -> np.ndarray:
+    return np.full(m, float(benchmark[-1] / benchmark[0] - 1.0) if benchmark.size else math.nan)
 
 
 def _equity_fields(equity: np.ndarray, cash: np.ndarray, *, ts: np.ndarray, bar_ns: int, ppy: float,

@@ -159,6 +159,12 @@ def _cagr(s: StatsInput) -> float:
     return rt.compound(growth, 1.0 / years) if years > 0 and growth > 0 else math.nan
 
 
+def _total_return(s: StatsInput) -> float:
+    """``final equity / cash - 1``: the product of the bar returns ``prod(1 + r) - 1`` without their rounding
+    (a product of 100k ratios drifts by ~1e-12; this is exact to one rounding, as backtesting.py's Return)."""
+    return float(s.equity[-1] / s.cash - 1.0) if s.equity.size else 0.0
+
+
 def _exposure(s: StatsInput) -> float:
     """Share of bars that close with a position open.
 
@@ -194,7 +200,7 @@ _LIST = [
     Metric("start_equity", "cash", "Cash at the start", lambda s: s.cash),
     Metric("final_equity", "cash", "Equity at the last close", lambda s: float(s.equity[-1]) if s.equity.size
            else s.cash),
-    Metric("total_return", "fraction", "Compounded return over the whole run", lambda s: rt.total_return(s.returns)),
+    Metric("total_return", "fraction", "Compounded return over the whole run", _total_return),
     Metric("annual_return", "fraction", "Compound annual return over the bars (ppy per year)",
            lambda s: rt.annual_return(s.returns, s.ppy)),
     Metric("cagr", "fraction", "Compound annual growth over calendar time", _cagr),

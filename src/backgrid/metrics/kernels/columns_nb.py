@@ -202,7 +202,7 @@ def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, o, w):
             run = 0
         dd2[i] = d * d
     total = p - 1.0 if n else 0.0
-    o[1] = total
+    o[1] = e[n - 1] / cash - 1.0 if n else 0.0  # the registry's total return: final over start, one rounding
     annual = nan
     if n:
         growth = 1.0 + total
