@@ -13,8 +13,8 @@ from backgrid.errors import EquityNotKeptError, MetricsError
 from backgrid.metrics import METRICS
 from backgrid.metrics.columns import SUMMARY_METRICS, summary_stats
 from backgrid.testing.synthetic import random_bars
-from tests.engine.test_ruin import LEVERED_LONG
 from tests.engine.scenario_kit import run
+from tests.engine.test_ruin import LEVERED_LONG
 
 NAMES = sorted(SUMMARY_METRICS)
 

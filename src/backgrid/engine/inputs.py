@@ -49,7 +49,8 @@ def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] 
     DataFrame columns by symbol; anything else passes through unchanged."""
     if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
         own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
-        value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=fill)
+        if not own.equals(index):  # on the data's own bars already: no copy
+            value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=fill)
     if symbols is not None and isinstance(value, pd.DataFrame):
         missing = [sym for sym in symbols if sym not in value.columns]
         if missing:
@@ -70,7 +71,9 @@ def signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | 
     n = index.size
     if value is None:
         return np.zeros((n, 1), dtype=np.bool_), None
-    fired, first = _fired(value)
+    # a signal on the data's own bars loses nothing in the alignment: only another index needs the count
+    moved = isinstance(value, pd.Series | pd.DataFrame) and not value.index.equals(index)
+    fired, first = _fired(value) if moved else (0, None)
     value = _on_bars(name, value, index, symbols, fill=False)
     if fired and not _fired(value)[0]:
         warnings.append(f"{name}: none of its {fired:,} True values falls on a bar of the data (the first is at "

@@ -94,8 +94,9 @@ def column_stats(  # noqa: PLR0917  # StatsInput's fields, in its order
     return result
 
 
-def summary_stats(final: np.ndarray, drawdown: np.ndarray, cash: np.ndarray, n: int, trades: np.ndarray,
-                  benchmark: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+def summary_stats(  # noqa: PLR0917  # column_stats' arguments, the summary in place of the curve
+        final: np.ndarray, drawdown: np.ndarray, cash: np.ndarray, n: int, trades: np.ndarray,
+        benchmark: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
     """The :data:`SUMMARY_METRICS` ``names`` of each column, from the engine's summary instead of the curve.
 
     ``final`` is each column's equity at the last close and ``drawdown`` its deepest drawdown as the engine

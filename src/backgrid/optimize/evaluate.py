@@ -17,6 +17,7 @@ import pandas as pd
 
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.engine.result import Result
+from backgrid.metrics.columns import SUMMARY_METRICS
 from backgrid.strategy.code import CodeStrategy
 from backgrid.strategy.compiler import compile_strategy
 from backgrid.strategy.footprint import estimate
@@ -44,8 +45,9 @@ class Target(Protocol):
         """The declared parameters (the default search space)."""
         ...
 
-    def run(self, data: Data, sets: Sequence[Mapping[str, Any]]) -> Result:
-        """Backtest ``sets`` on ``data`` as the columns of one engine call (numbered 0..)."""
+    def run(self, data: Data, sets: Sequence[Mapping[str, Any]], *, keep_equity: bool = True) -> Result:
+        """Backtest ``sets`` on ``data`` as the columns of one engine call (numbered 0..); ``keep_equity=False``
+        keeps no equity curve (a search that scores only summary metrics)."""
         ...
 
     def inputs(self, data: Data, values: Mapping[str, Any]) -> tuple[Bars | MultiBars, dict[str, Any]]:
@@ -77,9 +79,9 @@ class DocumentTarget:
         """The document's declared parameters."""
         return self.strategy.parameters
 
-    def run(self, data: Data, sets: Sequence[Mapping[str, Any]]) -> Result:
+    def run(self, data: Data, sets: Sequence[Mapping[str, Any]], *, keep_equity: bool = True) -> Result:
         """Compile and run ``sets`` (see :func:`backgrid.strategy.compiler.compile_strategy`)."""
-        return compile_strategy(self.strategy, data, sets=sets).run()
+        return compile_strategy(self.strategy, data, sets=sets).run(keep_equity=keep_equity)
 
     def inputs(self, data: Data, values: Mapping[str, Any]) -> tuple[Bars | MultiBars, dict[str, Any]]:
         """The compiled data and ``backtest`` arguments of one parameter set."""
@@ -113,9 +115,9 @@ class CodeTarget:
         """The class's declared parameters."""
         return self.strategy.parameters
 
-    def run(self, data: Data, sets: Sequence[Mapping[str, Any]]) -> Result:
+    def run(self, data: Data, sets: Sequence[Mapping[str, Any]], *, keep_equity: bool = True) -> Result:
         """Run the class's signals for each set (see :meth:`CodeStrategy.run`)."""
-        return self.strategy().run(self._bars(data), sets=sets, **self.options)
+        return self.strategy().run(self._bars(data), sets=sets, **(dict(self.options) | {"keep_equity": keep_equity}))
 
     def _bars(self, data: Data) -> Bars:
         if not isinstance(data, Bars):
@@ -151,13 +153,16 @@ def evaluate(target: Target, data: Data, sets: Sequence[Mapping[str, Any]],
     """Statistics of each parameter set in ``sets`` on ``data``, one row per set, in order.
 
     A single-symbol target runs all of ``sets`` as the columns of one engine call; a portfolio runs one
-    account per set. Callers split work into :func:`chunks` first.
+    account per set. When every metric asked for is a summary metric
+    (:data:`~backgrid.metrics.columns.SUMMARY_METRICS`) the engine keeps no equity curve: the same values
+    for less memory and time. Callers split work into :func:`chunks` first.
     """
     if not sets:
         return pd.DataFrame(columns=list(metrics or []))
+    keep = metrics is None or not all(name in SUMMARY_METRICS for name in metrics)
     if target.single_account(data):
-        return trial_stats(target.run(data, sets), metrics)
-    rows = [trial_stats(target.run(data, [values]), metrics) for values in sets]
+        return trial_stats(target.run(data, sets, keep_equity=keep), metrics)
+    rows = [trial_stats(target.run(data, [values], keep_equity=keep), metrics) for values in sets]
     return pd.concat(rows, ignore_index=True)
 
 

@@ -31,6 +31,7 @@ from backgrid.strategy.columns import stack
 from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 from backgrid.strategy.references import rules_of
 from backgrid.strategy.spec import WEEKDAYS, Parameter, Stop, Strategy, did_you_mean
+from backgrid.strategy.sweep import rule_columns
 
 __all__ = ["Compiled", "combinations", "compile_strategy", "given_sets", "parameter_sets", "run"]
 
@@ -48,14 +49,14 @@ class Compiled:
     #: how many indicator computations ran (distinct parameter sets), and how many were asked for
     indicator_runs: tuple[int, int] = field(default=(0, 0))
 
-    def run(self) -> Result:
-        """Run the engine on the compiled input.
+    def run(self, **options: Any) -> Result:
+        """Run the engine on the compiled input; ``options`` add to it (``keep_equity=False``...).
 
         An engine option the document sets out of range is a :class:`SpecError` at the document's path; a
         warm-up as long as the data is a warning on the result.
         """
         try:
-            result = backtest(self.data, **self.kwargs)
+            result = backtest(self.data, **(self.kwargs | options))
         except OptionError as exc:
             raise SpecError([(option_path(exc.option), str(exc))], source=self.strategy.name) from exc
         bars = len(self.data)
@@ -183,22 +184,26 @@ def _session_ends(strategy: Strategy, bars: Bars) -> np.ndarray | None:
     return np.append(day[1:] != day[:-1], False)
 
 
+#: the engine argument of each top-level rule
+_SIGNAL_OF = {"entries.long": "entries", "entries.short": "short_entries", "exits.long": "exits",
+              "exits.short": "short_exits"}
+
+
 def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, allowed: np.ndarray | None,
-                   flat_at: np.ndarray | None) -> tuple[dict[str, Any], int]:
+                   flat_at: np.ndarray | None, *, rules: bool = True) -> tuple[dict[str, Any], int]:
     """The ``backtest`` arguments of one parameter set on one symbol, and the rules' warm-up.
 
     ``allowed`` (the session filter) and ``flat_at`` (session ends) depend on the bars only: worked out
-    once per symbol, not per parameter set.
+    once per symbol, not per parameter set. ``rules=False`` leaves the signals out (a sweep evaluates them
+    for all its sets at once, :func:`_sweep_signals`).
     """
     kwargs: dict[str, Any] = {}
     warmup = 0
-    names = {"entries.long": "entries", "entries.short": "short_entries", "exits.long": "exits",
-             "exits.short": "short_exits"}
-    for path, rule in rules_of(strategy):
+    for path, rule in rules_of(strategy) if rules else ():
         held, warm = ev.rule(rule)
         if allowed is not None and path.startswith("entries"):
             held &= allowed
-        kwargs[names[path]] = held
+        kwargs[_SIGNAL_OF[path]] = held
         warmup = max(warmup, warm)
     exits = strategy.exits
     sl = _stop(ev, exits.stop_loss)
@@ -216,6 +221,21 @@ def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, allowed: np.nd
         kwargs["flat_at"] = flat_at
     _sizing(strategy, ev, bars, kwargs)
     return kwargs, warmup
+
+
+def _sweep_signals(strategy: Strategy, evaluators: list[Evaluator], allowed: np.ndarray | None,
+                   ) -> tuple[dict[str, np.ndarray], int]:
+    """Each top-level rule of every set as an (n, m) column-major matrix (see :mod:`.sweep`), entries
+    filtered by the session; and the largest warm-up."""
+    signals = {}
+    warmup = 0
+    for path, rule in rules_of(strategy):
+        held, warm = rule_columns(evaluators, rule)
+        if allowed is not None and path.startswith("entries"):
+            held &= allowed[:, None]
+        signals[_SIGNAL_OF[path]] = held
+        warmup = max(warmup, int(warm.max()))
+    return signals, warmup
 
 
 def _sizing(strategy: Strategy, ev: Evaluator, bars: Bars, kwargs: dict[str, Any]) -> None:
@@ -271,17 +291,24 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
         bars = next(iter(frames.values()))
         cache = IndicatorCache(bars)
         allowed, flat_at = _session_mask(strategy, bars), _session_ends(strategy, bars)
-        per_set = []
-        for values in chosen:
-            ev = Evaluator(strategy, cache, values)
-            kwargs, warm = _engine_kwargs(strategy, ev, bars, allowed, flat_at)
-            per_set.append(kwargs | account)
-            warmup = max(warmup, warm)
-        asked, computed = len(chosen) * max(len(strategy.indicators), 1), cache.computed
         swept = list((sweep or {}).keys())
         labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in chosen], names=swept)
                   if swept else None)
-        return Compiled(strategy, bars, stack(per_set, bars.index, labels), chosen, warmup, (computed, asked))
+        evaluators = [Evaluator(strategy, cache, values) for values in chosen]
+        batch = len(chosen) > 1 or labels is not None  # several columns: the rules of all sets at once
+        per_set = []
+        for ev in evaluators:
+            kwargs, warm = _engine_kwargs(strategy, ev, bars, allowed, flat_at, rules=not batch)
+            per_set.append(kwargs | account)
+            warmup = max(warmup, warm)
+        stacked = stack(per_set, bars.index, labels)
+        if batch:
+            signals, warm = _sweep_signals(strategy, evaluators, allowed)
+            stacked |= {name: pd.DataFrame(held, index=bars.index, columns=labels, copy=False)
+                        for name, held in signals.items()}
+            warmup = max(warmup, warm)
+        asked, computed = len(chosen) * max(len(strategy.indicators), 1), cache.computed
+        return Compiled(strategy, bars, stacked, chosen, warmup, (computed, asked))
     per_symbol = {}
     for symbol, bars in frames.items():
         cache = IndicatorCache(bars)

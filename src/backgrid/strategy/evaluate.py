@@ -167,18 +167,24 @@ class Evaluator:
 
     def value(self, operand: Any) -> tuple[Array | float, int]:
         """An operand as a number or a (n,) float array, and its warm-up."""
+        values, ago, warm = self.operand(operand)
+        return (shift(values, ago) if isinstance(values, np.ndarray) else values), warm
+
+    def operand(self, operand: Any) -> tuple[Array | float, int, int]:
+        """An operand before its look-back: a number or the (n,) array it reads, the bars it looks back, and
+        its warm-up (those bars included). :meth:`value` is the array shifted by those bars."""
         if not isinstance(operand, str):
-            return float(operand), 0
+            return float(operand), 0, 0
         name, output, ago, is_param = parse_operand(operand)
         if is_param:
-            return float(self.params[name]), 0
+            return float(self.params[name]), 0, 0
         if name in PRICE_FIELDS:
             values, warm = self.cache.bars.column(name), 0
         else:
             outputs, warm, _ = self.indicator(name)
             module = REGISTRY.get(self.strategy.indicators[name].id)
             values = outputs[output or module.outputs[0].name]
-        return shift(values, ago), min(warm + ago, self.n)
+        return values, ago, min(warm + ago, self.n)
 
     # --- rules ----------------------------------------------------------------------------------------------
 

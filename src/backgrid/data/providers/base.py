@@ -133,14 +133,16 @@ def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: T
     holes = prices.isna().all(axis=1)
     partial = prices.isna().any(axis=1) & ~holes
     if partial.any():
-        msg = f"{provider} answered {symbol} with a bar missing some prices at {data.index[int(partial.to_numpy().argmax())]}"
+        at = data.index[int(partial.to_numpy().argmax())]
+        msg = f"{provider} answered {symbol} with a bar missing some prices at {at}"
         raise ResponseError(msg, provider=provider)
     data = data[~holes.to_numpy()]
     repeated = data.index.duplicated(keep="first")
     if repeated.any():
         clash = data[data.index.duplicated(keep=False)].groupby(level=0).nunique(dropna=False).gt(1).any(axis=1)
         if clash.any():
-            msg = f"{provider} answered {symbol} with two different bars at {clash.index[int(clash.to_numpy().argmax())]}"
+            at = clash.index[int(clash.to_numpy().argmax())]
+            msg = f"{provider} answered {symbol} with two different bars at {at}"
             raise ResponseError(msg, provider=provider)
         data = data[~repeated]
     lo, hi = _utc(start), _utc(end)

@@ -1,0 +1,1 @@
+"""Compiled kernels of the strategy compiler (numpy and numba only)."""

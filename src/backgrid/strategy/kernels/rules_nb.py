@@ -1,0 +1,79 @@
+"""Rules of many parameter sets at once: comparisons and crosses written straight into (n, m) column-major
+bool arrays, columns in parallel.
+
+Each operand of a column is either a column of ``series`` (``col >= 0``, read ``ago`` bars back, NaN before
+the start) or the number ``const`` (``col < 0``). A column is False before its ``warm`` bar. The values equal
+numpy's comparisons of the shifted operands (a NaN compares False), as the one-set evaluator computes them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+GT, LT, GE, LE, EQ = 0, 1, 2, 3, 4
+#: the comparison codes of the document's operators
+OPS = {">": GT, "<": LT, ">=": GE, "<=": LE, "==": EQ}
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _at(series, col, const, ago, i):
+    if col < 0:
+        return const
+    k = i - ago
+    if k < 0:
+        return np.nan
+    return series[k, col]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _compare(a, b, op):
+    if op == GT:
+        return a > b
+    if op == LT:
+        return a < b
+    if op == GE:
+        return a >= b
+    if op == LE:
+        return a <= b
+    return a == b
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def compare_nb(series, a_col, a_const, a_ago, b_col, b_const, b_ago, op, warm, out):
+    """``out[i, j] = a_j(i) <op> b_j(i)`` from bar ``warm[j]`` on, False before."""
+    n, m = out.shape
+    for j in prange(m):
+        w = min(warm[j], n)
+        for i in range(w):
+            out[i, j] = False
+        ac, bc, ak, bk, ax, bx = a_col[j], b_col[j], a_ago[j], b_ago[j], a_const[j], b_const[j]
+        for i in range(w, n):
+            out[i, j] = _compare(_at(series, ac, ax, ak, i), _at(series, bc, bx, bk, i), op)
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def cross_nb(series, a_col, a_const, a_ago, b_col, b_const, b_ago, warm, out):
+    """``out[i, j]``: ``a_j`` above ``b_j`` at bar ``i`` after being at or below it at ``i - 1``; from bar
+    ``warm[j]`` on (never at bar 0), False before."""
+    n, m = out.shape
+    for j in prange(m):
+        w = min(max(warm[j], 1), n)
+        for i in range(w):
+            out[i, j] = False
+        ac, bc, ak, bk, ax, bx = a_col[j], b_col[j], a_ago[j], b_ago[j], a_const[j], b_const[j]
+        if w >= n:
+            continue
+        if ac >= 0 and bc >= 0 and ak == 0 and bk == 0:  # two arrays as they are: the sweep's usual cross
+            for i in range(w, n):
+                out[i, j] = series[i, ac] > series[i, bc] and series[i - 1, ac] <= series[i - 1, bc]
+            continue
+        a0 = _at(series, ac, ax, ak, w - 1)
+        b0 = _at(series, bc, bx, bk, w - 1)
+        for i in range(w, n):
+            a1 = _at(series, ac, ax, ak, i)
+            b1 = _at(series, bc, bx, bk, i)
+            out[i, j] = a1 > b1 and a0 <= b0
+            a0, b0 = a1, b1
+    return out
