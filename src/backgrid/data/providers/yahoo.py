@@ -166,7 +166,8 @@ def request_plan(timeframe: Timeframe, start: pd.Timestamp | None, end: pd.Times
 
     Intraday: consecutive windows of at most :data:`WINDOW` from ``start`` (default: the oldest bar
     Yahoo serves, plus :data:`SLACK`) to ``end`` (at most ``now``). Daily and weekly: one request from
-    the start's date (all history without a start) to the day after the end's last moment.
+    the start's date (all history without a start) to the end's date rounded up (exclusive, as in
+    yfinance), so that a bar dated on the end's day but opened before the end is asked for.
 
     >>> now = pd.Timestamp("2024-06-30", tz="UTC")
     >>> [(p["start"].day, p["end"].day) for p in request_plan(Timeframe.parse("1m"),
