@@ -7,6 +7,7 @@ binance's market lists (which ccxt loads first) ahead of them, so that every cas
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,22 @@ def test_without_a_start_the_first_page_is_the_exchanges_default(monkeypatch: py
     assert bars.close.tolist() == [1.5]
 
 
+@pytest.mark.parametrize("boundary_close", [1.5, 9.0])
+def test_a_bar_repeated_across_pages_is_kept_once_or_refused(monkeypatch: pytest.MonkeyPatch,
+                                                             boundary_close: float) -> None:
+    """ccxt drops binance's rows before ``since``; an exchange that repeats the boundary bar meets vendor_bars."""
+    pages = [[[1704067200000, 1.0, 2.0, 0.5, 1.5, 10.0]],
+             [[1704067200000, 1.0, 2.0, 0.5, boundary_close, 10.0], [1704070800000, 1.5, 2.5, 1.0, 2.0, 11.0]], []]
+    monkeypatch.setattr(ccxt.binance, "fetch_ohlcv", lambda *_args: pages.pop(0))
+    provider = CcxtProvider("binance")
+    if boundary_close == 1.5:
+        assert provider.fetch("BTC/USDT", "1h", start=JAN1, end=SEVEN_HOURS).close.tolist() == [1.5, 2.0]
+    else:
+        with pytest.raises(ResponseError, match=r"two different bars at 2024-01-01 00:00:00\+00:00"):
+            provider.fetch("BTC/USDT", "1h", start=JAN1, end=SEVEN_HOURS)
+    assert pages == []
+
+
 @pytest.mark.parametrize(("page", "text"), [
     ([[1704067200000, 1.0, 2.0]], "with a row \\[1704067200000, 1.0, 2.0\\]; expected"),
     ([["2024-01-01", 1.0, 2.0, 0.5, 1.5, 10.0]], "with a row whose time '2024-01-01' is not milliseconds"),
@@ -234,3 +251,9 @@ def test_bad_settings_and_a_missing_package_are_clear(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "ccxt", None)
     with pytest.raises(ProviderError, match=r"needs the 'ccxt' extra: pip install 'backgrid\[ccxt\]'"):
         CcxtProvider("binance")
+
+
+def test_importing_the_adapter_does_not_import_ccxt() -> None:
+    code = "import sys, backgrid.data.providers.ccxt; print('ccxt' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
