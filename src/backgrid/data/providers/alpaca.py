@@ -18,16 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from backgrid.data.calendar import CRYPTO, US_EQUITY
-from backgrid.data.providers._http import redact, retry_after
+from backgrid.data.providers._http import redact, retry_after, status_error
 from backgrid.data.providers.base import Capabilities, _utc, credential, vendor_bars
 from backgrid.data.timeframe import Timeframe
-from backgrid.errors import (
-    CredentialsError,
-    ProviderUnavailableError,
-    RateLimitError,
-    ResponseError,
-    SourceError,
-)
+from backgrid.errors import ProviderUnavailableError, ResponseError, SourceError
 
 if TYPE_CHECKING:
     from alpaca.common.exceptions import APIError
@@ -165,19 +159,9 @@ def _feed(sdk: _SDK, feed: str) -> Any:
 def _api_error(exc: APIError, symbol: str, key: str | None, secret: str | None) -> SourceError:
     """alpaca-py's APIError (an HTTP status and the vendor's body) as a ProviderError."""
     response = exc.response
-    status = exc.status_code
-    said = redact(str(exc), key, secret)
-    if status == 429:
-        wait = retry_after(response.headers.get("Retry-After")) if response is not None else None
-        return RateLimitError(f"{NAME} refused {symbol} for its rate limit (HTTP 429): {said}", provider=NAME,
-                              retry_after=wait)
-    if status in (401, 403):
-        msg = (f"{NAME} refused the key for {symbol} (HTTP {status}): check {KEY_VARIABLE} and {SECRET_VARIABLE} "
-               f"(and that the plan covers this feed): {said}")
-        return CredentialsError(msg, provider=NAME)
-    if status is not None and status >= 500:
-        return ProviderUnavailableError(f"{NAME} failed to answer {symbol} (HTTP {status}): {said}", provider=NAME)
-    return SourceError(f"{NAME} cannot serve {symbol} (HTTP {status}): {said}")
+    wait = retry_after(response.headers.get("Retry-After")) if response is not None else None
+    return status_error(NAME, symbol, exc.status_code, redact(str(exc), key, secret), wait=wait,
+                        variables=f"{KEY_VARIABLE} and {SECRET_VARIABLE}")
 
 
 def _frame(rows: list[dict[str, Any]], symbol: str) -> pd.DataFrame:
