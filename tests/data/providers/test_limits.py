@@ -67,6 +67,7 @@ def test_limits_are_checked_and_described():
         Limit(1, 0)
     assert Limit(5 / 60, 5).describe() == "5/min, burst 5"
     assert Limit(2, 4).describe() == "2/s, burst 4"
+    assert Limit(200 / 60, 10).describe() == "3.33/s, burst 10"
 
 
 def test_the_breaker_opens_after_n_failures_in_a_row(clock):

@@ -62,8 +62,8 @@ if TYPE_CHECKING:
     from backgrid.data.sources.base import DataSource
     from backgrid.data.timeframe import Timeframe
 
-__all__ = ["DEFAULT_CHAINS", "PROVIDERS", "ProviderChain", "ProviderSpec", "chain_order", "default_chain",
-           "make_provider"]
+__all__ = ["DEFAULT_CHAINS", "PROVIDERS", "ProviderChain", "ProviderSpec", "chain_of", "chain_order", "default_chain",
+           "limit_of", "make_provider"]
 
 #: The vendors asked for each asset class, in order.
 DEFAULT_CHAINS: Mapping[str, tuple[str, ...]] = {
@@ -184,7 +184,7 @@ def chain_order(asset_class: str) -> tuple[str, ...]:
 
 def limit_of(name: str) -> Limit:
     """The request rate of vendor ``name``: the settings file's ``[limits.<name>]``, else the registry's."""
-    spec, _ = _spec(name)
+    spec = PROVIDERS[name] if name in PROVIDERS else _spec(name)[0]  # "ccxt" alone: every exchange's default
     told = _settings().get("limits", {}).get(name) or _settings().get("limits", {}).get(spec.name)
     if told is None:
         return spec.limit
@@ -195,13 +195,23 @@ def limit_of(name: str) -> Limit:
         raise DataError(msg) from exc
 
 
+def chain_of(names: Sequence[str], *, name: str | None = None, clock: Clock = time.monotonic,
+             sleep: Sleep = time.sleep) -> ProviderChain:
+    """A chain of registry vendors ``names`` in order, each with its bucket and breaker, adapters made lazily.
+
+    ``name`` defaults to the one vendor's name, or the names joined with ``+``.
+    """
+    for vendor in names:
+        _spec(vendor)
+    providers = [_Lazy(vendor) for vendor in names]
+    limits = {vendor: TokenBucket(limit_of(vendor), clock=clock, sleep=sleep) for vendor in names}
+    breakers = {vendor: CircuitBreaker(clock=clock) for vendor in names}
+    return ProviderChain(providers, name=name, limits=limits, breakers=breakers)
+
+
 def default_chain(asset_class: str, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> ProviderChain:
     """The chain of ``asset_class`` (``crypto``, ``equity``, ``fx``), named after it, its vendors made lazily."""
-    order = chain_order(asset_class)
-    providers = [_Lazy(name) for name in order]
-    limits = {name: TokenBucket(limit_of(name), clock=clock, sleep=sleep) for name in order}
-    return ProviderChain(providers, name=asset_class, limits=limits, breakers={
-        name: CircuitBreaker(clock=clock) for name in order})
+    return chain_of(chain_order(asset_class), name=asset_class, clock=clock, sleep=sleep)
 
 
 class _Lazy:

@@ -43,7 +43,7 @@ class Limit:
     def describe(self) -> str:
         """``5/min, burst 5`` or ``2/s, burst 4``: the rate in the unit that reads best."""
         per_second = self.rate
-        rate = f"{per_second:g}/s" if per_second >= 1 else f"{per_second * 60:g}/min"
+        rate = f"{per_second:.3g}/s" if per_second >= 1 else f"{per_second * 60:.3g}/min"
         return f"{rate}, burst {self.burst}"
 
 
