@@ -337,7 +337,7 @@ def providers(json_: bool = JSON_OPTION, csv_: bool = CSV_OPTION) -> None:
         records.append({"provider": shown, "installed": spec.installed(), "requires": spec.requires,
                         "credentials": keys or ["none needed"], "limit": limit_of(name).describe(),
                         "asset_classes": list(spec.asset_classes)})
-    columns = [Column("provider"), Column("installed", lambda r: "yes" if r["installed"] else f"no ({r['requires']})"),
+    columns = [Column("provider"), Column("installed", lambda r: "yes" if r["installed"] else "no"),
                Column("credentials", lambda r: ", ".join(r["credentials"]), wrap=True),
                Column("limit", wrap=True), Column("asset classes", lambda r: " ".join(r["asset_classes"]), wrap=True)]
     chains = "; ".join(f"{a}: {' -> '.join(chain_order(a))}" for a in DEFAULT_CHAINS)
