@@ -178,3 +178,11 @@ def test_lineage_round_trips_and_old_files_read_as_one_vendor():
     meta = {"source": "csv", "first_ts": at(0).value, "last_ts": at(4).value, "updated_at": "2024-02-01T00:00:00+00:00"}
     assert [(e.vendor, e.start, e.end) for e in _lineage(meta)] == [("csv", at(0), at(4))]
     assert _lineage({**meta, "first_ts": None, "last_ts": None}) == []
+
+
+def test_get_or_fetch_through_a_chain_keeps_the_vendor_in_the_lineage(store):
+    chain = ProviderChain([Vendor("a", until=0), Vendor("b")], name="crypto")  # a has nothing: b answers
+    got = store.get_or_fetch(chain, "BTC/USDT", "1h", ttl=None, start=at(0), end=at(5))
+    assert got.source == "crypto"  # the key it was asked by, as before
+    assert [(e.vendor, e.start, e.end) for e in store.info("BTC/USDT", "1h", "crypto").lineage] == [
+        ("b", at(0), at(4))]
