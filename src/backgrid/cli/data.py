@@ -1,4 +1,4 @@
-"""``backgrid data ...``: import, list, show, resample and delete stored series."""
+"""``backgrid data ...``: import, fetch, refresh, list, show, resample and delete stored series; list providers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from backgrid.cli.common import App, command, console, error_console, styled
+from backgrid.cli.common import App, command, console, error_console, progress, styled
 from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
 
 if TYPE_CHECKING:
@@ -226,3 +226,120 @@ def delete(
         msg = f"nothing to delete: no series {which} in the store at {store.home}"
         raise SeriesNotFoundError(msg)
     console().print(f"deleted {removed} series of {symbol}")
+
+
+def _when_option(value: str | None, option: str) -> pd.Timestamp | None:
+    """A ``--from``/``--to`` value as a UTC time (naive: UTC); a clear error when it is no time."""
+    import pandas as pd  # noqa: PLC0415
+
+    from backgrid.errors import DataError  # noqa: PLC0415
+
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError as exc:
+        msg = f"{option} must be a date or time such as 2024-01-31 or 2024-01-31T12:00, got {value!r}"
+        raise DataError(msg) from exc
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _lineage_lines(info: SeriesInfo) -> list[str]:
+    return [f"  {e.vendor}: {e.start:%Y-%m-%d %H:%M} .. {e.end:%Y-%m-%d %H:%M} UTC, fetched "
+            f"{e.fetched_at:%Y-%m-%d %H:%M}" for e in info.lineage]
+
+
+@app.command("fetch")
+@command
+def fetch(
+    symbol: str = typer.Argument(..., help="Symbol as the vendor names it (BTC/USDT, AAPL, EURUSD=X)."),
+    provider: list[str] = typer.Option([], "--provider", "-p",
+                                       help="Vendor to ask (repeatable: asked in order); see `backgrid data "
+                                            "providers`."),
+    asset_class: str | None = typer.Option(None, "--asset-class", "-a",
+                                           help="Ask this asset class's chain of vendors: crypto, equity or fx."),
+    timeframe: str = typer.Option("1d", "--timeframe", "-t", help="Bar length: 1m 5m 15m 30m 1h 4h 1d 1w."),
+    from_: str | None = typer.Option(None, "--from", help="First bar's open time (UTC when naive)."),
+    to: str | None = typer.Option(None, "--to", help="End of the range, excluded (default: now)."),
+) -> None:
+    """Fetch bars from market-data vendors into the store; only what the store lacks is fetched."""
+    from backgrid.data.providers.chain import chain_of, default_chain  # noqa: PLC0415
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import DataError  # noqa: PLC0415
+
+    if bool(provider) == bool(asset_class):
+        msg = "name the vendors with --provider P (repeatable) or a chain with --asset-class crypto|equity|fx"
+        raise DataError(msg)
+    source = default_chain(asset_class) if asset_class else chain_of(provider)
+    start, end = _when_option(from_, "--from"), _when_option(to, "--to")
+    store = DataStore()
+    with progress(f"fetching {symbol} {timeframe} from {source.name}"):
+        store.backfill(source, symbol, timeframe, start=start, end=end)
+    info = store.info(symbol, timeframe, source.name)
+    out = console()
+    out.print(series_listing([info], title=f"Fetched into source {source.name}", brief=True))
+    out.print("served by:")
+    for line in _lineage_lines(info):
+        out.print(line, soft_wrap=True)
+
+
+@app.command("refresh")
+@command
+def refresh(
+    symbols: list[str] | None = typer.Argument(None, help="Symbols to refresh (default: every series from a vendor)."),
+) -> None:
+    """Append the newest bars to stored series that came from vendors; exits with 1 when one fails."""
+    from backgrid.data.providers.chain import DEFAULT_CHAINS, chain_of, default_chain  # noqa: PLC0415
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import BackgridError, SeriesNotFoundError, SourceError  # noqa: PLC0415
+
+    store = DataStore()
+    wanted: list[str | None] = list(symbols) if symbols else [None]
+    infos = [i for s in wanted for i in store.list(symbol=s)]
+    out, err = console(), error_console()
+    done, failed = 0, 0
+    for info in infos:
+        label = f"{info.symbol} {info.timeframe} from {info.source}"
+        try:
+            source = default_chain(info.source) if info.source in DEFAULT_CHAINS else chain_of([info.source])
+        except SourceError:
+            out.print(f"{label}: skipped (not from a vendor)", soft_wrap=True)
+            continue
+        try:
+            after = store.refresh(source, info.symbol, info.timeframe)
+        except BackgridError as exc:
+            err.print(styled(("failed:", "bold red"), f" {label}: {exc}"), soft_wrap=True)
+            failed += 1
+            continue
+        done += 1
+        out.print(f"{label}: {after.rows - info.rows:+,} bar(s), last {_when(_iso(after.last_ts))}", soft_wrap=True)
+    if not infos:
+        which = ", ".join(symbols) if symbols else "anything"
+        msg = f"nothing to refresh: the store at {store.home} holds no series of {which}"
+        raise SeriesNotFoundError(msg)
+    if failed:
+        err.print(f"{failed} series failed, {done} refreshed")
+        raise typer.Exit(1)
+
+
+@app.command("providers")
+@command
+def providers(json_: bool = JSON_OPTION, csv_: bool = CSV_OPTION) -> None:
+    """List the market-data vendors: installed?, API keys set? (never their values), rate limits, asset classes."""
+    import os  # noqa: PLC0415
+
+    from backgrid.data.providers.chain import DEFAULT_CHAINS, PROVIDERS, chain_order, limit_of  # noqa: PLC0415
+
+    records = []
+    for name, spec in PROVIDERS.items():
+        shown = "ccxt:<exchange>" if name == "ccxt" else name
+        keys = [f"{v} {'set' if os.environ.get(v, '').strip() else 'missing'}" for v in spec.credentials]
+        records.append({"provider": shown, "installed": spec.installed(), "requires": spec.requires,
+                        "credentials": keys or ["none needed"], "limit": limit_of(name).describe(),
+                        "asset_classes": list(spec.asset_classes)})
+    columns = [Column("provider"), Column("installed", lambda r: "yes" if r["installed"] else "no"),
+               Column("credentials", lambda r: ", ".join(r["credentials"]), wrap=True),
+               Column("limit", wrap=True), Column("asset classes", lambda r: " ".join(r["asset_classes"]), wrap=True)]
+    chains = "; ".join(f"{a}: {' -> '.join(chain_order(a))}" for a in DEFAULT_CHAINS)
+    emit([Listing(columns, records, title="Market-data providers", caption=f"chains: {chains}")],
+         json_=json_, csv_=csv_)

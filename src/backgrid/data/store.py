@@ -51,18 +51,25 @@ import pyarrow.parquet as pq
 from backgrid.data.bars import OHLCV, OPTIONAL_COLUMNS, Bars
 from backgrid.data.calendar import CALENDARS, Inference, get_calendar
 from backgrid.data.timeframe import Timeframe
-from backgrid.errors import AmbiguousSeriesError, DataError, SeriesNotFoundError, SourceError, StoreError
+from backgrid.errors import (
+    AmbiguousSeriesError,
+    DataError,
+    ProviderError,
+    SeriesNotFoundError,
+    SourceError,
+    StoreError,
+)
 
 if sys.platform != "win32":
     import fcntl
 
 if TYPE_CHECKING:
     import builtins
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
     from backgrid.data.sources.base import DataSource
 
-__all__ = ["DataStore", "MergeCounts", "SeriesInfo"]
+__all__ = ["DataStore", "Lineage", "MergeCounts", "SeriesInfo"]
 
 _META_KEY = b"backgrid"
 _FORMAT = 1
@@ -71,6 +78,8 @@ _SUFFIX = ".parquet"
 _TS_TYPE = pa.timestamp("ns", tz="UTC")
 #: Fill values for an optional column one side of a merge lacks.
 _DEFAULTS = {"split_factor": 1.0, "dividend": 0.0}
+#: How far apart (relative) two vendors' prices of one bar may be and still count as the same bar.
+CONFLICT_TOLERANCE = 1e-4
 _UNSAFE = frozenset('%/\\:<>"|?*')
 _ESCAPE = re.compile(r"%([0-9A-F]{2})")
 
@@ -111,6 +120,28 @@ class MergeCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class Lineage:
+    """One vendor's part of a stored series: bars opened from ``start`` to ``end`` (both included), fetched at
+    ``fetched_at`` (aware, UTC). Where entries overlap, the later one served the bars (new rows win a merge)."""
+
+    vendor: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    fetched_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as stored in the file's metadata (times as UTC nanoseconds, ``fetched_at`` in ISO 8601)."""
+        return {"vendor": self.vendor, "start": _ns(self.start), "end": _ns(self.end),
+                "fetched_at": self.fetched_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Lineage:
+        """Read an entry written by :meth:`to_json`."""
+        return cls(str(raw["vendor"]), pd.Timestamp(int(raw["start"]), tz="UTC"),
+                   pd.Timestamp(int(raw["end"]), tz="UTC"), datetime.fromisoformat(raw["fetched_at"]))
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesInfo:
     """What the store knows about one series, read from the file's footer alone.
 
@@ -120,7 +151,8 @@ class SeriesInfo:
     bound the request the series answers for (``None`` means open: the series is all there is on
     that side), which :meth:`DataStore.get_or_fetch` uses to decide whether the cache covers a request.
     ``calendar_inferred`` is the reason the calendar was guessed from the data (``None`` when given);
-    ``merge`` counts what the last write did when it was a merge into a stored series (else ``None``).
+    ``merge`` counts what the last write did when it was a merge into a stored series (else ``None``);
+    ``lineage`` says which vendor served which bars (see :class:`Lineage`), oldest first.
     """
 
     symbol: str
@@ -141,6 +173,7 @@ class SeriesInfo:
     size_bytes: int
     calendar_inferred: str | None = None
     merge: MergeCounts | None = None
+    lineage: tuple[Lineage, ...] = ()
 
     def is_fresh(self, ttl: timedelta | None, now: datetime | None = None) -> bool:
         """Return True when the series was written less than ``ttl`` ago (``None``: never expires).
@@ -190,7 +223,8 @@ def _series_columns(bars: Bars) -> dict[str, np.ndarray]:
 
 
 def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
-              span: tuple[pd.Timestamp | None, pd.Timestamp | None], merge: MergeCounts | None) -> dict[str, Any]:
+              span: tuple[pd.Timestamp | None, pd.Timestamp | None], merge: MergeCounts | None,
+              lineage: Sequence[Lineage] = ()) -> dict[str, Any]:
     n = len(bars)
     guess = bars.calendar.inferred
     return {
@@ -212,6 +246,7 @@ def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
         "calendar_inferred": None if guess is None else {"confidence": guess.confidence, "reason": guess.reason},
         "merge": None if merge is None else {"added": merge.added, "overlapping": merge.overlapping,
                                              "changed": merge.changed},
+        "lineage": [entry.to_json() for entry in lineage],
     }
 
 
@@ -255,6 +290,7 @@ def _info(meta: Mapping[str, Any], path: Path, size: int) -> SeriesInfo:
             calendar_inferred=None if guess is None else str(guess["reason"]),
             merge=None if merge is None else MergeCounts(int(merge["added"]), int(merge["overlapping"]),
                                                          int(merge["changed"])),
+            lineage=tuple(_lineage(meta)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"{path} has incomplete backgrid metadata ({type(exc).__name__}: {exc})"
@@ -416,6 +452,77 @@ def _merge_span(a: pd.Timestamp | None, b: pd.Timestamp | None, pick: Any) -> pd
     return None if a is None or b is None else pick(a, b)
 
 
+# -- lineage ----------------------------------------------------------------------------------------
+def _lineage(meta: Mapping[str, Any]) -> builtins.list[Lineage]:
+    """The stored lineage; a file of an older version gets one entry: its source served all its bars."""
+    raw = meta.get("lineage")
+    if raw is not None:
+        return [Lineage.from_json(entry) for entry in raw]
+    if meta.get("first_ts") is None:
+        return []
+    return [Lineage(str(meta["source"]), pd.Timestamp(int(meta["first_ts"]), tz="UTC"),
+                    pd.Timestamp(int(meta["last_ts"]), tz="UTC"), datetime.fromisoformat(meta["updated_at"]))]
+
+
+def _entry(bars: Bars, vendor: str, fetched_at: datetime) -> Lineage:
+    return Lineage(vendor, pd.Timestamp(int(bars.ts[0]), tz="UTC"), pd.Timestamp(int(bars.ts[-1]), tz="UTC"),
+                   fetched_at)
+
+
+def _vendors(ts: np.ndarray, lineage: Sequence[Lineage], default: str) -> np.ndarray:
+    """The vendor that served each bar at ``ts``: the latest lineage entry covering it, else ``default``."""
+    out = np.full(ts.size, default, dtype=object)
+    for entry in lineage:
+        out[(ts >= _ns(entry.start)) & (ts <= _ns(entry.end))] = entry.vendor
+    return out
+
+
+def _check_vendors(old: Bars, lineage: Sequence[Lineage], new: Bars, vendor: str, tolerance: float) -> None:
+    """Refuse ``new`` bars of ``vendor`` whose prices disagree with stored bars another vendor served.
+
+    Prices (open, high, low, close) are compared, not volume (vendors count it differently); a stored last bar
+    that was not complete is expected to change and is not compared.
+    """
+    if not len(old) or not len(new):
+        return
+    pos = np.minimum(np.searchsorted(old.ts, new.ts), len(old) - 1)
+    same_time = old.ts[pos] == new.ts
+    if not old.last_complete:
+        same_time &= pos != len(old) - 1
+    at_old, at_new = pos[same_time], np.flatnonzero(same_time)
+    others = _vendors(old.ts[at_old], lineage, old.source) != vendor
+    at_old, at_new = at_old[others], at_new[others]
+    if not at_old.size:
+        return
+    differs = np.zeros(at_old.size, dtype=bool)
+    for name in ("open", "high", "low", "close"):
+        a, b = old.column(name)[at_old], new.column(name)[at_new]
+        differs |= ~np.isclose(b, a, rtol=tolerance, atol=0.0, equal_nan=True)
+    if not differs.any():
+        return
+    k = int(np.argmax(differs))
+    i, j = int(at_old[k]), int(at_new[k])
+    stored_by = _vendors(old.ts[i:i + 1], lineage, old.source)[0]
+    values = ", ".join(f"{name} {new.column(name)[j]:g} vs {old.column(name)[i]:g}"
+                       for name in ("open", "high", "low", "close"))
+    msg = (f"{new.symbol!r} {new.timeframe}: {vendor}'s bars disagree with the stored bars of {stored_by} "
+           f"at {pd.Timestamp(int(old.ts[i]), tz='UTC')} ({values}; {int(differs.sum())} bar(s) differ by more than "
+           f"a relative {tolerance:g}); nothing was written. Store the vendors apart, or delete the series first")
+    raise DataError(msg)
+
+
+def _add_lineage(lineage: builtins.list[Lineage], entry: Lineage, step: int) -> builtins.list[Lineage]:
+    """``lineage`` with ``entry`` appended; joined to the last entry when the same vendor served both and their
+    ranges overlap or touch (``step``: the bar length in nanoseconds), so a refresh after a refresh keeps one."""
+    if lineage:
+        last = lineage[-1]
+        touch = entry.start.value <= last.end.value + step and last.start.value <= entry.end.value + step
+        if last.vendor == entry.vendor and touch:
+            joined = Lineage(entry.vendor, min(last.start, entry.start), max(last.end, entry.end), entry.fetched_at)
+            return [*lineage[:-1], joined]
+    return [*lineage, entry]
+
+
 # -- the store --------------------------------------------------------------------------------------
 class DataStore:
     """A directory of Parquet series keyed by ``(source, symbol, timeframe)``.
@@ -457,36 +564,66 @@ class DataStore:
         synthetic if either side is). The write is atomic: on any failure the stored series is
         untouched and no temporary file is left.
 
+        The series' ``lineage`` records which vendor (``bars.source``, or the vendor a chain named in
+        :meth:`backfill`) served which bars. A merge whose prices disagree with stored bars that another vendor
+        served, by more than a relative :data:`CONFLICT_TOLERANCE`, is a :class:`~backgrid.errors.DataError`
+        naming the first differing bar, and nothing is written; identical overlaps merge.
+
         The metadata's ``checksum`` is the hex SHA-256 over each stored column in file order
         (``ts``, ``open``, ``high``, ``low``, ``close``, ``volume``, then ``split_factor`` and
         ``dividend`` when present): the column name in UTF-8, a NUL byte, then the values as
         little-endian int64 (``ts``) or float64 bytes.
         """
-        return self._write(bars, mode=mode, span=(None, None))
+        return self._write([bars], mode=mode, span=(None, None))
 
-    def _write(self, bars: Bars, *, mode: str,
-               span: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> SeriesInfo:
+    def _write(self, parts: Sequence[Bars], *, mode: str, span: tuple[pd.Timestamp | None, pd.Timestamp | None],
+               key: str | None = None) -> SeriesInfo:
+        """Write ``parts`` (merged in order, in one atomic write) under source ``key`` (default: the first's).
+
+        Each part's own ``source`` is the vendor its lineage entry names.
+        """
         if mode not in ("replace", "merge"):
             msg = f"mode must be 'replace' or 'merge', got {mode!r}"
             raise DataError(msg)
-        _check_writable(bars)
-        path = self._path(bars.source, bars.symbol, bars.timeframe)
+        for part in parts:
+            _check_writable(part)
+        first = parts[0]
+        key = first.source if key is None else key
+        path = self._path(key, first.symbol, first.timeframe)
+        fetched_at = datetime.now(UTC)
         counts: MergeCounts | None = None
+        stored: Bars | None = None
+        lineage: builtins.list[Lineage] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with _locked(self._lock_path(path)):
                 if mode == "merge" and path.exists():
                     meta, columns = _load(path)
-                    bars, counts = _merge(_bars(meta, columns, path), bars)
+                    stored, lineage = _bars(meta, columns, path), _lineage(meta)
                     span = (_merge_span(_from_ns(meta["span_start"]), span[0], min),
                             _merge_span(_from_ns(meta["span_end"]), span[1], max))
-                columns = _series_columns(bars)
-                meta = _metadata(bars, columns, span, counts)
+                for part in parts:
+                    vendor = part.source
+                    keyed = part if part.source == key else replace(part, source=key)
+                    if stored is None:
+                        stored = keyed
+                        lineage = [_entry(part, vendor, fetched_at)] if len(part) else []
+                        continue
+                    _check_vendors(stored, lineage, keyed, vendor, CONFLICT_TOLERANCE)
+                    stored, done = _merge(stored, keyed)
+                    counts = done if counts is None else MergeCounts(
+                        counts.added + done.added, counts.overlapping + done.overlapping,
+                        counts.changed + done.changed)
+                    if len(part):
+                        lineage = _add_lineage(lineage, _entry(part, vendor, fetched_at), first.timeframe.nanos)
+                assert stored is not None  # noqa: S101  # parts is never empty
+                columns = _series_columns(stored)
+                meta = _metadata(stored, columns, span, counts, lineage)
                 size = _atomic_write(path, _table(columns, meta))
         except StoreError:
             raise
         except OSError as exc:
-            msg = f"cannot write {bars.symbol!r} {bars.timeframe} from {bars.source!r} to {path}: {exc}"
+            msg = f"cannot write {first.symbol!r} {first.timeframe} from {key!r} to {path}: {exc}"
             raise StoreError(msg) from exc
         return _info(meta, path, size)
 
@@ -558,14 +695,85 @@ class DataStore:
             stored = self.info(symbol, tf, source.name)
             if stored.is_fresh(ttl) and stored.covers(lo, hi):
                 return self.read(symbol, tf, source=source.name, start=lo, end=hi)
+        bars = self._fetch(source, symbol, tf, lo, hi)
+        self._write([bars], mode="replace", span=(lo, hi), key=source.name)  # the lineage keeps the vendor
+        bars = bars if bars.source == source.name else replace(bars, source=source.name)
+        return bars if lo is None and hi is None else bars.slice(lo, hi)
+
+    def backfill(
+        self, source: DataSource, symbol: str, timeframe: str | Timeframe, *,
+        start: Any = None, end: Any = None, ttl: timedelta | None = None,
+    ) -> Bars:
+        """Return bars opened in ``[start, end)``, fetching from ``source`` only the pieces the store lacks.
+
+        With nothing stored, the whole range is fetched. Otherwise the pieces fetched are the one before the
+        stored bars (when ``start`` is earlier than what the series answers for) and the one after them (when
+        ``end`` is later, or ``end`` is ``None`` and the series is older than ``ttl``; the piece starts at the
+        last stored bar when that bar was incomplete, so it is replaced). A piece for which the source has no
+        bars (a plain :class:`~backgrid.errors.SourceError`) adds nothing. Every piece is fetched before
+        anything is written, then all are merged in one atomic write: a vendor failing on any piece
+        (a :class:`~backgrid.errors.ProviderError`) leaves the stored file untouched. The bars keep their
+        vendor in the series' ``lineage`` (a :class:`~backgrid.data.providers.chain.ProviderChain` names the
+        vendor that answered); they are stored under ``source.name``.
+        """
+        tf = Timeframe.parse(timeframe)
+        lo, hi = _stamp(start), _stamp(end)
+        try:
+            info: SeriesInfo | None = self.info(symbol, tf, source.name)
+        except SeriesNotFoundError:
+            info = None
+        if info is None or info.first_ts is None or info.last_ts is None:
+            bars = self._fetch(source, symbol, tf, lo, hi)
+            self._write([bars], mode="replace", span=(lo, hi), key=source.name)
+            return self.read(symbol, tf, source=source.name, start=lo, end=hi)
+        pieces: builtins.list[tuple[pd.Timestamp | None, pd.Timestamp | None]] = []
+        have_lo = info.span_start if info.span_start is not None else info.first_ts
+        if (lo is None and info.span_start is not None) or (lo is not None and lo < have_lo):
+            pieces.append((lo, info.first_ts))
+        after = info.last_ts if not info.last_complete else info.last_ts + pd.Timedelta(tf.nanos)
+        have_hi = info.span_end if info.span_end is not None else after
+        tail: pd.Timestamp | None = None
+        if (hi is None and not info.is_fresh(ttl)) or (hi is not None and hi > have_hi):
+            tail = min(after, hi) if hi is not None else after
+        asked = [*pieces, *([(tail, hi)] if tail is not None else [])]
+        fetched: builtins.list[Bars] = []
+        for piece_lo, piece_hi in asked:  # every piece before any write: a failure writes nothing
+            got = self._piece(source, symbol, tf, piece_lo, piece_hi)
+            if got is not None:
+                fetched.append(got)
+        if fetched:
+            span = (lo if pieces else info.span_start, hi if hi is not None and hi > have_hi else info.span_end)
+            self._write(fetched, mode="merge", span=span, key=source.name)
+        return self.read(symbol, tf, source=source.name, start=lo, end=hi)
+
+    def refresh(self, source: DataSource, symbol: str, timeframe: str | Timeframe) -> SeriesInfo:
+        """Append the bars newer than the stored series from ``source`` (the last bar again when incomplete).
+
+        :class:`~backgrid.errors.SeriesNotFoundError` when nothing is stored under ``source.name``.
+        """
+        tf = Timeframe.parse(timeframe)
+        info = self.info(symbol, tf, source.name)
+        self.backfill(source, symbol, tf, start=info.first_ts, ttl=timedelta(0))
+        return self.info(symbol, tf, source.name)
+
+    def _fetch(self, source: DataSource, symbol: str, tf: Timeframe, lo: pd.Timestamp | None,
+               hi: pd.Timestamp | None) -> Bars:
         bars = source.fetch(symbol, tf, start=lo, end=hi)
         if bars.timeframe != tf:
             msg = f"source {source.name!r} returned {bars.symbol!r} at {bars.timeframe}; expected {tf}"
             raise SourceError(msg)
-        if bars.symbol != symbol or bars.source != source.name:  # store under the key it was asked by
-            bars = replace(bars, symbol=symbol, source=source.name)
-        self._write(bars, mode="replace", span=(lo, hi))
-        return bars if lo is None and hi is None else bars.slice(lo, hi)
+        return bars if bars.symbol == symbol else replace(bars, symbol=symbol)  # stored under the key asked by
+
+    def _piece(self, source: DataSource, symbol: str, tf: Timeframe, lo: pd.Timestamp | None,
+               hi: pd.Timestamp | None) -> Bars | None:
+        """A missing piece of a stored series, ``None`` when the source has no bars there."""
+        try:
+            bars = self._fetch(source, symbol, tf, lo, hi)
+        except ProviderError:
+            raise
+        except SourceError:
+            return None
+        return bars.slice(lo, hi) if len(bars) else None
 
     # -- housekeeping ---------------------------------------------------------------------------
     def delete(self, symbol: str, timeframe: str | Timeframe | None = None, source: str | None = None) -> int:
