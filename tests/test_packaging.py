@@ -17,6 +17,12 @@ USED_BY = {
     "research": "backgrid.optimize's cmaes and qmc methods (Optuna's CmaEsSampler and QMCSampler)",
     "dask": "backgrid.optimize.fanout on a Dask cluster (--cluster)",
     "postgres": "Optuna's RDB storage and the trial ledger on PostgreSQL (tests/optimize/test_postgres.py)",
+    "yfinance": "backgrid.data.providers.yahoo",
+    "ccxt": "backgrid.data.providers.ccxt",
+    "alpaca": "backgrid.data.providers.alpaca",
+    "polygon": "backgrid.data.providers.polygon (the massive client)",
+    "cryptocompare": "backgrid.data.providers.cryptocompare (httpx)",
+    "providers": "every vendor adapter at once",
 }
 
 

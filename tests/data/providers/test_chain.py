@@ -237,11 +237,21 @@ def test_a_registered_adapter_is_built_with_its_exchange(monkeypatch):
     made = {}
 
     class Exchange(Fake):
-        def __init__(self, *, exchange):
-            super().__init__(f"ccxt:{exchange}")
-            made["exchange"] = exchange
+        def __init__(self, *, exchange_id):
+            super().__init__(f"ccxt:{exchange_id}")
+            made["exchange"] = exchange_id
 
     monkeypatch.setattr(chain_module.ProviderSpec, "factory", lambda _self: Exchange)
     provider = make_provider("ccxt:kraken")
     assert made == {"exchange": "kraken"}
     assert fetch(ProviderChain([provider])).source == "ccxt:kraken"
+
+
+@pytest.mark.parametrize("name", ["yfinance", "ccxt:binance", "alpaca", "polygon", "cryptocompare"])
+def test_every_registered_name_builds_its_real_adapter(name):
+    """The registry's module:Class strings and arguments match the adapters as written (no request is made)."""
+    provider = make_provider(name)
+    assert provider.name == name
+    assert provider.capabilities.timeframes
+    spec = chain_module.PROVIDERS[name.partition(":")[0]]
+    assert spec.installed()

@@ -112,7 +112,7 @@ class ProviderSpec:
             loaded = importlib.import_module(module)
         except ImportError as exc:
             msg = (f"the {self.name} adapter needs {self.requires}, which is not installed "
-                   f"(pip install 'backgrid[{self.requires}]'): {exc}")
+                   f"(pip install 'backgrid[{self.name}]'): {exc}")
             raise SourceError(msg) from exc
         factory: Callable[..., Provider] = getattr(loaded, cls)
         return factory
@@ -126,7 +126,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
     "ccxt": ProviderSpec("ccxt", (f"{_PKG}.ccxt:CcxtProvider", f"{_PKG}.exchange:CcxtProvider"), "ccxt",
                          ("crypto",), Limit(5.0, 5)),
     "alpaca": ProviderSpec("alpaca", (f"{_PKG}.alpaca:AlpacaProvider",), "alpaca", ("equity", "crypto"),
-                           Limit(200 / 60, 10), ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY")),
+                           Limit(200 / 60, 10), ("ALPACA_API_KEY", "ALPACA_SECRET_KEY")),
     "polygon": ProviderSpec("polygon", (f"{_PKG}.polygon:PolygonProvider",), "massive", ("equity", "fx", "crypto"),
                             Limit(5 / 60, 5), ("POLYGON_API_KEY",)),
     "cryptocompare": ProviderSpec("cryptocompare", (f"{_PKG}.cryptocompare:CryptoCompareProvider",), "httpx",
@@ -142,7 +142,7 @@ def _spec(name: str) -> tuple[ProviderSpec, dict[str, Any]]:
         known = ", ".join("ccxt:<exchange>" if n == "ccxt" else n for n in PROVIDERS)
         msg = f"unknown provider {name!r}; known providers: {known}"
         raise SourceError(msg)
-    return spec, ({"exchange": exchange} if exchange else {})
+    return spec, ({"exchange_id": exchange} if exchange else {})
 
 
 def make_provider(name: str) -> Provider:

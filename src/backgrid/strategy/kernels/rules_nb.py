@@ -65,15 +65,19 @@ def cross_nb(series, a_col, a_const, a_ago, b_col, b_const, b_ago, warm, out):
         ac, bc, ak, bk, ax, bx = a_col[j], b_col[j], a_ago[j], b_ago[j], a_const[j], b_const[j]
         if w >= n:
             continue
+        # "at or below" is not "not above" (a NaN is neither): both are kept; & rather than `and`, no branch
         if ac >= 0 and bc >= 0 and ak == 0 and bk == 0:  # two arrays as they are: the sweep's usual cross
+            below = series[w - 1, ac] <= series[w - 1, bc]
             for i in range(w, n):
-                out[i, j] = series[i, ac] > series[i, bc] and series[i - 1, ac] <= series[i - 1, bc]
+                x = series[i, ac]
+                y = series[i, bc]
+                out[i, j] = (x > y) & below
+                below = x <= y
             continue
-        a0 = _at(series, ac, ax, ak, w - 1)
-        b0 = _at(series, bc, bx, bk, w - 1)
+        below = _at(series, ac, ax, ak, w - 1) <= _at(series, bc, bx, bk, w - 1)
         for i in range(w, n):
-            a1 = _at(series, ac, ax, ak, i)
-            b1 = _at(series, bc, bx, bk, i)
-            out[i, j] = a1 > b1 and a0 <= b0
-            a0, b0 = a1, b1
+            x = _at(series, ac, ax, ak, i)
+            y = _at(series, bc, bx, bk, i)
+            out[i, j] = (x > y) & below
+            below = x <= y
     return out
