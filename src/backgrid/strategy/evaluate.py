@@ -49,6 +49,8 @@ class IndicatorCache:
         self.values: dict[tuple[Any, ...], tuple[dict[str, Array], int]] = {}
         self._frames: dict[str, Bars] = {str(bars.timeframe): bars}
         self._rows: dict[str, Array] = {}
+        #: an indicator's outputs by its name and the values its parameters take (across parameter sets)
+        self.resolved: dict[tuple[Any, ...], tuple[dict[str, Array], int, tuple[Any, ...]]] = {}
         self.computed = 0  # how many times a module actually ran (the rest came from the cache)
 
     def frame(self, timeframe: str) -> Bars:
@@ -100,8 +102,25 @@ class Evaluator:
         """
         seen = self._seen.get((name, timeframe))
         if seen is None:
-            seen = self._seen[(name, timeframe)] = self._indicator(name, timeframe)
+            # another parameter set with the same values for this indicator resolved it already
+            params = tuple((k, self.resolve(v)) for k, v in self.strategy.indicators[name].params.items())
+            given = (name, timeframe, params, self._source_values(name))
+            seen = self.cache.resolved.get(given)
+            if seen is None:
+                seen = self.cache.resolved[given] = self._indicator(name, timeframe)
+            self._seen[(name, timeframe)] = seen
         return seen
+
+    def _source_values(self, name: str) -> tuple[Any, ...]:
+        """What the indicator's source resolves to in this set (a source's own parameters)."""
+        ind = self.strategy.indicators[name]
+        if ind.source is None:
+            return ()
+        ref = parse_operand(ind.source)[0]
+        if ref in PRICE_FIELDS or ref not in self.strategy.indicators:
+            return (ref,)
+        return (ref, tuple((k, self.resolve(v)) for k, v in self.strategy.indicators[ref].params.items()),
+                self._source_values(ref))
 
     def _indicator(self, name: str, timeframe: str | None) -> tuple[dict[str, Array], int, tuple[Any, ...]]:
         ind = self.strategy.indicators[name]

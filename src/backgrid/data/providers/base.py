@@ -36,7 +36,7 @@ from backgrid.errors import CredentialsError, ResponseError, SourceError
 if TYPE_CHECKING:
     from backgrid.data.calendar import Calendar
 
-__all__ = ["Capabilities", "Provider", "credential", "vendor_bars"]
+__all__ = ["Capabilities", "Provider", "credential", "utc_bound", "vendor_bars"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: T
             msg = f"{provider} answered {symbol} with two different bars at {at}"
             raise ResponseError(msg, provider=provider)
         data = data[~repeated]
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = utc_bound(start), utc_bound(end)
     if lo is not None:
         data = data[data.index >= lo]
     if hi is not None:
@@ -157,8 +157,8 @@ def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: T
     return Bars.from_pandas(data, symbol=symbol, timeframe=timeframe, source=provider, calendar=calendar)
 
 
-def _utc(stamp: pd.Timestamp | None) -> pd.Timestamp | None:
-    """A request's bound in UTC (a naive one is read as UTC)."""
+def utc_bound(stamp: pd.Timestamp | None) -> pd.Timestamp | None:
+    """A request's bound in UTC (a naive one is read as UTC; ``None`` stays ``None``)."""
     if stamp is None:
         return None
     stamp = pd.Timestamp(stamp)

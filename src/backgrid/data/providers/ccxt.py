@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from backgrid.data.bars import Bars
-from backgrid.data.providers.base import Capabilities, _utc, credential, vendor_bars
+from backgrid.data.providers.base import Capabilities, credential, utc_bound, vendor_bars
 from backgrid.data.timeframe import TIMEFRAMES, Timeframe
 from backgrid.errors import (
     CredentialsError,
@@ -92,7 +92,7 @@ class CcxtProvider:
             msg = f"{self.name} serves no bars (ccxt has no fetchOHLCV for {self.exchange_id}), so none of {symbol}"
             raise SourceError(msg)
         self.capabilities.check(self.name, symbol, tf)
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc_bound(start), utc_bound(end)
         rows = self._call(symbol, lambda: self._pages(symbol, tf, lo, hi))
         frame = pd.DataFrame({column: [row[i + 1] for row in rows] for i, column in enumerate(_COLUMNS)},
                              index=pd.to_datetime([row[0] for row in rows], unit="ms", utc=True))

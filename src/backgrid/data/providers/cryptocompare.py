@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from backgrid.data.providers.base import Capabilities, _utc, credential, vendor_bars
+from backgrid.data.providers.base import Capabilities, credential, utc_bound, vendor_bars
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import (
     CredentialsError,
@@ -113,7 +113,7 @@ class CryptoCompareProvider:
         timeframe = Timeframe.parse(timeframe)
         fsym, tsym = _pair(symbol)
         now = self.clock().tz_convert("UTC") if self.clock is not None else pd.Timestamp.now(tz="UTC")
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc_bound(start), utc_bound(end)
         self.capabilities.check(NAME, symbol, timeframe, lo, now)
         reach = self.capabilities.history.get(str(timeframe))
         if lo is None and reach is not None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from backgrid.data.calendar import CRYPTO, FX, US_EQUITY
 from backgrid.data.providers._http import redact, retry_after, status_error
-from backgrid.data.providers.base import Capabilities, _utc, credential, vendor_bars
+from backgrid.data.providers.base import Capabilities, credential, utc_bound, vendor_bars
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import CredentialsError, ProviderUnavailableError, ResponseError, SourceError
 
@@ -58,7 +58,7 @@ class PolygonProvider:
               end: pd.Timestamp | None = None) -> Bars:
         """The bars of ``symbol`` at ``timeframe`` opened in ``[start, end)``."""
         timeframe = Timeframe.parse(timeframe)
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc_bound(start), utc_bound(end)
         self.capabilities.check(NAME, symbol, timeframe, lo)
         key = _key()
         client = _client(key)

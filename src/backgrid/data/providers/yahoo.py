@@ -55,7 +55,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from backgrid.data.bars import Bars
-from backgrid.data.providers.base import Capabilities, _utc, vendor_bars
+from backgrid.data.providers.base import Capabilities, utc_bound, vendor_bars
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import ProviderUnavailableError, RateLimitError, ResponseError, SourceError
 
@@ -124,7 +124,7 @@ class YahooProvider:
         """The bars of ``symbol`` at ``timeframe`` opened in ``[start, end)`` (naive bounds are UTC)."""
         tf = Timeframe.parse(timeframe)
         now = pd.Timestamp.now(tz="UTC") if self.clock is None else self.clock().tz_convert("UTC")
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc_bound(start), utc_bound(end)
         self.capabilities.check(self.name, symbol, tf, lo, now)
         ticker = (self.ticker or _yfinance_ticker)(symbol)
         frames: list[pd.DataFrame] = []
