@@ -26,6 +26,7 @@ its value ``n`` bars ago (``close[1]``).
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -132,6 +133,7 @@ ParamValue = Annotated[float | int | str | bool, PlainValidator(_param_value),
                        WithJsonSchema({"type": ["number", "string", "boolean"]})]
 
 
+@functools.lru_cache(maxsize=4096)  # a sweep parses the same few operands for each of its sets
 def parse_operand(text: str) -> tuple[str, str | None, int, bool]:
     """Split an operand string into ``(name, output, bars_ago, is_param)``."""
     match = OPERAND.match(text)
