@@ -15,7 +15,7 @@ from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
 from backgrid.errors import EquityNotKeptError, ResultColumnError
-from backgrid.metrics.columns import SUMMARY_METRICS, column_stats, summary_stats
+from backgrid.metrics.columns import column_stats, curve_needed, summary_stats
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
 __all__ = ["Result"]
@@ -153,11 +153,9 @@ class Result:
         """
         chosen = list(METRICS) if names is None else list(dict.fromkeys(names))
         if not self._equity.shape[0]:
-            curve = [name for name in chosen if name not in SUMMARY_METRICS]
-            if curve:
-                msg = (f"{', '.join(curve)} need the equity curve; run with keep_equity=True (without it: "
-                       f"{', '.join(sorted(SUMMARY_METRICS))})")
-                raise EquityNotKeptError(msg)
+            problem = curve_needed(chosen)
+            if problem:
+                raise EquityNotKeptError(problem)
             values = summary_stats(self.summary[:, 0], self.summary[:, 1], self.params["cash"], self.index.size,
                                    self.records, _buy_and_hold(self._prices["close"]), chosen)
             return pd.DataFrame(values, index=self.columns, columns=chosen)

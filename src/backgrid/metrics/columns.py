@@ -22,7 +22,7 @@ from backgrid.errors import MetricsError
 from backgrid.metrics.kernels import columns_nb
 from backgrid.metrics.registry import DAY_NS, METRICS, StatsInput, _simple_returns
 
-__all__ = ["SUMMARY_METRICS", "VECTORISED", "column_stats", "summary_stats"]
+__all__ = ["SUMMARY_METRICS", "VECTORISED", "column_stats", "curve_needed", "summary_stats"]
 
 _EQUITY = {name: i for i, name in enumerate(columns_nb.EQUITY_FIELDS)}
 _TRADES = {name: i for i, name in enumerate(columns_nb.TRADE_FIELDS)}
@@ -112,11 +112,9 @@ def summary_stats(  # noqa: PLR0917  # column_stats' arguments, the summary in p
     ([0.1], [-0.25], [0])
     """
     wanted = _wanted(names)
-    extra = [name for name in wanted if name not in SUMMARY_METRICS]
-    if extra:
-        msg = (f"{', '.join(extra)} need the equity curve (run with keep_equity=True); without it: "
-               f"{', '.join(sorted(SUMMARY_METRICS))}")
-        raise MetricsError(msg)
+    problem = curve_needed(wanted)
+    if problem:
+        raise MetricsError(problem)
     final = np.asarray(final, dtype=np.float64)
     m = final.size
     cash = np.broadcast_to(np.asarray(cash, dtype=np.float64), (m,)).copy()
@@ -128,6 +126,15 @@ def summary_stats(  # noqa: PLR0917  # column_stats' arguments, the summary in p
     out["total_return"] = final / cash - 1.0 if n else np.zeros(m)
     out["max_drawdown"] = 0.0 - np.asarray(drawdown, dtype=np.float64) if n else np.zeros(m)
     return {name: out[name].astype(np.int64 if METRICS[name].integer else np.float64) for name in wanted}
+
+
+def curve_needed(names: Sequence[str]) -> str | None:
+    """What is wrong with asking a run without its equity curve for ``names`` (``None``: nothing)."""
+    curve = [name for name in names if name not in SUMMARY_METRICS]
+    if not curve:
+        return None
+    return (f"{', '.join(curve)} need the equity curve; run with keep_equity=True (without it: "
+            f"{', '.join(sorted(SUMMARY_METRICS))})")
 
 
 def _wanted(names: Sequence[str] | None) -> list[str]:
