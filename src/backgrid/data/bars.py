@@ -7,6 +7,12 @@ and float64 ``open``, ``high``, ``low``, ``close``, ``volume``; optionally
 ``dividend`` (cash per share going ex on that bar, 0.0 when none). A bar opened
 at ``ts`` closes at ``ts + timeframe``.
 
+``adjustment`` says what the prices already account for: ``"raw"`` (as traded:
+the engine applies the split and dividend columns to a position), ``"splits"``
+(split-adjusted, as Yahoo serves them: the engine pays dividends only) or
+``"total"`` (back-adjusted for splits and dividends: the engine applies
+neither). The dividend column is in the same terms as the prices.
+
 ``Bars`` checks shapes and dtypes only; data quality is the job of
 :func:`backgrid.data.validate.validate`, which every loader runs.
 """
@@ -25,12 +31,14 @@ from backgrid.data.calendar import Calendar, get_calendar, infer_calendar
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import ColumnError, DataError
 
-__all__ = ["OHLCV", "OPTIONAL_COLUMNS", "Bars", "MultiBars"]
+__all__ = ["ADJUSTMENTS", "OHLCV", "OPTIONAL_COLUMNS", "Bars", "MultiBars"]
 
 #: Required price and volume columns, in canonical order.
 OHLCV: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 #: Corporate-action columns a series may carry.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("split_factor", "dividend")
+#: What a series' prices already account for (see the module docstring).
+ADJUSTMENTS: tuple[str, ...] = ("raw", "splits", "total")
 
 
 def _float_column(name: str, values: Any, n: int) -> np.ndarray:
@@ -63,6 +71,7 @@ class Bars:
     source: str = "memory"
     synthetic: bool = False
     last_complete: bool = True
+    adjustment: str = "raw"
     _index: pd.DatetimeIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +82,9 @@ class Bars:
         if ts.ndim != 1 or ts.dtype != np.int64:
             msg = f"ts must be a 1-D int64 array of UTC nanoseconds, got {ts.dtype} with shape {ts.shape}"
             raise ColumnError(msg)
+        if self.adjustment not in ADJUSTMENTS:
+            msg = f"adjustment must be one of {', '.join(ADJUSTMENTS)}, got {self.adjustment!r}"
+            raise DataError(msg)
         n = ts.size
         set_ = object.__setattr__
         set_(self, "ts", ts)
