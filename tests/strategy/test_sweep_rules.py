@@ -54,7 +54,7 @@ def test_each_column_equals_the_one_set_evaluator(name: str) -> None:
     cache = IndicatorCache(BARS)
     evaluators = [Evaluator(strategy, cache, values) for values in SETS]
     rule = strategy.entries.long
-    held, warm = rule_columns(evaluators, rule)
+    [(held, warm)] = rule_columns(evaluators, [rule])
     assert held.flags.f_contiguous
     assert held.shape == (len(BARS), len(SETS))
     fired = 0
@@ -91,8 +91,38 @@ def test_a_cross_from_equal_values_fires_and_one_staying_equal_does_not() -> Non
         "exits": {"long": {"crosses_below": ["close", "open"]}}})
     cache = IndicatorCache(bars)
     evaluators = [Evaluator(strategy, cache, {}), Evaluator(strategy, cache, {})]
-    up, _ = rule_columns(evaluators, strategy.entries.long)
-    down, _ = rule_columns(evaluators, strategy.exits.long)
+    (up, _), (down, _) = rule_columns(evaluators, [strategy.entries.long, strategy.exits.long])  # one pass
     # close - open: 0, 0, +1, 0, -1: above after equal at bar 2; below after equal at bar 4
     assert up[:, 0].tolist() == [False, False, True, False, False]
     assert down[:, 1].tolist() == [False, False, False, False, True]
+
+
+TOGETHER = {
+    "both ways, two arrays": [{"crosses_above": ["fast_ma", "slow_ma"]}, {"crosses_below": ["fast_ma", "slow_ma"]}],
+    "both ways, a look-back and a parameter": [{"crosses_above": ["rsi[2]", "$level"]},
+                                               {"crosses_below": ["rsi[2]", "$level"]}],
+    # the same cross three times (crossing below slow_ma is fast_ma crossing above it), and its opposite once,
+    # inside combinations that write over their first child's matrix
+    "one cross used again": [{"any": [{"crosses_above": ["fast_ma", "slow_ma"]}, {"<": [1, 2]}]},
+                             {"not": {"crosses_below": ["slow_ma", "fast_ma"]}},
+                             {"crosses_above": ["slow_ma", "fast_ma"]},
+                             {"crosses_above": ["fast_ma", "slow_ma"]}],
+}
+
+
+@pytest.mark.parametrize("name", list(TOGETHER))
+def test_rules_evaluated_together_equal_each_alone(name: str) -> None:
+    # a cross wanted both ways is written in one pass; each result must still be its own rule's, unshared
+    strategy = document(TOGETHER[name][0])
+    rules = [document(r).entries.long for r in TOGETHER[name]]
+    cache = IndicatorCache(BARS)
+    evaluators = [Evaluator(strategy, cache, values) for values in SETS]
+    results = rule_columns(evaluators, rules)
+    assert len({id(held) for held, _ in results}) == len(rules)
+    for rule, (held, warm) in zip(rules, results, strict=True):
+        assert held.flags.f_contiguous
+        for j, ev in enumerate(evaluators):
+            alone, alone_warm = ev.rule(rule)
+            assert np.array_equal(held[:, j], alone), (name, rule, SETS[j])
+            assert warm[j] == alone_warm
+        assert held.any()

@@ -229,10 +229,10 @@ def _sweep_signals(strategy: Strategy, evaluators: list[Evaluator], allowed: np.
     filtered by the session; and the largest warm-up."""
     signals = {}
     warmup = 0
-    for path, rule in rules_of(strategy):
-        held, warm = rule_columns(evaluators, rule)
+    named = list(rules_of(strategy))
+    for (path, _), (held, warm) in zip(named, rule_columns(evaluators, [rule for _, rule in named]), strict=True):
         if allowed is not None and path.startswith("entries"):
-            held &= allowed[:, None]
+            np.logical_and(held, allowed[:, None], out=held)
         signals[_SIGNAL_OF[path]] = held
         warmup = max(warmup, int(warm.max()))
     return signals, warmup
