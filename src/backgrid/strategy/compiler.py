@@ -189,22 +189,13 @@ _SIGNAL_OF = {"entries.long": "entries", "entries.short": "short_entries", "exit
               "exits.short": "short_exits"}
 
 
-def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, allowed: np.ndarray | None,
-                   flat_at: np.ndarray | None, *, rules: bool = True) -> tuple[dict[str, Any], int]:
-    """The ``backtest`` arguments of one parameter set on one symbol, and the rules' warm-up.
+def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, flat_at: np.ndarray | None) -> dict[str, Any]:
+    """The ``backtest`` arguments of one parameter set on one symbol but its signals (:func:`_signals` writes
+    those for all the sets at once).
 
-    ``allowed`` (the session filter) and ``flat_at`` (session ends) depend on the bars only: worked out
-    once per symbol, not per parameter set. ``rules=False`` leaves the signals out (a sweep evaluates them
-    for all its sets at once, :func:`_sweep_signals`).
+    ``flat_at`` (session ends) depends on the bars only: worked out once per symbol, not per parameter set.
     """
     kwargs: dict[str, Any] = {}
-    warmup = 0
-    for path, rule in rules_of(strategy) if rules else ():
-        held, warm = ev.rule(rule)
-        if allowed is not None and path.startswith("entries"):
-            held &= allowed
-        kwargs[_SIGNAL_OF[path]] = held
-        warmup = max(warmup, warm)
     exits = strategy.exits
     sl = _stop(ev, exits.stop_loss)
     for name, value in (("stop_loss", sl), ("take_profit", _stop(ev, exits.take_profit, sl)),
@@ -220,13 +211,13 @@ def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, allowed: np.nd
     if flat_at is not None:
         kwargs["flat_at"] = flat_at
     _sizing(strategy, ev, bars, kwargs)
-    return kwargs, warmup
+    return kwargs
 
 
-def _sweep_signals(strategy: Strategy, evaluators: list[Evaluator], allowed: np.ndarray | None,
-                   ) -> tuple[dict[str, np.ndarray], int]:
+def _signals(strategy: Strategy, evaluators: list[Evaluator], allowed: np.ndarray | None,
+             ) -> tuple[dict[str, np.ndarray], int]:
     """Each top-level rule of every set as an (n, m) column-major matrix (see :mod:`.sweep`), entries
-    filtered by the session; and the largest warm-up."""
+    filtered by the session (``allowed``: worked out once per symbol); and the largest warm-up."""
     signals = {}
     warmup = 0
     named = list(rules_of(strategy))
@@ -295,26 +286,24 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
         labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in chosen], names=swept)
                   if swept else None)
         evaluators = [Evaluator(strategy, cache, values) for values in chosen]
-        batch = len(chosen) > 1 or labels is not None  # several columns: the rules of all sets at once
-        per_set = []
-        for ev in evaluators:
-            kwargs, warm = _engine_kwargs(strategy, ev, bars, allowed, flat_at, rules=not batch)
-            per_set.append(kwargs | account)
-            warmup = max(warmup, warm)
+        batch = len(chosen) > 1 or labels is not None  # several columns: each signal a matrix
+        signals, warmup = _signals(strategy, evaluators, allowed)
+        per_set = [_engine_kwargs(strategy, ev, bars, flat_at) | account for ev in evaluators]
+        if not batch:
+            per_set[0] |= {name: held[:, 0] for name, held in signals.items()}
         stacked = stack(per_set, bars.index, labels)
         if batch:
-            signals, warm = _sweep_signals(strategy, evaluators, allowed)
             stacked |= {name: pd.DataFrame(held, index=bars.index, columns=labels, copy=False)
                         for name, held in signals.items()}
-            warmup = max(warmup, warm)
         asked, computed = len(chosen) * max(len(strategy.indicators), 1), cache.computed
         return Compiled(strategy, bars, stacked, chosen, warmup, (computed, asked))
     per_symbol = {}
     for symbol, bars in frames.items():
         cache = IndicatorCache(bars)
-        kwargs, warm = _engine_kwargs(strategy, Evaluator(strategy, cache, chosen[0]), bars,
-                                      _session_mask(strategy, bars), _session_ends(strategy, bars))
-        per_symbol[symbol] = kwargs
+        ev = Evaluator(strategy, cache, chosen[0])
+        signals, warm = _signals(strategy, [ev], _session_mask(strategy, bars))
+        per_symbol[symbol] = _engine_kwargs(strategy, ev, bars, _session_ends(strategy, bars)) | {
+            name: held[:, 0] for name, held in signals.items()}
         warmup = max(warmup, warm)
         computed += cache.computed
     return Compiled(strategy, MultiBars(frames), _portfolio(per_symbol, frames) | account, chosen, warmup,
