@@ -44,10 +44,12 @@ def prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.Dateti
     raise EngineError(msg)
 
 
-def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *, fill: Any) -> Any:
+def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *, fill: Any,
+             on_index: bool = False) -> Any:
     """Align a pandas input on the data's bars (absent bars get ``fill``) and, for a portfolio, order its
-    DataFrame columns by symbol; anything else passes through unchanged."""
-    if isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
+    DataFrame columns by symbol; anything else passes through unchanged. ``on_index``: the caller found the
+    input's index equal to the data's already."""
+    if not on_index and isinstance(value, pd.Series | pd.DataFrame) and isinstance(value.index, pd.DatetimeIndex):
         own = value.index.tz_localize("UTC") if value.index.tz is None else value.index.tz_convert("UTC")
         if not own.equals(index):  # on the data's own bars already: no copy
             value = value.set_axis(own.as_unit("ns")).reindex(index.as_unit("ns"), fill_value=fill)
@@ -74,7 +76,7 @@ def signal(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | 
     # a signal on the data's own bars loses nothing in the alignment: only another index needs the count
     moved = isinstance(value, pd.Series | pd.DataFrame) and not value.index.equals(index)
     fired, first = _fired(value) if moved else (0, None)
-    value = _on_bars(name, value, index, symbols, fill=False)
+    value = _on_bars(name, value, index, symbols, fill=False, on_index=not moved)
     if fired and not _fired(value)[0]:
         warnings.append(f"{name}: none of its {fired:,} True values falls on a bar of the data (the first is at "
                         f"{first}, the first bar at {index[0] if n else 'none'}); check the time zone and the "
