@@ -198,3 +198,33 @@ def test_walkforward_ctrl_c_exits_130_and_a_bad_window_is_named(tmp_path: Path, 
     result = invoke("walkforward", *SMALL, "--train", "2y", "--test", "6m", "--out", tmp_path)
     assert result.exit_code == 130
     assert "interrupted after 1 of 4 folds" in result.stderr
+
+
+def test_a_study_in_a_database_is_shared_by_runs_with_other_folders(tmp_path: Path):
+    # Optuna's RDB storage (SQLite here; PostgreSQL is tested in tests/optimize): a second run, writing
+    # elsewhere, finds the first run's 8 trials in the database and evaluates only the 4 it lacks
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = invoke("optimize", *SMALL, "--method", "tpe", "--trials", 8, "--batch", 4, "--storage", url,
+                   "--out", tmp_path / "a")
+    assert first.exit_code == 0, first.output
+    second = invoke("optimize", *SMALL, "--method", "tpe", "--trials", 12, "--batch", 4, "--storage", url,
+                    "--out", tmp_path / "b")
+    assert second.exit_code == 0, second.output
+    assert "tpe search: 4 of 12" not in second.stderr
+    assert "tpe search: 12 of 12" in second.stderr
+    trials = pd.read_parquet(tmp_path / "b" / "trials.parquet")
+    assert len(trials) == 12
+    kept = pd.read_parquet(tmp_path / "a" / "trials.parquet")
+    pd.testing.assert_frame_equal(trials.loc[kept.index, kept.columns], kept)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--storage", "sqlite:///x.db"], "a grid search keeps its study in the --out folder"),
+    (["--method", "tpe", "--trials", "4", "--storage", "not a url"], "expected a database URL"),
+])
+def test_bad_storage_is_a_usage_error(tmp_path: Path, args: list[str], says: str):
+    result = invoke("optimize", *SMALL, "--out", tmp_path, *args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --storage:" in " ".join(result.stderr.split())
+    assert says in " ".join(result.stderr.split())
+    assert not any(tmp_path.iterdir())

@@ -326,6 +326,10 @@ def optimize(
                                       "this folder; the study is kept in its study/ folder to resume.")],
     fresh: Annotated[bool, typer.Option("--fresh", help="Start the study afresh (its earlier trials are "
                                         "removed) instead of resuming it.")] = False,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", envvar="BACKGRID_STORAGE_URL", help="Keep an Optuna search's study in this database "
+        "(postgresql://user@host/db, sqlite:///study.db) instead of the --out folder: workers on several "
+        "machines share it, and a trial whose worker died is retried.")] = None,
     json_: bool = JSON_OPTION,
     **options: Any,
 ) -> None:
@@ -335,6 +339,9 @@ def optimize(
 
     spec = load_strategy(strategy_file, **options_of(data_options, options))
     search = _search(spec, **options_of(search_options, options))
+    if storage is not None:
+        _check_storage(storage, search.method)
+        search.options["storage"] = storage
     data = _data(spec)
     study = out / "study"
     resumed = not fresh and (study / "study.json").is_file()  # the library refuses one started otherwise
@@ -359,6 +366,20 @@ def optimize(
         screen.print(_top_listing(result, records))
         screen.print(result.summary())
     _wrote(files, out)
+
+
+def _check_storage(url: str, method: str) -> None:
+    """A database URL SQLAlchemy can read, for a method that keeps an Optuna study (usage errors otherwise)."""
+    import sqlalchemy as sa  # noqa: PLC0415  # the optimize extra's
+
+    if method in {"grid", "random"}:
+        _refuse("--storage", f"a {method} search keeps its study in the --out folder; a database is for the "
+                "Optuna methods (tpe, cmaes, qmc, nsga2, nsga3)")
+    try:
+        sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        _refuse("--storage", f"expected a database URL such as postgresql://user@host/db or sqlite:///study.db, "
+                f"got {url!r}")
 
 
 # --- walkforward ------------------------------------------------------------------------------------------------

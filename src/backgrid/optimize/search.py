@@ -305,7 +305,8 @@ def optimize(strategy: Any, data: Data, *, method: str = "grid", trials: int | N
         if method in _OPTUNA:
             frame = _optuna_search(plan, run, method=method, n_trials=n_trials, seed=seed,
                                    batch=DEFAULT_BATCH if batch is None else batch, folder=folder,
-                                   storage=storage, spec=spec, resumed=resumed, progress=progress, record=recorder)
+                                   storage=storage, spec=spec, progress=progress, record=recorder,
+                                   resumed=resume if storage is not None else resumed)  # a database: shared
         else:
             sets = the_space.grid() if method == "grid" else _draws(the_space, n_trials, seed)
             frame = _list_search(plan, run, sets, folder=folder, progress=progress, record=recorder)
@@ -474,6 +475,7 @@ def _optuna_search(plan: _Plan, run: Runner, *, method: str, n_trials: int, seed
     try:
         with warnings.catch_warnings():  # ask and tell keep heartbeats here (_Heartbeat), not Study.optimize
             warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed", category=UserWarning)
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # fail_stale_trials (since 2.9)
             while (done := _evaluated(study)) < n_trials:
                 if heartbeat:
                     optuna.storages.fail_stale_trials(study)
