@@ -57,6 +57,11 @@ def _note(record: Mapping[str, Any]) -> str:
     return ", ".join(filter(None, notes))
 
 
+#: ``data show``'s words for what a series' prices account for.
+_ADJUSTMENT_TEXT = {"raw": "raw (as traded)", "splits": "adjusted for splits",
+                    "total": "adjusted for splits and dividends"}
+
+
 def print_report(report: ValidationReport, *, screen: Console | None = None) -> None:
     """Print a validation report, colouring each finding by severity (standard output unless ``screen``)."""
     out = screen or console()
@@ -91,6 +96,9 @@ def import_(
     sep: str | None = typer.Option(None, "--sep", help="Column separator of a CSV file (default: detected)."),
     decimal: str | None = typer.Option(None, "--decimal", help="Decimal mark of a CSV file, . or , "
                                                                "(default: detected)."),
+    adjustment: str = typer.Option("raw", "--adjustment",
+                                   help="What the prices already account for: raw (as traded), splits "
+                                        "(e.g. a Yahoo download) or total (splits and dividends)."),
 ) -> None:
     """Validate a file and store it; nothing is written unless validation passes."""
     from backgrid.data.frames import load_parquet  # noqa: PLC0415
@@ -105,7 +113,7 @@ def import_(
     policy: ValidationPolicy | dict[str, str] | str
     policy = "lenient" if "all" in fix else {**dict.fromkeys(warn, "warn"), **dict.fromkeys(fix, "fix")}
     options: dict[str, Any] = {"symbol": symbol, "timeframe": timeframe, "tz": tz, "date_format": date_format,
-               "calendar": calendar, "policy": policy}
+               "calendar": calendar, "policy": policy, "adjustment": adjustment}
     try:
         if file.suffix.lower() in (".parquet", ".pq"):
             bars, report = load_parquet(file, **options)
@@ -178,6 +186,7 @@ def show(
                 + ("" if info.last_complete else ", last bar incomplete"),
         "calendar": bars.calendar.name + ("" if bars.calendar.inferred is None else
                                           f" (inferred, {bars.calendar.inferred.confidence} confidence; see below)"),
+        "prices": _ADJUSTMENT_TEXT[info.adjustment],
         "updated": f"{info.updated_at:%Y-%m-%d %H:%M:%S} UTC",
         "file": f"{info.path} ({info.size_bytes:,} bytes)",
         "checksum": f"sha256 {info.checksum} (verified)",

@@ -152,7 +152,9 @@ class SeriesInfo:
     that side), which :meth:`DataStore.get_or_fetch` uses to decide whether the cache covers a request.
     ``calendar_inferred`` is the reason the calendar was guessed from the data (``None`` when given);
     ``merge`` counts what the last write did when it was a merge into a stored series (else ``None``);
-    ``lineage`` says which vendor served which bars (see :class:`Lineage`), oldest first.
+    ``lineage`` says which vendor served which bars (see :class:`Lineage`), oldest first;
+    ``adjustment`` what the prices already account for (``"raw"``, ``"splits"`` or ``"total"``, see
+    :mod:`backgrid.data.bars`; files of older versions, which lack it, read as ``"raw"``).
     """
 
     symbol: str
@@ -174,6 +176,7 @@ class SeriesInfo:
     calendar_inferred: str | None = None
     merge: MergeCounts | None = None
     lineage: tuple[Lineage, ...] = ()
+    adjustment: str = "raw"
 
     def is_fresh(self, ttl: timedelta | None, now: datetime | None = None) -> bool:
         """Return True when the series was written less than ``ttl`` ago (``None``: never expires).
@@ -235,6 +238,7 @@ def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
         "calendar": bars.calendar.name,
         "synthetic": bool(bars.synthetic),
         "last_complete": bool(bars.last_complete),
+        "adjustment": bars.adjustment,
         "rows": n,
         "first_ts": int(bars.ts[0]) if n else None,
         "last_ts": int(bars.ts[-1]) if n else None,
@@ -291,6 +295,7 @@ def _info(meta: Mapping[str, Any], path: Path, size: int) -> SeriesInfo:
             merge=None if merge is None else MergeCounts(int(merge["added"]), int(merge["overlapping"]),
                                                          int(merge["changed"])),
             lineage=tuple(_lineage(meta)),
+            adjustment=str(meta.get("adjustment", "raw")),  # absent from files of older versions
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"{path} has incomplete backgrid metadata ({type(exc).__name__}: {exc})"
@@ -444,7 +449,7 @@ def _merge(old: Bars, new: Bars) -> tuple[Bars, MergeCounts]:
     newest = new if len(new) and new.ts[-1] >= old.ts[-1] else old
     bars = _assemble(ts, merged, symbol=new.symbol, timeframe=new.timeframe, calendar=new.calendar,
                      source=new.source, synthetic=old.synthetic or new.synthetic,
-                     last_complete=newest.last_complete)
+                     last_complete=newest.last_complete, adjustment=new.adjustment)
     return bars, MergeCounts(len(new) - overlapping, overlapping, changed)
 
 
@@ -511,6 +516,15 @@ def _check_vendors(old: Bars, lineage: Sequence[Lineage], new: Bars, vendor: str
     raise DataError(msg)
 
 
+def _check_adjustment(old: Bars, new: Bars, vendor: str) -> None:
+    """Refuse to merge bars whose prices account for other corporate actions than the stored ones."""
+    if old.adjustment != new.adjustment:
+        msg = (f"{new.symbol!r} {new.timeframe}: {vendor}'s bars are {new.adjustment!r}-adjusted but the stored "
+               f"series is {old.adjustment!r}-adjusted; nothing was written. Convert them first "
+               f"(backgrid.data.adjust(bars, to={old.adjustment!r})), store them apart, or replace the series")
+        raise DataError(msg)
+
+
 def _add_lineage(lineage: builtins.list[Lineage], entry: Lineage, step: int) -> builtins.list[Lineage]:
     """``lineage`` with ``entry`` appended; joined to the last entry when the same vendor served both and their
     ranges overlap or touch (``step``: the bar length in nanoseconds), so a refresh after a refresh keeps one."""
@@ -561,8 +575,9 @@ class DataStore:
         changed; an optional column that one side lacks is filled
         with 1.0 for ``split_factor`` and 0.0 for ``dividend``; calendar and source come from
         ``bars``, ``last_complete`` from whichever side holds the last bar, and the result is
-        synthetic if either side is). The write is atomic: on any failure the stored series is
-        untouched and no temporary file is left.
+        synthetic if either side is; both sides must have the same ``adjustment``, else a
+        :class:`~backgrid.errors.DataError` and nothing is written). The write is atomic: on any
+        failure the stored series is untouched and no temporary file is left.
 
         The series' ``lineage`` records which vendor (``bars.source``, or the vendor a chain named in
         :meth:`backfill`) served which bars. A merge whose prices disagree with stored bars that another vendor
@@ -609,6 +624,7 @@ class DataStore:
                         stored = keyed
                         lineage = [_entry(part, vendor, fetched_at)] if len(part) else []
                         continue
+                    _check_adjustment(stored, keyed, vendor)
                     _check_vendors(stored, lineage, keyed, vendor, CONFLICT_TOLERANCE)
                     stored, done = _merge(stored, keyed)
                     counts = done if counts is None else MergeCounts(
@@ -891,7 +907,8 @@ def _bars(meta: Mapping[str, Any], columns: Mapping[str, np.ndarray], path: Path
             calendar = replace(calendar, inferred=Inference(guess["confidence"], guess["reason"]))
         return _assemble(columns["ts"], columns, symbol=meta["symbol"], timeframe=Timeframe.parse(meta["timeframe"]),
                          calendar=calendar, source=meta["source"],
-                         synthetic=bool(meta["synthetic"]), last_complete=bool(meta["last_complete"]))
+                         synthetic=bool(meta["synthetic"]), last_complete=bool(meta["last_complete"]),
+                         adjustment=str(meta.get("adjustment", "raw")))  # absent from files of older versions
     except (KeyError, TypeError, DataError) as exc:
         msg = f"{path} has metadata the store cannot use ({type(exc).__name__}: {exc})"
         raise StoreError(msg) from exc

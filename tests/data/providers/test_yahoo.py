@@ -103,6 +103,7 @@ def test_daily_bars_keep_raw_prices_and_map_the_split_and_the_dividend() -> None
     assert bars.low[4] == 51.0
     assert bars.volume[4] == 4_300_000.0
     assert bars.source == "yfinance"
+    assert bars.adjustment == "splits"  # Yahoo's Open/High/Low/Close are split-adjusted, not dividend-adjusted
     assert bars.calendar.name == "us-equity"
     assert bars.calendar.inferred is None  # Yahoo said so: a stock listed in New York
     assert bars.last_complete
