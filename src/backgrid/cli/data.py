@@ -298,7 +298,7 @@ def refresh(
     symbols: list[str] | None = typer.Argument(None, help="Symbols to refresh (default: every series from a vendor)."),
 ) -> None:
     """Append the newest bars to stored series that came from vendors; exits with 1 when one fails."""
-    from backgrid.data.providers.chain import DEFAULT_CHAINS, chain_of, default_chain  # noqa: PLC0415
+    from backgrid.data.providers.chain import vendor_source  # noqa: PLC0415
     from backgrid.data.store import DataStore  # noqa: PLC0415
     from backgrid.errors import BackgridError, SeriesNotFoundError, SourceError  # noqa: PLC0415
 
@@ -310,7 +310,7 @@ def refresh(
     for info in infos:
         label = f"{info.symbol} {info.timeframe} from {info.source}"
         try:
-            source = default_chain(info.source) if info.source in DEFAULT_CHAINS else chain_of([info.source])
+            source = vendor_source(info.source)
         except SourceError:
             out.print(f"{label}: skipped (not from a vendor)", soft_wrap=True)
             continue
