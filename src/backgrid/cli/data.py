@@ -9,6 +9,7 @@ import typer
 
 from backgrid.cli.common import App, command, console, error_console, progress, styled
 from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
+from backgrid.data.watch import format_ttl
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from backgrid.data.sources.csv import CsvFormatName
-    from backgrid.data.store import SeriesInfo
+    from backgrid.data.store import DataStore, SeriesInfo
     from backgrid.data.validate import ValidationReport
 
 app = App(help="Import, inspect and resample market data in the local store.", no_args_is_help=True)
@@ -296,13 +297,21 @@ def fetch(
 @command
 def refresh(
     symbols: list[str] | None = typer.Argument(None, help="Symbols to refresh (default: every series from a vendor)."),
+    watched_: bool = typer.Option(False, "--watched", help="Refresh the watched series whose ttl ran out "
+                                                          "(backgrid data watched), and only those."),
 ) -> None:
     """Append the newest bars to stored series that came from vendors; exits with 1 when one fails."""
     from backgrid.data.providers.chain import vendor_source  # noqa: PLC0415
     from backgrid.data.store import DataStore  # noqa: PLC0415
-    from backgrid.errors import BackgridError, SeriesNotFoundError, SourceError  # noqa: PLC0415
+    from backgrid.errors import BackgridError, DataError, SeriesNotFoundError, SourceError  # noqa: PLC0415
 
     store = DataStore()
+    if watched_:
+        if symbols:
+            msg = "--watched refreshes the watch list; name no symbols with it"
+            raise DataError(msg)
+        _refresh_watched(store)
+        return
     wanted: list[str | None] = list(symbols) if symbols else [None]
     infos = [i for s in wanted for i in store.list(symbol=s)]
     out, err = console(), error_console()
@@ -329,6 +338,102 @@ def refresh(
     if failed:
         err.print(f"{failed} series failed, {done} refreshed")
         raise typer.Exit(1)
+
+
+def _refresh_watched(store: DataStore) -> None:
+    """``data refresh --watched``: one line per watch; exits with 1 when one failed."""
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
+
+    results = store.refresh_watched()
+    if not results:
+        msg = f"nothing to refresh: the watch list of {store.home} is empty; add to it with `backgrid data watch`"
+        raise SeriesNotFoundError(msg)
+    out, err = console(), error_console()
+    for r in results:
+        label = f"{r.watch.symbol} {r.watch.timeframe} from {r.watch.provider}"
+        if r.status == "failed":
+            err.print(styled(("failed:", "bold red"), f" {label}: {r.error}"), soft_wrap=True)
+        elif r.status == "fresh":
+            out.print(f"{label}: fresh (ttl {format_ttl(r.watch.ttl)})", soft_wrap=True)
+        else:
+            out.print(f"{label}: {r.added:+,} bar(s)", soft_wrap=True)
+    failed = sum(r.status == "failed" for r in results)
+    if failed:
+        err.print(f"{failed} watched series failed, {len(results) - failed} fresh or refreshed")
+        raise typer.Exit(1)
+
+
+@app.command("watch")
+@command
+def watch(
+    symbol: str = typer.Argument(..., help="Symbol as the vendor names it (BTC/USDT, AAPL, EURUSD=X)."),
+    timeframe: str = typer.Option(..., "--timeframe", "-t", help="Bar length: 1m 5m 15m 30m 1h 4h 1d 1w."),
+    provider: str | None = typer.Option(None, "--provider", "-p",
+                                        help="Vendor or asset class (crypto, equity, fx) to fetch from (default: "
+                                             "the stored series' vendor, else the asset class the symbol "
+                                             "suggests)."),
+    ttl: str | None = typer.Option(None, "--ttl", help="Refresh when older than this: 30m, 6h, 1d, 2w "
+                                                       "(default: one bar)."),
+) -> None:
+    """Add a series to the watch list that `backgrid data refresh --watched` (and the service) keeps fresh."""
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+
+    added = DataStore().watch(symbol, timeframe, provider, ttl=ttl)
+    console().print(f"watching {added.symbol} {added.timeframe} from {added.provider}, refreshed when older than "
+                    f"{format_ttl(added.ttl)}", soft_wrap=True)
+
+
+@app.command("unwatch")
+@command
+def unwatch(
+    symbol: str = typer.Argument(..., help="Symbol to stop watching."),
+    timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Only this timeframe."),
+    provider: str | None = typer.Option(None, "--provider", "-p", help="Only this vendor or asset class."),
+) -> None:
+    """Remove series from the watch list (the stored bars stay); exits with 1 when nothing matched."""
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
+
+    store = DataStore()
+    removed = store.unwatch(symbol, timeframe, provider)
+    if not removed:
+        which = " ".join(filter(None, [repr(symbol), timeframe, provider and f"from {provider!r}"]))
+        msg = f"nothing to unwatch: {which} is not on the watch list of {store.home}"
+        raise SeriesNotFoundError(msg)
+    console().print(f"stopped watching {removed} series of {symbol}")
+
+
+@app.command("watched")
+@command
+def watched(json_: bool = JSON_OPTION, csv_: bool = CSV_OPTION) -> None:
+    """List the watch list: each series' vendor, ttl, last bar and whether a refresh is due."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
+
+    store = DataStore()
+    now = datetime.now(UTC)
+    records = []
+    for w in store.watched():
+        try:
+            info: SeriesInfo | None = store.info(w.symbol, w.timeframe, w.provider)
+        except SeriesNotFoundError:
+            info = None
+        records.append({"symbol": w.symbol, "timeframe": str(w.timeframe), "provider": w.provider,
+                        "ttl": format_ttl(w.ttl), "ttl_seconds": int(w.ttl.total_seconds()),
+                        "bars": None if info is None else info.rows,
+                        "last_bar": None if info is None else _iso(info.last_ts),
+                        "refreshed_at": _iso(w.refreshed_at), "due": w.due(info, now)})
+    if not records and not (json_ or csv_):
+        console().print(f"the watch list of {store.home} is empty; add to it with "
+                        "`backgrid data watch SYMBOL --timeframe T`", soft_wrap=True)
+        return
+    columns = [Column("symbol"), Column("timeframe"), Column("provider"), Column("ttl"),
+               Column("bars", lambda r: "-" if r["bars"] is None else f"{r['bars']:,}", justify="right"),
+               Column("last bar", lambda r: _when(r["last_bar"]), wrap=True),
+               Column("due", lambda r: "yes" if r["due"] else "no")]
+    emit([Listing(columns, records, title="Watched series")], json_=json_, csv_=csv_)
 
 
 @app.command("providers")
