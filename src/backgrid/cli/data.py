@@ -40,7 +40,8 @@ def series_listing(infos: Sequence[SeriesInfo], *, title: str = "Stored series",
     }
     records = [{"source": i.source, "symbol": i.symbol, "timeframe": str(i.timeframe), "bars": i.rows,
                 "first_bar": _iso(i.first_ts), "last_bar": _iso(i.last_ts), "updated": _iso(i.updated_at),
-                "synthetic": i.synthetic, "last_complete": i.last_complete} for i in infos]
+                "synthetic": i.synthetic, "last_complete": i.last_complete, "adjustment": i.adjustment}
+               for i in infos]
     return Listing([columns[h] for h in headers], records, title=title)
 
 
