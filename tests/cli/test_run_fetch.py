@@ -77,7 +77,7 @@ def test_in_a_pipe_a_missing_symbol_is_an_error_naming_the_fetch_command(strateg
     assert result.exit_code == 1
     assert "'ACME' 1d is not in the store" in text
     assert ("fetch it with `backgrid data fetch ACME --asset-class equity --timeframe 1d --from 2024-02-01 "
-            "--to 2024-03-01`, or run again with --fetch") in text
+            "--to 2024-03-01` or run again with --fetch, or import it with `backgrid data import`") in text
     assert asked == []
 
 

@@ -64,7 +64,8 @@ def fetch_missing(market: Market, *, fetch: bool, store: DataStore | None = None
                 continue  # not a vendor: the run's own error says how to import it
             if not fetch and not _agreed(symbol, tf, chain):
                 msg = (f"{symbol!r} {tf} is not in the store at {store.home}; fetch it with "
-                       f"`{_fetch_command(symbol, name, tf, start, end)}`, or run again with --fetch")
+                       f"`{_fetch_command(symbol, name, tf, start, end)}` or run again with --fetch, "
+                       "or import it with `backgrid data import`")
                 raise SeriesNotFoundError(msg) from None
             _backfill(store, chain, symbol, tf, start, end)
             continue
