@@ -63,3 +63,20 @@ def test_merging_another_adjustment_is_refused_and_writes_nothing(store):
 def test_a_replace_may_change_the_adjustment(store):
     store.write(hourly(0, 5, adjustment="raw"))
     assert store.write(hourly(0, 5, adjustment="total")).adjustment == "total"
+
+
+class SplitAdjustedVendor:
+    """Serves hours [0, 10) split-adjusted, as Yahoo would."""
+
+    name = "demo"
+
+    def fetch(self, _symbol, _timeframe, *, start=None, end=None):
+        return hourly(0, 10, adjustment="splits", source="yfinance").slice(start, end)
+
+
+def test_a_backfill_from_a_vendor_of_another_kind_is_refused(store):
+    before = store.write(hourly(0, 5, adjustment="raw"))
+    with pytest.raises(DataError, match=r"yfinance's bars are 'splits'-adjusted but the stored series is 'raw'"):
+        store.backfill(SplitAdjustedVendor(), "AAPL", "1h", start=pd.Timestamp(0, tz="UTC"),
+                       end=pd.Timestamp(T0 + 10 * HOUR, tz="UTC"))
+    assert store.info("AAPL", "1h").checksum == before.checksum

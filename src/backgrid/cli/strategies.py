@@ -193,8 +193,7 @@ def run(
 ) -> None:
     """Backtest a strategy document on its data and print the stats and what it does in plain English.
 
-    A symbol that is not stored is fetched from market-data vendors with --fetch, or when you agree on a
-    terminal; in a pipe without --fetch the error names the `backgrid data fetch` command.
+    A symbol the store lacks is fetched with --fetch, or when you agree on a terminal.
     """
     from backgrid.cli.fetching import fetch_missing  # noqa: PLC0415
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
