@@ -798,7 +798,10 @@ class DataStore:
             vendors = [i.source for i in self.list(symbol=symbol) if i.timeframe == tf and _is_vendor(i.source)]
             provider = vendors[0] if len(vendors) == 1 else guess_asset_class(symbol)
         vendor_source(provider)  # an unknown provider is an error now, not at the first refresh
-        life = timedelta(seconds=tf.nanos / 1e9) if ttl is None else parse_ttl(ttl) if isinstance(ttl, str) else ttl
+        if ttl is None:  # one bar
+            life = timedelta(microseconds=tf.nanos // 1000)
+        else:
+            life = parse_ttl(ttl) if isinstance(ttl, str) else ttl
         if life <= timedelta(0):
             msg = f"ttl must be positive, got {life}"
             raise DataError(msg)
