@@ -74,8 +74,9 @@ class Watch:
         """True when the series must be refreshed at ``now`` (``info``: the stored series, ``None`` if none)."""
         if info is None:
             return True
-        latest = max(filter(None, (info.updated_at, self.refreshed_at)))
-        return now - latest >= self.ttl
+        if info.is_fresh(self.ttl, now):
+            return False
+        return self.refreshed_at is None or now - self.refreshed_at >= self.ttl
 
     def to_json(self) -> dict[str, Any]:
         """The entry as ``watch.json`` holds it."""
