@@ -17,6 +17,7 @@ from backgrid._version import __version__
 
 if TYPE_CHECKING:
     from backgrid import optimize, robustness
+    from backgrid.data.adjustments import adjust
     from backgrid.data.bars import Bars, MultiBars
     from backgrid.data.frames import load_frame, load_parquet
     from backgrid.data.resample import align, resample
@@ -40,6 +41,7 @@ __all__ = [
     "ValidationPolicy",
     "ValidationReport",
     "__version__",
+    "adjust",
     "align",
     "backtest",
     "demo_bars",
@@ -57,6 +59,7 @@ _HOME = {
     "BackgridError": "backgrid.errors",
     "Bars": "backgrid.data.bars",
     "MultiBars": "backgrid.data.bars",
+    "adjust": "backgrid.data.adjustments",
     "DataStore": "backgrid.data.store",
     "Timeframe": "backgrid.data.timeframe",
     "ValidationPolicy": "backgrid.data.validate",

@@ -1,5 +1,6 @@
 """``backgrid data``: what import, show and delete say about guesses, merges and nothing found."""
 
+import json
 import re
 from pathlib import Path
 
@@ -54,3 +55,15 @@ def test_deleting_nothing_is_an_error():
     assert result.exit_code == 1
     assert "no series 'AAPL' 1h" in text
     assert invoke("data", "delete", "AAPL")[0].exit_code == 0
+
+
+def test_an_import_says_what_its_prices_account_for_and_a_merge_must_agree():
+    result, text = invoke("data", "import", YAHOO, "-s", "AAPL", "-t", "1d", "--adjustment", "splits")
+    assert result.exit_code == 0, text
+    assert DataStore().read("AAPL", "1d").adjustment == "splits"
+    assert "prices adjusted for splits" in invoke("data", "show", "AAPL")[1]
+    listed = runner.invoke(app, ["data", "list", "--json"])
+    assert [r["adjustment"] for r in json.loads(listed.stdout)] == ["splits"]
+    result, text = invoke("data", "import", YAHOO, "-s", "AAPL", "-t", "1d", "--mode", "merge")
+    assert result.exit_code == 1
+    assert "'raw'-adjusted but the stored series is 'splits'-adjusted; nothing was written" in text

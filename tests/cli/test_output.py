@@ -180,7 +180,7 @@ def test_listings_print_json_and_csv(home: Path) -> None:
     assert {(r["symbol"], r["timeframe"], r["bars"]) for r in stored} == {
         (i.symbol, str(i.timeframe), i.rows) for i in DataStore(home).list()}
     csv_lines = cli(home, "data", "list", "--csv").stdout.splitlines()
-    assert csv_lines[0] == "source,symbol,timeframe,bars,first_bar,last_bar,updated,synthetic,last_complete"
+    assert csv_lines[0] == "source,symbol,timeframe,bars,first_bar,last_bar,updated,synthetic,last_complete,adjustment"
     assert len(csv_lines) == 1 + len(stored)
     ready = json.loads(cli(home, "strategies", "list", "--json").stdout)
     assert [r["name"] for r in ready] == library_names()

@@ -255,3 +255,11 @@ def test_hourly_us_stock_bars_without_a_calendar_are_us_equity_and_the_report_wa
     assert report.inferred[1].startswith("warning: annualised metrics (volatility, Sharpe, ...) assume the "
                                          "us-equity calendar")
     assert not report.findings  # offsets that follow DST place intraday bars right: no mixed_offsets note
+
+
+def test_prices_are_raw_unless_the_caller_says_what_they_account_for():
+    path = FIXTURES / "formats" / "yahoo_aapl_1d.csv"
+    assert load_csv(path, timeframe="1d")[0].adjustment == "raw"
+    assert load_csv(path, timeframe="1d", adjustment="splits")[0].adjustment == "splits"
+    with pytest.raises(DataError, match=r"adjustment must be one of raw, splits, total, got 'adjusted'"):
+        load_csv(path, timeframe="1d", adjustment="adjusted")

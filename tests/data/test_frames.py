@@ -90,3 +90,13 @@ def test_text_times_in_a_frame_get_the_same_notes_as_a_csv():
     hint = next(f for f in info.value.report.warnings if f.check == "date_format")
     assert "pass date_format='%d/%m/%Y'" in hint.message
     assert load_frame(frame, symbol="X", timeframe="1d", date_format="%d/%m/%Y")[0].ts.size == 2
+
+
+def test_frames_and_parquet_files_say_what_their_prices_account_for(tmp_path):
+    _, frame = vendor_frame()
+    assert load_frame(frame, symbol="TEST", timeframe="1h", calendar="crypto")[0].adjustment == "raw"
+    assert load_frame(frame, symbol="TEST", timeframe="1h", calendar="crypto",
+                      adjustment="total")[0].adjustment == "total"
+    frame.to_parquet(tmp_path / "t.parquet")
+    assert load_parquet(tmp_path / "t.parquet", timeframe="1h", calendar="crypto",
+                        adjustment="splits")[0].adjustment == "splits"

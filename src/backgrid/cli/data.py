@@ -9,6 +9,7 @@ import typer
 
 from backgrid.cli.common import App, command, console, error_console, progress, styled
 from backgrid.cli.listing import CSV_OPTION, JSON_OPTION, Column, Listing, emit
+from backgrid.data.watch import format_ttl
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from backgrid.data.sources.csv import CsvFormatName
-    from backgrid.data.store import SeriesInfo
+    from backgrid.data.store import DataStore, SeriesInfo
     from backgrid.data.validate import ValidationReport
 
 app = App(help="Import, inspect and resample market data in the local store.", no_args_is_help=True)
@@ -39,7 +40,8 @@ def series_listing(infos: Sequence[SeriesInfo], *, title: str = "Stored series",
     }
     records = [{"source": i.source, "symbol": i.symbol, "timeframe": str(i.timeframe), "bars": i.rows,
                 "first_bar": _iso(i.first_ts), "last_bar": _iso(i.last_ts), "updated": _iso(i.updated_at),
-                "synthetic": i.synthetic, "last_complete": i.last_complete} for i in infos]
+                "synthetic": i.synthetic, "last_complete": i.last_complete, "adjustment": i.adjustment}
+               for i in infos]
     return Listing([columns[h] for h in headers], records, title=title)
 
 
@@ -55,6 +57,11 @@ def _when(iso: str | None) -> str:
 def _note(record: Mapping[str, Any]) -> str:
     notes = ["synthetic" if record["synthetic"] else "", "" if record["last_complete"] else "last bar incomplete"]
     return ", ".join(filter(None, notes))
+
+
+#: ``data show``'s words for what a series' prices account for.
+_ADJUSTMENT_TEXT = {"raw": "raw (as traded)", "splits": "adjusted for splits",
+                    "total": "adjusted for splits and dividends"}
 
 
 def print_report(report: ValidationReport, *, screen: Console | None = None) -> None:
@@ -91,6 +98,9 @@ def import_(
     sep: str | None = typer.Option(None, "--sep", help="Column separator of a CSV file (default: detected)."),
     decimal: str | None = typer.Option(None, "--decimal", help="Decimal mark of a CSV file, . or , "
                                                                "(default: detected)."),
+    adjustment: str = typer.Option("raw", "--adjustment",
+                                   help="What the prices already account for: raw (as traded), splits "
+                                        "(e.g. a Yahoo download) or total (splits and dividends)."),
 ) -> None:
     """Validate a file and store it; nothing is written unless validation passes."""
     from backgrid.data.frames import load_parquet  # noqa: PLC0415
@@ -105,7 +115,7 @@ def import_(
     policy: ValidationPolicy | dict[str, str] | str
     policy = "lenient" if "all" in fix else {**dict.fromkeys(warn, "warn"), **dict.fromkeys(fix, "fix")}
     options: dict[str, Any] = {"symbol": symbol, "timeframe": timeframe, "tz": tz, "date_format": date_format,
-               "calendar": calendar, "policy": policy}
+               "calendar": calendar, "policy": policy, "adjustment": adjustment}
     try:
         if file.suffix.lower() in (".parquet", ".pq"):
             bars, report = load_parquet(file, **options)
@@ -178,6 +188,7 @@ def show(
                 + ("" if info.last_complete else ", last bar incomplete"),
         "calendar": bars.calendar.name + ("" if bars.calendar.inferred is None else
                                           f" (inferred, {bars.calendar.inferred.confidence} confidence; see below)"),
+        "prices": _ADJUSTMENT_TEXT[info.adjustment],
         "updated": f"{info.updated_at:%Y-%m-%d %H:%M:%S} UTC",
         "file": f"{info.path} ({info.size_bytes:,} bytes)",
         "checksum": f"sha256 {info.checksum} (verified)",
@@ -287,13 +298,21 @@ def fetch(
 @command
 def refresh(
     symbols: list[str] | None = typer.Argument(None, help="Symbols to refresh (default: every series from a vendor)."),
+    watched_: bool = typer.Option(False, "--watched", help="Refresh the watched series whose ttl ran out "
+                                                          "(backgrid data watched), and only those."),
 ) -> None:
     """Append the newest bars to stored series that came from vendors; exits with 1 when one fails."""
-    from backgrid.data.providers.chain import DEFAULT_CHAINS, chain_of, default_chain  # noqa: PLC0415
+    from backgrid.data.providers.chain import vendor_source  # noqa: PLC0415
     from backgrid.data.store import DataStore  # noqa: PLC0415
-    from backgrid.errors import BackgridError, SeriesNotFoundError, SourceError  # noqa: PLC0415
+    from backgrid.errors import BackgridError, DataError, SeriesNotFoundError, SourceError  # noqa: PLC0415
 
     store = DataStore()
+    if watched_:
+        if symbols:
+            msg = "--watched refreshes the watch list; name no symbols with it"
+            raise DataError(msg)
+        _refresh_watched(store)
+        return
     wanted: list[str | None] = list(symbols) if symbols else [None]
     infos = [i for s in wanted for i in store.list(symbol=s)]
     out, err = console(), error_console()
@@ -301,7 +320,7 @@ def refresh(
     for info in infos:
         label = f"{info.symbol} {info.timeframe} from {info.source}"
         try:
-            source = default_chain(info.source) if info.source in DEFAULT_CHAINS else chain_of([info.source])
+            source = vendor_source(info.source)
         except SourceError:
             out.print(f"{label}: skipped (not from a vendor)", soft_wrap=True)
             continue
@@ -320,6 +339,102 @@ def refresh(
     if failed:
         err.print(f"{failed} series failed, {done} refreshed")
         raise typer.Exit(1)
+
+
+def _refresh_watched(store: DataStore) -> None:
+    """``data refresh --watched``: one line per watch; exits with 1 when one failed."""
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
+
+    results = store.refresh_watched()
+    if not results:
+        msg = f"nothing to refresh: the watch list of {store.home} is empty; add to it with `backgrid data watch`"
+        raise SeriesNotFoundError(msg)
+    out, err = console(), error_console()
+    for r in results:
+        label = f"{r.watch.symbol} {r.watch.timeframe} from {r.watch.provider}"
+        if r.status == "failed":
+            err.print(styled(("failed:", "bold red"), f" {label}: {r.error}"), soft_wrap=True)
+        elif r.status == "fresh":
+            out.print(f"{label}: fresh (ttl {format_ttl(r.watch.ttl)})", soft_wrap=True)
+        else:
+            out.print(f"{label}: {r.added:+,} bar(s)", soft_wrap=True)
+    failed = sum(r.status == "failed" for r in results)
+    if failed:
+        err.print(f"{failed} watched series failed, {len(results) - failed} fresh or refreshed")
+        raise typer.Exit(1)
+
+
+@app.command("watch")
+@command
+def watch(
+    symbol: str = typer.Argument(..., help="Symbol as the vendor names it (BTC/USDT, AAPL, EURUSD=X)."),
+    timeframe: str = typer.Option(..., "--timeframe", "-t", help="Bar length: 1m 5m 15m 30m 1h 4h 1d 1w."),
+    provider: str | None = typer.Option(None, "--provider", "-p",
+                                        help="Vendor or asset class (crypto, equity, fx) to fetch from (default: "
+                                             "the stored series' vendor, else the asset class the symbol "
+                                             "suggests)."),
+    ttl: str | None = typer.Option(None, "--ttl", help="Refresh when older than this: 30m, 6h, 1d, 2w "
+                                                       "(default: one bar)."),
+) -> None:
+    """Add a series to the watch list that `backgrid data refresh --watched` (and the service) keeps fresh."""
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+
+    added = DataStore().watch(symbol, timeframe, provider, ttl=ttl)
+    console().print(f"watching {added.symbol} {added.timeframe} from {added.provider}, refreshed when older than "
+                    f"{format_ttl(added.ttl)}", soft_wrap=True)
+
+
+@app.command("unwatch")
+@command
+def unwatch(
+    symbol: str = typer.Argument(..., help="Symbol to stop watching."),
+    timeframe: str | None = typer.Option(None, "--timeframe", "-t", help="Only this timeframe."),
+    provider: str | None = typer.Option(None, "--provider", "-p", help="Only this vendor or asset class."),
+) -> None:
+    """Remove series from the watch list (the stored bars stay); exits with 1 when nothing matched."""
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
+
+    store = DataStore()
+    removed = store.unwatch(symbol, timeframe, provider)
+    if not removed:
+        which = " ".join(filter(None, [repr(symbol), timeframe, provider and f"from {provider!r}"]))
+        msg = f"nothing to unwatch: {which} is not on the watch list of {store.home}"
+        raise SeriesNotFoundError(msg)
+    console().print(f"stopped watching {removed} series of {symbol}")
+
+
+@app.command("watched")
+@command
+def watched(json_: bool = JSON_OPTION, csv_: bool = CSV_OPTION) -> None:
+    """List the watch list: each series' vendor, ttl, last bar and whether a refresh is due."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+    from backgrid.errors import SeriesNotFoundError  # noqa: PLC0415
+
+    store = DataStore()
+    now = datetime.now(UTC)
+    records = []
+    for w in store.watched():
+        try:
+            info: SeriesInfo | None = store.info(w.symbol, w.timeframe, w.provider)
+        except SeriesNotFoundError:
+            info = None
+        records.append({"symbol": w.symbol, "timeframe": str(w.timeframe), "provider": w.provider,
+                        "ttl": format_ttl(w.ttl), "ttl_seconds": int(w.ttl.total_seconds()),
+                        "bars": None if info is None else info.rows,
+                        "last_bar": None if info is None else _iso(info.last_ts),
+                        "refreshed_at": _iso(w.refreshed_at), "due": w.due(info, now)})
+    if not records and not (json_ or csv_):
+        console().print(f"the watch list of {store.home} is empty; add to it with "
+                        "`backgrid data watch SYMBOL --timeframe T`", soft_wrap=True)
+        return
+    columns = [Column("symbol"), Column("timeframe"), Column("provider"), Column("ttl"),
+               Column("bars", lambda r: "-" if r["bars"] is None else f"{r['bars']:,}", justify="right"),
+               Column("last bar", lambda r: _when(r["last_bar"]), wrap=True),
+               Column("due", lambda r: "yes" if r["due"] else "no")]
+    emit([Listing(columns, records, title="Watched series")], json_=json_, csv_=csv_)
 
 
 @app.command("providers")

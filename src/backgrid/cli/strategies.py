@@ -187,9 +187,15 @@ def run(
                                     "sentence into this folder."),
     max_memory: str | None = typer.Option(None, "--max-memory", help="Memory a sweep may use, e.g. 8G or 512M "
                                           "(default: what the system has available)."),
+    fetch: bool = typer.Option(False, "--fetch", help="Fetch from market-data vendors what the store lacks: "
+                               "symbols not stored, and the part of the range a vendor's series lacks."),
     **data: Any,
 ) -> None:
-    """Backtest a strategy document on its data and print the stats and what it does in plain English."""
+    """Backtest a strategy document on its data and print the stats and what it does in plain English.
+
+    A symbol the store lacks is fetched with --fetch, or when you agree on a terminal.
+    """
+    from backgrid.cli.fetching import fetch_missing  # noqa: PLC0415
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
     from backgrid.strategy.footprint import available_memory, estimate, parse_bytes  # noqa: PLC0415
     from backgrid.strategy.market import market_data  # noqa: PLC0415
@@ -202,6 +208,7 @@ def run(
                                                                                             "MemAvailable")
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--max-memory") from None
+    fetch_missing(spec.market, fetch=fetch)  # before the spinner: it may ask a question
     screen = console()
     with progress("loading data") as step:
         data = market_data(spec, progress=step)

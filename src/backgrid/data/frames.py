@@ -30,12 +30,15 @@ def load_frame(
     calendar: str | Calendar | None = None,
     policy: ValidationPolicy | dict[str, Any] | str | None = None,
     source: str = "frame",
+    adjustment: str = "raw",
 ) -> tuple[Bars, ValidationReport]:
     """Validate a pandas or polars frame and return ``(bars, report)``.
 
     The time may be the index (a ``DatetimeIndex``) or a column; column names are
     recognised like CSV headers (``Open``, ``close``, ``<VOL>``...) or mapped with
-    ``columns=``. Rows are reported as ``row N`` (1-based position).
+    ``columns=``. Rows are reported as ``row N`` (1-based position). ``adjustment`` says what
+    the prices already account for: ``"raw"`` (as traded), ``"splits"`` or ``"total"`` (see
+    :mod:`backgrid.data.bars`).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"open": [1.0], "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10.0]},
@@ -58,7 +61,8 @@ def load_frame(
         notes += time_notes(time_values, times, lambda i: f"row {i + 1}", timeframe=tf, tz=tz)
     values = {name: df[col] if col is not None else None for name, col in resolved.items() if name != "ts"}
     return ingest(values, symbol=symbol, timeframe=tf, times=times, calendar=calendar, policy=policy,
-                  date_text=time_values.to_numpy(), notes=notes, source=source, where=where, column_names=resolved)
+                  date_text=time_values.to_numpy(), notes=notes, source=source, where=where, column_names=resolved,
+                  adjustment=adjustment)
 
 
 def _to_pandas(frame: Any) -> pd.DataFrame:

@@ -230,6 +230,7 @@ def ingest(
     column_names: Mapping[str, str | None] | None = None,
     hint: str | None = None,
     inferred: Sequence[str] = (),
+    adjustment: str = "raw",
 ) -> tuple[Bars, ValidationReport]:
     """Validate parsed columns and wrap them as :class:`Bars`.
 
@@ -237,7 +238,8 @@ def ingest(
     takes); ``times`` is already parsed (:func:`parse_times`); ``column_names``
     gives the data's own column names, used in messages. Without ``calendar`` it is
     inferred (``hint`` names the data's origin, e.g. ``"yahoo"``) and the report says
-    so; ``inferred`` lines (what the loader itself guessed) join the report.
+    so; ``inferred`` lines (what the loader itself guessed) join the report. ``adjustment`` says
+    what the prices already account for (see :mod:`backgrid.data.bars`).
     """
     tf = Timeframe.parse(timeframe)
     n = times.size
@@ -253,7 +255,7 @@ def ingest(
                                   inferred=(*inferred, *(calendar_lines(cal, tf) if valid_times.size else ())))
     optional: dict[str, Any] = {name: fixed.extras.get(name) for name in OPTIONAL_COLUMNS}
     bars = Bars(symbol=symbol, timeframe=tf, ts=fixed.ts, open=fixed.open, high=fixed.high, low=fixed.low,
-                close=fixed.close, volume=fixed.volume, calendar=cal, source=source, **optional)
+                close=fixed.close, volume=fixed.volume, calendar=cal, source=source, adjustment=adjustment, **optional)
     return bars, report
 
 

@@ -41,7 +41,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
@@ -65,9 +65,10 @@ if sys.platform != "win32":
 
 if TYPE_CHECKING:
     import builtins
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from backgrid.data.sources.base import DataSource
+    from backgrid.data.watch import Watch, WatchRefresh
 
 __all__ = ["DataStore", "Lineage", "MergeCounts", "SeriesInfo"]
 
@@ -152,7 +153,9 @@ class SeriesInfo:
     that side), which :meth:`DataStore.get_or_fetch` uses to decide whether the cache covers a request.
     ``calendar_inferred`` is the reason the calendar was guessed from the data (``None`` when given);
     ``merge`` counts what the last write did when it was a merge into a stored series (else ``None``);
-    ``lineage`` says which vendor served which bars (see :class:`Lineage`), oldest first.
+    ``lineage`` says which vendor served which bars (see :class:`Lineage`), oldest first;
+    ``adjustment`` what the prices already account for (``"raw"``, ``"splits"`` or ``"total"``, see
+    :mod:`backgrid.data.bars`; files of older versions, which lack it, read as ``"raw"``).
     """
 
     symbol: str
@@ -174,6 +177,7 @@ class SeriesInfo:
     calendar_inferred: str | None = None
     merge: MergeCounts | None = None
     lineage: tuple[Lineage, ...] = ()
+    adjustment: str = "raw"
 
     def is_fresh(self, ttl: timedelta | None, now: datetime | None = None) -> bool:
         """Return True when the series was written less than ``ttl`` ago (``None``: never expires).
@@ -235,6 +239,7 @@ def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
         "calendar": bars.calendar.name,
         "synthetic": bool(bars.synthetic),
         "last_complete": bool(bars.last_complete),
+        "adjustment": bars.adjustment,
         "rows": n,
         "first_ts": int(bars.ts[0]) if n else None,
         "last_ts": int(bars.ts[-1]) if n else None,
@@ -291,6 +296,7 @@ def _info(meta: Mapping[str, Any], path: Path, size: int) -> SeriesInfo:
             merge=None if merge is None else MergeCounts(int(merge["added"]), int(merge["overlapping"]),
                                                          int(merge["changed"])),
             lineage=tuple(_lineage(meta)),
+            adjustment=str(meta.get("adjustment", "raw")),  # absent from files of older versions
         )
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"{path} has incomplete backgrid metadata ({type(exc).__name__}: {exc})"
@@ -352,6 +358,13 @@ def _table(columns: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> pa.Tab
     return pa.Table.from_arrays(arrays, names=list(columns), metadata=schema_meta)
 
 
+def _parquet_writer(table: pa.Table) -> Callable[[BinaryIO], None]:
+    def write(handle: BinaryIO) -> None:
+        pq.write_table(table, handle, compression=_COMPRESSION, row_group_size=max(table.num_rows, 1))
+
+    return write
+
+
 def _fsync_dir(directory: Path) -> None:
     # Makes the rename durable on POSIX; Windows cannot open directories, and some filesystems refuse.
     with suppress(OSError):
@@ -362,14 +375,14 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _atomic_write(path: Path, table: pa.Table) -> int:
-    """Write ``table`` to a temporary sibling, fsync it, rename it over ``path``; return its size."""
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> int:
+    """Call ``write`` on a temporary sibling, fsync it, rename it over ``path``; return its size."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression=_COMPRESSION, row_group_size=max(table.num_rows, 1))
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
             size = os.fstat(handle.fileno()).st_size
@@ -444,7 +457,7 @@ def _merge(old: Bars, new: Bars) -> tuple[Bars, MergeCounts]:
     newest = new if len(new) and new.ts[-1] >= old.ts[-1] else old
     bars = _assemble(ts, merged, symbol=new.symbol, timeframe=new.timeframe, calendar=new.calendar,
                      source=new.source, synthetic=old.synthetic or new.synthetic,
-                     last_complete=newest.last_complete)
+                     last_complete=newest.last_complete, adjustment=new.adjustment)
     return bars, MergeCounts(len(new) - overlapping, overlapping, changed)
 
 
@@ -511,6 +524,15 @@ def _check_vendors(old: Bars, lineage: Sequence[Lineage], new: Bars, vendor: str
     raise DataError(msg)
 
 
+def _check_adjustment(old: Bars, new: Bars, vendor: str) -> None:
+    """Refuse to merge bars whose prices account for other corporate actions than the stored ones."""
+    if old.adjustment != new.adjustment:
+        msg = (f"{new.symbol!r} {new.timeframe}: {vendor}'s bars are {new.adjustment!r}-adjusted but the stored "
+               f"series is {old.adjustment!r}-adjusted; nothing was written. Convert them first "
+               f"(backgrid.data.adjust(bars, to={old.adjustment!r})), store them apart, or replace the series")
+        raise DataError(msg)
+
+
 def _add_lineage(lineage: builtins.list[Lineage], entry: Lineage, step: int) -> builtins.list[Lineage]:
     """``lineage`` with ``entry`` appended; joined to the last entry when the same vendor served both and their
     ranges overlap or touch (``step``: the bar length in nanoseconds), so a refresh after a refresh keeps one."""
@@ -561,8 +583,9 @@ class DataStore:
         changed; an optional column that one side lacks is filled
         with 1.0 for ``split_factor`` and 0.0 for ``dividend``; calendar and source come from
         ``bars``, ``last_complete`` from whichever side holds the last bar, and the result is
-        synthetic if either side is). The write is atomic: on any failure the stored series is
-        untouched and no temporary file is left.
+        synthetic if either side is; both sides must have the same ``adjustment``, else a
+        :class:`~backgrid.errors.DataError` and nothing is written). The write is atomic: on any
+        failure the stored series is untouched and no temporary file is left.
 
         The series' ``lineage`` records which vendor (``bars.source``, or the vendor a chain named in
         :meth:`backfill`) served which bars. A merge whose prices disagree with stored bars that another vendor
@@ -609,6 +632,7 @@ class DataStore:
                         stored = keyed
                         lineage = [_entry(part, vendor, fetched_at)] if len(part) else []
                         continue
+                    _check_adjustment(stored, keyed, vendor)
                     _check_vendors(stored, lineage, keyed, vendor, CONFLICT_TOLERANCE)
                     stored, done = _merge(stored, keyed)
                     counts = done if counts is None else MergeCounts(
@@ -619,7 +643,7 @@ class DataStore:
                 assert stored is not None  # noqa: S101  # parts is never empty
                 columns = _series_columns(stored)
                 meta = _metadata(stored, columns, span, counts, lineage)
-                size = _atomic_write(path, _table(columns, meta))
+                size = _atomic_write(path, _parquet_writer(_table(columns, meta)))
         except StoreError:
             raise
         except OSError as exc:
@@ -756,6 +780,72 @@ class DataStore:
         self.backfill(source, symbol, tf, start=info.first_ts, ttl=timedelta(0))
         return self.info(symbol, tf, source.name)
 
+    # -- the watch list -------------------------------------------------------------------------
+    def watch(self, symbol: str, timeframe: str | Timeframe, provider: str | None = None, *,
+              ttl: timedelta | str | None = None) -> Watch:
+        """Add a series to the watch list (``home/watch.json``, see :mod:`backgrid.data.watch`); return the watch.
+
+        ``provider`` is the vendor or asset class to fetch from and store under (default: the source of the
+        series when one vendor's is stored, else the asset class the symbol suggests:
+        :func:`~backgrid.data.providers.chain.guess_asset_class`); ``ttl`` (a timedelta or ``30m``, ``6h``,
+        ``1d``, ``2w``) how old the series may get, one bar by default. Watching it again changes its ttl.
+        """
+        from backgrid.data.providers.chain import guess_asset_class, vendor_source  # noqa: PLC0415
+        from backgrid.data.watch import Watch, changing, parse_ttl  # noqa: PLC0415
+
+        tf = Timeframe.parse(timeframe)
+        if provider is None:
+            vendors = [i.source for i in self.list(symbol=symbol) if i.timeframe == tf and _is_vendor(i.source)]
+            provider = vendors[0] if len(vendors) == 1 else guess_asset_class(symbol)
+        vendor_source(provider)  # an unknown provider is an error now, not at the first refresh
+        if ttl is None:  # one bar
+            life = timedelta(microseconds=tf.nanos // 1000)
+        else:
+            life = parse_ttl(ttl) if isinstance(ttl, str) else ttl
+        if life <= timedelta(0):
+            msg = f"ttl must be positive, got {life}"
+            raise DataError(msg)
+        new = Watch(symbol, tf, provider, life)
+        with changing(self) as watches:
+            old = next((w for w in watches if w.key() == new.key()), None)
+            if old is not None:
+                new = replace(new, refreshed_at=old.refreshed_at)
+            watches[:] = [w for w in watches if w.key() != new.key()] + [new]
+        return new
+
+    def unwatch(self, symbol: str, timeframe: str | Timeframe | None = None, provider: str | None = None) -> int:
+        """Remove the matching watches (any timeframe or provider when ``None``); return how many."""
+        from backgrid.data.watch import changing  # noqa: PLC0415
+
+        code = None if timeframe is None else Timeframe.parse(timeframe).code
+        with changing(self) as watches:
+            keep = [w for w in watches if not (w.symbol == symbol and code in (None, w.timeframe.code)
+                                               and provider in (None, w.provider))]
+            removed = len(watches) - len(keep)
+            watches[:] = keep
+        return removed
+
+    def watched(self) -> builtins.list[Watch]:
+        """The watch list, in the order the series were added."""
+        from backgrid.data.watch import load  # noqa: PLC0415
+
+        return load(self)
+
+    def refresh_watched(self, now: datetime | None = None,
+                        sources: Callable[[str], DataSource] | None = None) -> builtins.list[WatchRefresh]:
+        """Refresh the watched series that are due at ``now`` (default: the current time; naive: UTC).
+
+        A series is due when nothing is stored, or when it and its last refresh are both at least its ttl old
+        (:meth:`~backgrid.data.watch.Watch.due`); a due series gets the bars newer than its last one
+        (:meth:`refresh`), or all a vendor serves when nothing is stored (:meth:`backfill`). ``sources`` makes
+        the data source of a provider name (default: the registry's chain,
+        :func:`~backgrid.data.providers.chain.vendor_source`). A failure is reported in its
+        :class:`~backgrid.data.watch.WatchRefresh` and the others go on; the watch list records each success.
+        """
+        from backgrid.data.watch import refresh  # noqa: PLC0415
+
+        return refresh(self, now=now, sources=sources)
+
     def _fetch(self, source: DataSource, symbol: str, tf: Timeframe, lo: pd.Timestamp | None,
                hi: pd.Timestamp | None) -> Bars:
         bars = source.fetch(symbol, tf, start=lo, end=hi)
@@ -852,6 +942,17 @@ class DataStore:
         return SeriesNotFoundError(msg + _resample_hint(symbol, timeframe, source, stored))
 
 
+def _is_vendor(source: str) -> bool:
+    """True when ``source`` names a vendor or an asset class's chain (a series that can be fetched again)."""
+    from backgrid.data.providers.chain import vendor_source  # noqa: PLC0415
+
+    try:
+        vendor_source(source)
+    except SourceError:
+        return False
+    return True
+
+
 def _resample_hint(symbol: str, timeframe: Timeframe, source: str | None,
                    stored: builtins.list[tuple[str, str]]) -> str:
     """The ``backgrid data resample`` command that builds ``timeframe`` from the longest stored shorter one."""
@@ -891,7 +992,8 @@ def _bars(meta: Mapping[str, Any], columns: Mapping[str, np.ndarray], path: Path
             calendar = replace(calendar, inferred=Inference(guess["confidence"], guess["reason"]))
         return _assemble(columns["ts"], columns, symbol=meta["symbol"], timeframe=Timeframe.parse(meta["timeframe"]),
                          calendar=calendar, source=meta["source"],
-                         synthetic=bool(meta["synthetic"]), last_complete=bool(meta["last_complete"]))
+                         synthetic=bool(meta["synthetic"]), last_complete=bool(meta["last_complete"]),
+                         adjustment=str(meta.get("adjustment", "raw")))  # absent from files of older versions
     except (KeyError, TypeError, DataError) as exc:
         msg = f"{path} has metadata the store cannot use ({type(exc).__name__}: {exc})"
         raise StoreError(msg) from exc

@@ -47,6 +47,7 @@ def test_two_pages_of_stock_bars_join_with_rfc3339_times_in_utc() -> None:
     assert bars.source == "alpaca"
     assert bars.calendar.name == "us-equity"
     assert bars.split_factor is None  # Alpaca's bars carry no corporate actions (raw prices)
+    assert bars.adjustment == "raw"
 
 
 def test_crypto_needs_no_key_and_keeps_the_24_7_calendar(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,6 +96,7 @@ def test_three_pages_each_from_past_the_last_bar_become_utc_bars(monkeypatch: py
     assert bars.source == "ccxt:binance"
     assert bars.symbol == "BTC/USDT"
     assert bars.calendar.name == "crypto"
+    assert bars.adjustment == "raw"  # no corporate actions
 
 
 def test_the_store_keeps_a_source_name_with_a_colon() -> None:

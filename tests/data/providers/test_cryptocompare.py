@@ -111,6 +111,7 @@ def test_three_pages_are_walked_back_with_to_ts_and_read_by_hand(vendor: respx.M
     assert bars.source == "cryptocompare"
     assert bars.symbol == "BTC/USD"
     assert bars.calendar.name == "crypto"
+    assert bars.adjustment == "raw"  # no corporate actions
 
 
 def test_zero_padding_before_a_listing_is_dropped_and_ends_the_walk(vendor: respx.MockRouter) -> None:

@@ -49,6 +49,7 @@ def test_two_pages_of_raw_bars_carry_the_split_and_the_dividend_on_their_days() 
     assert bars.dividend is not None
     assert bars.split_factor.tolist() == [1.0, 1.0, 4.0, 1.0, 1.0]  # 1 -> 4 executed Monday 10 June
     assert bars.dividend.tolist() == [0.0, 0.25, 0.0, 0.0, 0.0]  # $0.25 ex Friday 7 June
+    assert bars.adjustment == "raw"  # adjusted=false: as traded
     assert bars.calendar.name == "us-equity"
     assert bars.source == "polygon"
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backgrid.data import adjust
 from backgrid.data.providers import Provider
 from backgrid.data.providers.yahoo import YahooProvider, _raising, _RaisingTicker, request_plan
 from backgrid.data.timeframe import Timeframe
@@ -103,6 +104,7 @@ def test_daily_bars_keep_raw_prices_and_map_the_split_and_the_dividend() -> None
     assert bars.low[4] == 51.0
     assert bars.volume[4] == 4_300_000.0
     assert bars.source == "yfinance"
+    assert bars.adjustment == "splits"  # Yahoo's Open/High/Low/Close are split-adjusted, not dividend-adjusted
     assert bars.calendar.name == "us-equity"
     assert bars.calendar.inferred is None  # Yahoo said so: a stock listed in New York
     assert bars.last_complete
@@ -312,3 +314,19 @@ def test_importing_the_adapter_does_not_import_yfinance() -> None:
     code = "import sys, backgrid.data.providers.yahoo; print('yfinance' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.strip() == "False"
+
+
+def test_the_total_adjusted_view_of_yahoos_bars_is_its_adj_close() -> None:
+    times = pd.date_range("2024-03-04", periods=5, freq="B", tz=NEW_YORK, name="Date")
+    frame = yahoo_rows(times)
+    frame["Close"] = [20.0, 20.5, 20.4, 20.6, 20.2]  # split-adjusted, as Yahoo serves them
+    frame["Stock Splits"] = [0.0, 2.0, 0.0, 0.0, 0.0]  # already in Close: nothing more to do for it
+    frame["Dividends"] = [0.0, 0.0, 0.0, 0.204, 0.0]
+    # Yahoo's rule: closes before the ex-date times 1 - 0.204 / 20.4 = 0.99; the day before is Close - dividend
+    frame["Adj Close"] = [20.0 * 0.99, 20.5 * 0.99, 20.4 - 0.204, 20.6, 20.2]
+    frame["Open"] = frame["Close"]
+    frame["Low"] = frame["Close"] - 1
+    frame["High"] = frame["Close"] + 1
+    bars = provider(FakeTicker(frame)).fetch("XYZ", Timeframe.parse("1d"), start=pd.Timestamp("2024-03-04"),
+                                             end=pd.Timestamp("2024-03-09"))
+    np.testing.assert_allclose(adjust(bars, "total").close, frame["Adj Close"].to_numpy(), rtol=1e-12, atol=0)

@@ -100,7 +100,7 @@ def credential(provider: str, variable: str, *, required: bool = False) -> str |
 
 def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: Timeframe,  # what a series is
                 start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
-                calendar: Calendar | str | None = None) -> Bars:
+                calendar: Calendar | str | None = None, adjustment: str = "raw") -> Bars:
     """A vendor's rows as :class:`Bars` of ``symbol`` from source ``provider``, opened in ``[start, end)``.
 
     ``frame`` is indexed by the bars' open times, time-zone aware (a vendor answering in New York time is
@@ -108,7 +108,8 @@ def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: T
     ``low``, ``close``, ``volume`` and optionally ``split_factor`` and ``dividend``. Rows are sorted; a
     repeated time is dropped when its values are the same and refused when they differ; rows whose prices
     are all missing (a vendor's hole) are dropped, a row with some prices missing is refused. An empty
-    result is a :class:`SourceError` that names the range.
+    result is a :class:`SourceError` that names the range. ``adjustment`` says what the vendor's prices
+    already account for (``"raw"``: as traded; Yahoo's are ``"splits"``; see :mod:`backgrid.data.bars`).
     """
     index = frame.index
     if not isinstance(index, pd.DatetimeIndex):
@@ -154,7 +155,8 @@ def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: T
         span = f"[{lo if lo is not None else '...'}, {hi if hi is not None else '...'})"
         msg = f"{provider} has no {timeframe} bars of {symbol} in {span}"
         raise SourceError(msg)
-    return Bars.from_pandas(data, symbol=symbol, timeframe=timeframe, source=provider, calendar=calendar)
+    return Bars.from_pandas(data, symbol=symbol, timeframe=timeframe, source=provider, calendar=calendar,
+                            adjustment=adjustment)
 
 
 def utc_bound(stamp: pd.Timestamp | None) -> pd.Timestamp | None:

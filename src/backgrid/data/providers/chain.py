@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from backgrid.data.timeframe import Timeframe
 
 __all__ = ["DEFAULT_CHAINS", "PROVIDERS", "ProviderChain", "ProviderSpec", "chain_of", "chain_order", "default_chain",
-           "limit_of", "make_provider"]
+           "guess_asset_class", "limit_of", "make_provider", "vendor_source"]
 
 #: The vendors asked for each asset class, in order.
 DEFAULT_CHAINS: Mapping[str, tuple[str, ...]] = {
@@ -212,6 +212,22 @@ def chain_of(names: Sequence[str], *, name: str | None = None, clock: Clock = ti
 def default_chain(asset_class: str, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> ProviderChain:
     """The chain of ``asset_class`` (``crypto``, ``equity``, ``fx``), named after it, its vendors made lazily."""
     return chain_of(chain_order(asset_class), name=asset_class, clock=clock, sleep=sleep)
+
+
+def vendor_source(name: str) -> ProviderChain:
+    """The chain a stored source name stands for: an asset class's chain (``crypto``), else the one vendor.
+
+    A name that is neither (``csv``, ``demo``) is a :class:`~backgrid.errors.SourceError`: no vendor serves it.
+    """
+    return default_chain(name) if name in DEFAULT_CHAINS else chain_of([name])
+
+
+def guess_asset_class(symbol: str) -> str:
+    """The asset class a symbol's spelling suggests: ``crypto`` for a pair (``BTC/USDT``), ``fx`` for Yahoo's
+    currencies (``EURUSD=X``), else ``equity`` (``AAPL``)."""
+    if "/" in symbol:
+        return "crypto"
+    return "fx" if symbol.upper().endswith("=X") else "equity"
 
 
 class _Lazy:

@@ -18,7 +18,8 @@ asked for in consecutive windows. Prices are Yahoo's ``Open``/``High``/``Low``/`
 (``auto_adjust=False``: no dividend adjustment; Yahoo itself states that these prices, like its volumes
 and dividends, are already adjusted for splits). ``Stock Splits`` becomes ``split_factor`` (yfinance
 writes 0 on a bar without a split, backgrid 1.0) and ``Dividends`` becomes ``dividend``: both record
-the events and are not to be applied again to these prices.
+the events and are not to be applied again to these prices: the bars say ``adjustment="splits"``
+(the engine pays the dividends, and applies no split).
 
 Times: intraday bars arrive in the exchange's time zone and are converted to UTC; daily and weekly bars
 are dates, stamped at UTC midnight of the exchange's date (as backgrid stamps daily files). The calendar
@@ -142,7 +143,7 @@ class YahooProvider:
             msg = f"{self.name} has no {tf} bars of {symbol} in {span}" + (f": {reason}" if reason else "")
             raise SourceError(msg)
         bars = vendor_bars(pd.concat(frames), provider=self.name, symbol=symbol, timeframe=tf, start=lo, end=hi,
-                           calendar=calendar)
+                           calendar=calendar, adjustment="splits")
         return replace(bars, last_complete=bool(bars.ts[-1] + tf.nanos <= now.value))
 
     def _history(self, ticker: YahooTicker, symbol: str, params: Mapping[str, Any]) -> tuple[pd.DataFrame, str]:

@@ -144,11 +144,14 @@ def load_csv(
     policy: ValidationPolicy | dict[str, Any] | str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    adjustment: str = "raw",
 ) -> tuple[Bars, ValidationReport]:
     """Load and validate a CSV file; return the bars and the validation report.
 
     ``symbol`` defaults to the file name without extension; ``sep`` and ``decimal``
-    (``"."`` or ``","``) override what the layout implies or the file shows. Raises
+    (``"."`` or ``","``) override what the layout implies or the file shows. ``adjustment``
+    says what the prices already account for: ``"raw"`` (as traded, the default),
+    ``"splits"`` (a Yahoo download's Open/High/Low/Close) or ``"total"``. Raises
     :class:`~backgrid.errors.ValidationError` (with the full report) when a check
     whose policy is ``error`` fails, and :class:`~backgrid.errors.ColumnError`
     when columns are missing.
@@ -207,7 +210,8 @@ def load_csv(
         values = {name: None if v is None else v.str.replace(",", ".", regex=False) for name, v in values.items()}
     return ingest(values, symbol=symbol or path.stem, timeframe=tf, times=times, calendar=calendar,
                   policy=policy, row_label=label, date_text=stamp_text.to_numpy(), notes=notes, source="csv",
-                  where=where, column_names=resolved, hint=layout.name, inferred=guessed)
+                  where=where, column_names=resolved, hint=layout.name, inferred=guessed,
+                  adjustment=adjustment)
 
 
 def _has_decimal_commas(values: dict[str, pd.Series | None]) -> bool:
