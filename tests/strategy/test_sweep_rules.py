@@ -11,6 +11,7 @@ import pytest
 
 from backgrid.strategy.compiler import compile_strategy
 from backgrid.strategy.evaluate import Evaluator, IndicatorCache
+from backgrid.strategy.kernels.rules_nb import BLOCK
 from backgrid.strategy.spec import Strategy
 from backgrid.strategy.sweep import rule_columns
 from backgrid.testing.synthetic import random_bars
@@ -126,3 +127,49 @@ def test_rules_evaluated_together_equal_each_alone(name: str) -> None:
             assert np.array_equal(held[:, j], alone), (name, rule, SETS[j])
             assert warm[j] == alone_warm
         assert held.any()
+
+
+def test_columns_across_the_kernels_row_blocks() -> None:
+    # the kernels write blocks of rules_nb.BLOCK rows for every column: warm-ups ending inside the first block,
+    # on a block's last bar and inside a later block, and crosses carried over block boundaries
+    bars = random_bars(3 * BLOCK + 100, seed=5)
+    strategy = Strategy.model_validate({
+        "schema_version": 3, "name": "blocks", "market": {"symbols": [bars.symbol], "timeframe": "1h"},
+        "parameters": [{"param": "fast", "default": 5, "min": 2, "max": 50},
+                       {"param": "slow", "default": 21, "min": 5, "max": 5000}],
+        "indicators": {"fast_ma": {"id": "sma", "params": {"period": "$fast"}},
+                       "slow_ma": {"id": "sma", "params": {"period": "$slow"}}},
+        "entries": {"long": {"crosses_above": ["fast_ma", "slow_ma"]}},
+        "exits": {"long": {"crosses_below": ["fast_ma", "slow_ma"]}}})
+    sets = [{"fast": f, "slow": s} for f in (3, 8) for s in (10, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 37)]
+    cache = IndicatorCache(bars)
+    evaluators = [Evaluator(strategy, cache, values) for values in sets]
+    rules = [strategy.entries.long, strategy.exits.long, Strategy.model_validate(
+        strategy.model_dump(exclude_none=True) | {"entries": {"long": {"<": ["fast_ma[1]", "slow_ma"]}}},
+    ).entries.long]
+    for rule, (held, warm) in zip(rules, rule_columns(evaluators, rules), strict=True):
+        for j, ev in enumerate(evaluators):
+            alone, alone_warm = ev.rule(rule)
+            assert np.array_equal(held[:, j], alone), (rule, sets[j])
+            assert warm[j] == alone_warm
+        assert held[2 * BLOCK:].any()  # the later blocks are written, not left as they were allocated
+
+
+def test_a_cross_on_the_first_bar_of_a_row_block() -> None:
+    # close - open is -1 on every bar but bar BLOCK (+1): the cross above is on the first bar of the second
+    # block, decided by the last bar of the first; the cross back below is on the bar after
+    from tests.engine.scenario_kit import make_bars
+
+    rows = [(11, 12, 9, 10)] * (BLOCK + 2)
+    rows[BLOCK] = (10, 12, 9, 11)
+    bars = make_bars(rows)
+    strategy = Strategy.model_validate({
+        "schema_version": 3, "name": "edge", "market": {"symbols": [bars.symbol], "timeframe": str(bars.timeframe)},
+        "entries": {"long": {"crosses_above": ["close", "open"]}},
+        "exits": {"long": {"crosses_below": ["close", "open"]}}})
+    cache = IndicatorCache(bars)
+    (up, _), (down, _) = rule_columns([Evaluator(strategy, cache, {})] * 2,
+                                      [strategy.entries.long, strategy.exits.long])
+    for j in range(2):
+        assert np.flatnonzero(up[:, j]).tolist() == [BLOCK]
+        assert np.flatnonzero(down[:, j]).tolist() == [BLOCK + 1]
