@@ -25,6 +25,7 @@ Without the column, what was divided out cannot be known, and :func:`adjust` ref
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -88,13 +89,17 @@ def _split_scale(bars: Bars) -> np.ndarray:
     factors = bars.split_factor
     if factors is None:
         return np.ones(len(bars))
+    _refuse_first(bars, factors, lambda row: f"split_factor must be positive (1.0 for no split); bar {row} "
+                  f"({bars.index[row]}) has {factors[row]:g}")
+    return _later_product(factors)
+
+
+def _refuse_first(bars: Bars, factors: np.ndarray, says: Callable[[int], str]) -> None:
+    """A :class:`DataError` naming the first bar whose factor is not positive (``says``: what it is)."""
     bad = np.flatnonzero(~(factors > 0))
     if bad.size:
-        row = int(bad[0])
-        msg = (f"{bars.symbol!r}: split_factor must be positive (1.0 for no split); "
-               f"bar {row} ({bars.index[row]}) has {factors[row]:g}")
+        msg = f"{bars.symbol!r}: {says(int(bad[0]))}"
         raise DataError(msg)
-    return _later_product(factors)
 
 
 def _add_splits(bars: Bars) -> Bars:
@@ -116,12 +121,9 @@ def _dividend_factors(bars: Bars, dividend: np.ndarray, denominator: np.ndarray)
         factors[1:] = 1.0 - dividend[1:] / denominator[:-1]
     factors[dividend == 0.0] = 1.0
     factors[0] = 1.0
-    bad = np.flatnonzero(~(factors > 0))
-    if bad.size:
-        row = int(bad[0])
-        msg = (f"{bars.symbol!r}: the dividend {dividend[row]:g} going ex on bar {row} ({bars.index[row]}) is not "
-               f"less than the close before it ({bars.close[row - 1]:g}); the prices cannot be adjusted for it")
-        raise DataError(msg)
+    _refuse_first(bars, factors, lambda row: f"the dividend {dividend[row]:g} going ex on bar {row} "
+                  f"({bars.index[row]}) is not less than the close before it ({bars.close[row - 1]:g}); the prices "
+                  "cannot be adjusted for it")
     return factors
 
 
