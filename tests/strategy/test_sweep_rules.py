@@ -39,6 +39,8 @@ RULES = {
     "compare": {">": ["close", "slow_ma"]},
     "compare a look-back": {"<=": ["fast_ma[3]", "slow_ma[1]"]},
     "equal": {"==": ["rsi", 100]},
+    "a number first": {">": [50, "rsi"]},
+    "a parameter first, a look-back": {"<=": ["$level", "rsi[1]"]},
     "numbers only": {"<": [1, 2]},
     "between": {"between": ["rsi", "$level", 70]},
     "rising": {"rising": ["fast_ma", 3]},
