@@ -202,7 +202,8 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     return Result(trades=trade_records, equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
-                  periods_per_year=cfg.periods_per_year, orders=order_records, config=cfg, warnings=warnings)
+                  periods_per_year=cfg.periods_per_year, orders=order_records, config=cfg, warnings=warnings,
+                  splits=actions[0] if actions is not None and (actions[0] != 1.0).any() else None)
 
 
 _SIGNALS = tuple(name for name, o in OPTIONS.items() if o.scope == "signal")

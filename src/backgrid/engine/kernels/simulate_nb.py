@@ -256,7 +256,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, actions, per_bar, 
             if keep_equity:
                 equity[i, c] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
             continue
-        if actions is not None:  # 0. corporate actions at the open (a flat bar has nothing they change)
+        if actions is not None and acted_nb(actions, i, pc):  # 0. corporate actions at the open
             corporate_action_nb(s, p, actions[0][i, pc], actions[1][i, pc], o)
         if (not special and s.pos == 0.0 and s.pending == NONE and not working and s.cash > 0.0
                 and not fired_nb(entries, i, sc_e) and not fired_nb(short_entries, i, sc_se)):
