@@ -14,8 +14,8 @@ Array conventions
 - ``actions`` (split, dividend), each (n, k) float64 like the prices: the split
   ratio applied at each bar (1.0 none; 2.0 = 2-for-1) and the cash dividend per
   share going ex there (0.0 none); given when some bar has one.
-- ``flat``, ``day`` and ``actions`` are None when not given, and ``break_even`` is True when
-  some column has a break-even, else None: Numba compiles a kernel per argument
+- ``flat``, ``day`` and ``actions`` are None when not given, and ``break_even``
+  is True when some column has a break-even, else None: Numba compiles a kernel per argument
   type, and the one for None holds none of that feature's code (a runtime test
   in the bar loop cost 5-10 % even with the feature off). Likewise ``stops``
   (some column has a stop level: a stop-loss, take-profit, trailing stop, margin
@@ -452,7 +452,7 @@ def guards_nb(s, p, mark, peak, i, today):
 
 @njit(cache=True, nogil=True)
 def corporate_action_nb(s, p, split, dividend, o):
-    """Apply bar's corporate actions to the state ``s`` at its open ``o``: the split ratio ``split`` (1.0 none),
+    """Apply a bar's corporate actions to the state ``s`` at its open ``o``: the split ratio ``split`` (1.0 none),
     then the dividend per share ``dividend`` (0.0 none); see step 0 of the module docstring."""
     if split != 1.0:
         if s.pos != 0.0:
