@@ -123,6 +123,18 @@ def test_a_split_divides_the_price_of_a_working_limit_order():
     check_trade(r, 0, entry_idx=3, entry_price=45, size=10, open=True)
 
 
+def test_a_split_divides_the_stop_distance_an_entry_waiting_for_the_ex_open_was_decided_with():
+    rows = [(100, 100, 100, 100),  # 0: signal, stop-loss distance 10 (in the prices before the split)
+            (50, 51, 46, 48),      # 1: 2-for-1, then 10 u @ 50: stop at 50 - 10 / 2 = 45 (low 46 safe)
+            (47, 48, 44, 45),      # 2: low 44 <= 45 -> sold @ 45 (the distance unadjusted: 40, not touched)
+            (45, 45, 45, 45)]
+    r = _run(_bars(rows, split={1: 2.0}), entries=(0,), size=10, **UNITS,
+             stop_loss_distance=np.array([10.0, np.nan, np.nan, np.nan]))
+    check_trade(r, 0, entry_idx=1, exit_idx=2, size=10, entry_price=50, exit_price=45, exit_reason="stop_loss",
+                pnl=-50)  # 10 x (45 - 50): the position opened after the split is not split
+    check_equity(r, [10_000, 9_980, 9_950, 9_950])  # 9,500 + 10 x 48, then 9,500 + 450
+
+
 @pytest.mark.parametrize(("side", "trade", "final"), [
     # long 7 @ 100; 3-for-2: 10.5 u -> 10 u and 0.5 u paid at bar 2's open 66 (cash in lieu 33); entry 100 / 1.5
     # = 66.67; sold 10 @ 70: 10 x (70 - 66.67) = 33.33, plus the fraction's 0.5 x (66 - 66.67) = -0.33 -> 33;
