@@ -12,16 +12,22 @@ from backgrid.engine.kernels import layout_nb
 from backgrid.engine.options import OPTIONS
 from backgrid.errors import EngineError, OptionError
 
-__all__ = ["PRICES", "per_bar", "prices", "signal"]
+__all__ = ["PRICES", "actions", "per_bar", "prices", "signal"]
 
 PRICES = ("open", "high", "low", "close")
 
 
-def prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.DatetimeIndex, list[str] | None]:
-    """Timestamps, (n, k) price arrays, the bar length, the index, and the symbols of a portfolio."""
+def _several(data: Any) -> Any:
+    """``data`` as a MultiBars when it is a non-empty dict or list of Bars, else unchanged."""
     if isinstance(data, dict | list) and data and all(isinstance(b, Bars) for b in
                                                       (data.values() if isinstance(data, dict) else data)):
-        data = MultiBars(data)
+        return MultiBars(data)
+    return data
+
+
+def prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.DatetimeIndex, list[str] | None]:
+    """Timestamps, (n, k) price arrays, the bar length, the index, and the symbols of a portfolio."""
+    data = _several(data)
     if isinstance(data, MultiBars):
         ts, columns = data.panel(PRICES)
         index = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC", name="ts")
@@ -42,6 +48,45 @@ def prices(data: Any) -> tuple[np.ndarray, dict[str, np.ndarray], int, pd.Dateti
     msg = ("data must be Bars, several Bars (MultiBars, a dict or a list) or an OHLC DataFrame with a "
            f"DatetimeIndex, got {type(data).__name__}")
     raise EngineError(msg)
+
+
+#: which corporate actions the engine applies to prices of each ``Bars.adjustment`` (the others are in the prices)
+_APPLIED = {"raw": ("split_factor", "dividend"), "splits": ("dividend",), "total": ()}
+_NONE = {"split_factor": 1.0, "dividend": 0.0}
+
+
+def actions(data: Any, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The kernels' ``actions``: (split, dividend) arrays (n, k) on the bars ``ts``, or None when no bar has one.
+
+    Only Bars (one, or several: MultiBars, a dict or a list) carry corporate actions, in their ``split_factor``
+    and ``dividend`` columns; which of them apply follows each series' ``adjustment``: both for ``"raw"``
+    prices, the dividends for ``"splits"``, none for ``"total"`` (see :mod:`backgrid.data.bars`). A DataFrame
+    has none. NaN means none (a split ratio of 1, a dividend of 0); a split ratio must be > 0 and a dividend
+    >= 0, else an :class:`EngineError` names the symbol, the column and the bar.
+    """
+    data = _several(data)
+    series = list(data.values()) if isinstance(data, MultiBars) else [data] if isinstance(data, Bars) else []
+    wanted = [(j, b, name) for j, b in enumerate(series) for name in _APPLIED[b.adjustment]
+              if getattr(b, name) is not None]
+    if not wanted:
+        return None
+    out = {name: np.full((ts.size, len(series)), value) for name, value in _NONE.items()}
+    found = False
+    for j, b, name in wanted:
+        values = getattr(b, name)
+        values = np.where(np.isnan(values), _NONE[name], values)
+        bad = ~np.isfinite(values) | ((values <= 0.0) if name == "split_factor" else (values < 0.0))
+        if bad.any():
+            row = int(np.argmax(bad))
+            expected = "a ratio > 0 (1 for none)" if name == "split_factor" else "cash per share >= 0 (0 for none)"
+            msg = (f"{b.symbol}: {name} must be {expected}, got {values[row]:g} at bar {row} "
+                   f"({b.index[row]})")
+            raise EngineError(msg)
+        if (values != _NONE[name]).any():
+            found = True
+            rows = slice(None) if ts.size == b.ts.size else np.searchsorted(ts, b.ts)
+            out[name][rows, j] = values
+    return (out["split_factor"], out["dividend"]) if found else None
 
 
 def _on_bars(name: str, value: Any, index: pd.DatetimeIndex, symbols: list[str] | None, *, fill: Any,

@@ -18,11 +18,12 @@ TRADE = np.dtype([
     ("size", np.float64),         # units, positive
     ("entry_price", np.float64),  # fill price, slippage included
     ("exit_price", np.float64),
-    ("pnl", np.float64),          # net of commission and borrow cost
+    ("pnl", np.float64),          # net of commission and borrow cost; dividends (and a split's cash in lieu) included
     ("return", np.float64),       # pnl / (entry_price * size)
     ("commission", np.float64),   # entry plus exit
     ("slippage", np.float64),     # cost of slippage and spread, entry plus exit, in cash
     ("borrow", np.float64),       # borrow cost accrued while short
+    ("dividends", np.float64),    # cash dividends received while held (long: > 0) or paid (short: < 0)
     ("exit_reason", np.int64),    # ExitReason
     ("mfe", np.float64),          # maximum favourable excursion, fraction of the entry price
     ("mae", np.float64),          # maximum adverse excursion, fraction of the entry price (<= 0)
@@ -59,6 +60,8 @@ COLUMN_STATE = np.dtype([
     ("entry_comm", np.float64),
     ("entry_slip", np.float64),
     ("borrow", np.float64),         # borrow cost accrued on the open short
+    ("dividends", np.float64),      # dividends the open position received (> 0) or paid (< 0)
+    ("lieu", np.float64),           # PnL realised by the cash in lieu of a split's fractional units
     ("accrued_until", np.int64),    # ns up to which borrow has been charged
     ("best", np.float64),           # best price since entry (trailing stop reference; the MFE's)
     ("worst", np.float64),          # worst price since entry (the MAE's)

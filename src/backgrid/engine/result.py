@@ -34,7 +34,8 @@ class Result:
                  prices: dict[str, np.ndarray],
                  calendar: Calendar, bar_ns: int, assets: list[str] | None = None,
                  periods_per_year: float | None = None, orders: np.ndarray | None = None,
-                 config: EngineConfig | None = None, warnings: list[str] | None = None) -> None:
+                 config: EngineConfig | None = None, warnings: list[str] | None = None,
+                 splits: np.ndarray | None = None) -> None:
         self.records = trades
         self.order_records = orders if orders is not None else np.zeros(0, dtype=ORDER)
         self.summary = summary
@@ -46,6 +47,7 @@ class Result:
                         else pd.Index(labels if labels is not None else range(params.size), name="column"))
         self._equity = equity
         self._prices = prices  # open/high/low/close, (n, assets)
+        self._splits = splits  # the split ratios the run applied, (n, assets) (1.0: none), or None for none
         self._calendar = calendar
         self._bar_ns = bar_ns
         self.assets = assets
@@ -173,7 +175,9 @@ class Result:
         bar keeps its last close), cash is equity less position value, exposure is gross position value
         over equity, drawdown is equity over its running peak (the starting cash included) less one.
         ``margin_used`` is the gross position value over the leverage (the initial margin of the positions
-        held), ``margin_free`` equity less margin used.
+        held), ``margin_free`` equity less margin used. A trade's units before a split the run applied are its
+        units after it over the ratio (where the split paid cash in lieu of a fraction of a unit, that fraction,
+        not in the records, is left out of the units before it).
         """
         c = self._column_position(column)
         if not self._equity.shape[0]:
@@ -184,10 +188,16 @@ class Result:
         trades = self.records[self.records["col"] == c]
         units = np.zeros((n + 1, closes.shape[1]))
         held = trades["side"] * trades["size"]
-        np.add.at(units, (trades["entry_idx"], trades["asset"]), held)
         ends = np.where(trades["open"], n, trades["exit_idx"])
+        grown = None
+        if self._splits is not None:  # units held at t: the last units x growth to t / growth to the last bar
+            grown = np.cumprod(self._splits, axis=0)
+            held = held / grown[np.minimum(ends, n - 1), trades["asset"]]
+        np.add.at(units, (trades["entry_idx"], trades["asset"]), held)
         np.add.at(units, (ends, trades["asset"]), -held)
         units = np.cumsum(units[:-1], axis=0)
+        if grown is not None:
+            units *= grown
         marked = np.nan_to_num(units * closes)
         equity = self._equity[:, c]
         value = marked.sum(axis=1)
@@ -230,7 +240,8 @@ class Result:
         return Result(trades=trades, equity=equity, summary=summary, state=self.state, index=self.index[start:stop],
                       labels=self.columns, params=params, prices={k: v[start:stop] for k, v in self._prices.items()},
                       calendar=self._calendar, bar_ns=self._bar_ns, assets=self.assets,
-                      periods_per_year=self._ppy, orders=orders, config=self.config, warnings=self.warnings)
+                      periods_per_year=self._ppy, orders=orders, config=self.config, warnings=self.warnings,
+                      splits=None if self._splits is None else self._splits[start:stop])
 
     def _column_position(self, column: Any) -> int:
         if column is not None and column not in self.columns:

@@ -122,6 +122,15 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     symbol (DataFrame columns named by symbol), exits fill before entries and
     entries in symbol order, and ``max_positions`` caps the open positions.
 
+    Corporate actions: Bars (one or several) that carry ``split_factor`` / ``dividend`` columns have them
+    applied at the ex-bar's open, before its fills, as their ``adjustment`` allows (``"raw"``: splits and
+    dividends, ``"splits"``: dividends, ``"total"``: none; a DataFrame input carries none);
+    ``corporate_actions=False`` applies none. A split of ratio r multiplies the units held by r and divides the
+    entry price, the stop, take-profit and trailing levels and a working order's price by r (no cash moves);
+    with ``lot_size`` the units are rounded down to whole units (to the lot, where it is below one unit) and the
+    fraction is paid as cash in lieu at that open, its PnL in the trade's. A dividend D pays units x D to the
+    position held over the previous close (a short pays it): the trade's ``dividends``, part of its PnL.
+
     ``periods_per_year`` overrides the annualisation the calendar implies (see
     :func:`backgrid.metrics.periods_per_year`), e.g. for data with holidays.
 
@@ -165,6 +174,7 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     calendar = data.calendar if isinstance(data, Bars) else infer_calendar(ts)
     flat, day = _session_inputs(flat, m=m, portfolio=symbols is not None, params=params, ts=ts, data=data,
                                 calendar=calendar)
+    actions = inputs_.actions(data, ts) if cfg.corporate_actions else None
     state = _initial_state(params, trade_start, order_start, day)
     accounts = 1 if symbols else m
     keep = cfg.keep_equity or symbols is not None
@@ -175,13 +185,13 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     modes = _modes(cfg, params, per_bar)
     if symbols:
         cash_out = np.empty(n)
-        portfolio_nb.portfolio_nb(ts, bar_ns, ohlc, signal_arrays, flat, day, per_bar_arrays, params, modes,
-                                  (float(cfg.cash), cfg.max_positions or m),
+        portfolio_nb.portfolio_nb(ts, bar_ns, ohlc, signal_arrays, flat, day, actions, per_bar_arrays, params,
+                                  modes, (float(cfg.cash), cfg.max_positions or m),
                                   (state, trades, trade_start, orders, equity[:, 0], cash_out, summary))
     else:
         kernel = simulate_nb.simulate_parallel_nb if m > 1 else simulate_nb.simulate_nb
-        kernel(ts, bar_ns, ohlc, np.zeros(m, np.int64), signal_arrays, flat, day, per_bar_arrays, params, modes,
-               (state, trades, trade_start, orders, equity, summary))
+        kernel(ts, bar_ns, ohlc, np.zeros(m, np.int64), signal_arrays, flat, day, actions, per_bar_arrays, params,
+               modes, (state, trades, trade_start, orders, equity, summary))
     order_records = _compact(orders, order_start, state["ko"])
     trade_records = _compact(trades, trade_start, state["k"])
     if not warnings and not trade_records.size:  # only a run without a trade is asked why
@@ -192,7 +202,8 @@ def backtest(data: Any, config: EngineConfig | Mapping[str, Any] | None = None, 
     return Result(trades=trade_records, equity=equity, summary=summary, state=state,
                   index=index, labels=["portfolio"] if symbols else labels, params=params[:accounts],
                   prices=prices, calendar=calendar, bar_ns=bar_ns, assets=symbols,
-                  periods_per_year=cfg.periods_per_year, orders=order_records, config=cfg, warnings=warnings)
+                  periods_per_year=cfg.periods_per_year, orders=order_records, config=cfg, warnings=warnings,
+                  splits=actions[0] if actions is not None and (actions[0] != 1.0).any() else None)
 
 
 _SIGNALS = tuple(name for name, o in OPTIONS.items() if o.scope == "signal")

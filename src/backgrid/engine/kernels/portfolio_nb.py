@@ -12,6 +12,10 @@ has no bar then: it neither trades nor changes value (it is marked at its last
 close), and its working orders wait.
 
 Order inside a bar, on top of the single-account order of events:
+0. at the open, each asset's corporate actions (``actions``, (n, k) arrays; see
+   step 0 of :mod:`.simulate_nb`), in column order: a split also divides the
+   asset's last close by its ratio (the mark of a later bar it has no price on),
+   and cash in lieu and dividends go to the account's cash;
 1. at the open, pending exits fill for every asset (in column order), then
    pending entries (in column order), each sized on the account's equity at that
    moment (other positions marked at their opens); an entry is refused while
@@ -85,6 +89,7 @@ from backgrid.engine.kernels.simulate_nb import (
     _stop_exit,
     _stop_test,
     _work,
+    corporate_action_nb,
     drawdown_nb,
     fired_nb,
     guards_nb,
@@ -93,7 +98,7 @@ from backgrid.engine.kernels.simulate_nb import (
 
 
 @njit(cache=True, nogil=True)
-def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes, account, out):
+def portfolio_nb(ts, bar_ns, prices, signals, flat, day, actions, per_bar, params, modes, account, out):
     """Run the portfolio (see the module docstring)."""
     open_, high, low, close = prices
     entries, exits, short_entries, short_exits = signals
@@ -118,6 +123,8 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
         margined |= params[a].maintenance_margin > 0.0
     for i in range(ts.size):
         mid = ts[i] + bar_ns // 2
+        if actions is not None:  # 0. corporate actions at the open
+            cash = _corporate_actions(state, params, actions[0][i], actions[1][i], open_[i], last, cash)
         if pending > 0:
             cash, pending = _fill_phase(open_[i], ts[i], i, state, params, last, cash, max_positions, trades,
                                         trade_start, orders)
@@ -225,8 +232,8 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, per_bar, params, modes,
             side = 1.0 if s.pos > 0.0 else -1.0
             units = abs(s.pos)
             _record(trades, s, c, a, side, _last_bar(open_[:, a]), units, last[a],
-                    side * (last[a] - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
-                    R_END, True)
+                    side * (last[a] - s.entry_px) * units - s.entry_comm - s.borrow + s.dividends + s.lieu,
+                    s.entry_comm, s.entry_slip, R_END, True)
     if state[0].ruin_bar < 0:
         max_dd = drawdown_nb(np.inf, peak, trough, max_dd)[2]  # the last stretch below the peak
     summary[0, 0] = equity[-1] if ts.size else cash
@@ -279,6 +286,20 @@ def _fill_phase(prices, when, i, state, params, last, cash, max_positions, trade
                     held += 1
         s.pending = NONE
     return cash, left
+
+
+@njit(cache=True, nogil=True)
+def _corporate_actions(state, params, splits, dividends, opens, last, cash):
+    """Every asset's corporate actions at this open (the assets with a price), on the account's ``cash``;
+    return the cash."""
+    for a in range(opens.size):
+        if not np.isnan(opens[a]) and (splits[a] != 1.0 or dividends[a] != 0.0):
+            s = state[a]
+            s.cash = cash
+            corporate_action_nb(s, params[a], splits[a], dividends[a], opens[a])
+            cash = s.cash
+            last[a] /= splits[a]
+    return cash
 
 
 @njit(cache=True, nogil=True)

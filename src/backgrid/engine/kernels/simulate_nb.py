@@ -11,8 +11,11 @@ Array conventions
   ``flat`` (the session's end) likewise, without the broadcast column.
 - ``day`` (n,) int64 the trading day of each bar (the data calendar's session
   date), given when some column has ``drawdown_limit`` or ``daily_loss_limit``.
-- ``flat`` and ``day`` are None when not given, and ``break_even`` is True when
-  some column has a break-even, else None: Numba compiles a kernel per argument
+- ``actions`` (split, dividend), each (n, k) float64 like the prices: the split
+  ratio applied at each bar (1.0 none; 2.0 = 2-for-1) and the cash dividend per
+  share going ex there (0.0 none); given when some bar has one.
+- ``flat``, ``day`` and ``actions`` are None when not given, and ``break_even``
+  is True when some column has a break-even, else None: Numba compiles a kernel per argument
   type, and the one for None holds none of that feature's code (a runtime test
   in the bar loop cost 5-10 % even with the feature off). Likewise ``stops``
   (some column has a stop level: a stop-loss, take-profit, trailing stop, margin
@@ -46,6 +49,20 @@ Array conventions
 
 Order of events in a bar (the engine's contract)
 ------------------------------------------------
+0. corporate actions (``actions``) at the open, before anything fills: a split
+   of ratio r multiplies the position's units by r and divides its entry price,
+   stop-loss, take-profit and trailing levels, best and worst prices (the
+   trail's and MFE / MAE's anchors), trailing distance and a working order's
+   price by r (and the stop distances an entry waiting for this open was
+   decided with): no cash moves and the position's value is unchanged. With
+   ``lot_size`` (whole quantities) the units are rounded down to whole units,
+   as a broker rounds shares (to the lot where the lot is below one unit), and
+   the fraction left over is paid out as cash in lieu at this open (the raw,
+   post-split price), its PnL realised into the trade's; a position a reverse
+   split leaves below one such step keeps its fraction. Then a dividend D credits the units held (the
+   position carried over the previous close) with units x D: a long receives
+   it, a short pays it, on the trade's ``dividends`` and in its PnL. A position
+   opened at this open gets none; one closed at this open gets it;
 1. orders decided at the previous close fill at this open: the exit first, then
    the entry (a reversal is both), sized on the equity after the exit;
 2. a working limit or stop entry order (``entry_type``) is tested against the
@@ -188,26 +205,27 @@ YEAR_NS = 365.25 * 86_400e9
 
 
 @njit(cache=True, nogil=True)
-def simulate_nb(ts, bar_ns, prices, price_col, signals, flat, day, per_bar, params, modes, out):
+def simulate_nb(ts, bar_ns, prices, price_col, signals, flat, day, actions, per_bar, params, modes, out):
     """Run every column, one after the other (see the module docstring for the arguments)."""
     state, trade_start = out[0], out[2]
     for c in range(params.size):
-        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, per_bar, params[c], modes, state[c],
-                   trade_start[c + 1], out)
+        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, actions, per_bar, params[c], modes,
+                   state[c], trade_start[c + 1], out)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def simulate_parallel_nb(ts, bar_ns, prices, price_col, signals, flat, day, per_bar, params, modes, out):
+def simulate_parallel_nb(ts, bar_ns, prices, price_col, signals, flat, day, actions, per_bar, params, modes,
+                         out):
     """Run every column, columns spread over all cores; results equal :func:`simulate_nb`'s."""
     state, trade_start = out[0], out[2]
     for j in prange(params.size):
         c = np.int64(j)  # parfor lowering otherwise types the index as float64 inside _column_nb
-        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, per_bar, params[c], modes, state[c],
-                   trade_start[c + 1], out)
+        _column_nb(c, ts, bar_ns, prices, price_col[c], signals, flat, day, actions, per_bar, params[c], modes,
+                   state[c], trade_start[c + 1], out)
 
 
 @njit(cache=True, nogil=True)
-def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes, s, t_hi, out):
+def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, actions, per_bar, p, modes, s, t_hi, out):
     open_, high, low, close = prices
     entries, exits, short_entries, short_exits = signals
     sl_d, tp_d, tr_d, entry_px, vol = per_bar
@@ -239,6 +257,8 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
             if keep_equity:
                 equity[i, c] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
             continue
+        if actions is not None and acted_nb(actions, i, pc):  # 0. corporate actions at the open
+            corporate_action_nb(s, p, actions[0][i, pc], actions[1][i, pc], o)
         if (not special and s.pos == 0.0 and s.pending == NONE and not working and s.cash > 0.0
                 and not fired_nb(entries, i, sc_e) and not fired_nb(short_entries, i, sc_se)):
             # flat, nothing to fill, no entry signal: nothing happens in this bar. Its equity is the cash, as at
@@ -283,8 +303,8 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
                 if keep_equity:
                     equity[i, c] = value
                 peak, trough, max_dd = drawdown_nb(value, peak, trough, max_dd)
-                if i + 1 == n or np.isnan(open_[i + 1, pc]):
-                    marked = True
+                if i + 1 == n or np.isnan(open_[i + 1, pc]) or acted_nb(actions, i + 1, pc):
+                    marked = True  # the next bar is taken below (a corporate action changes the position)
                     break
                 i += 1
             if stops is None:
@@ -356,8 +376,8 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, per_bar, p, modes,
         side = 1.0 if s.pos > 0.0 else -1.0
         units = abs(s.pos)
         _record(trades, s, c, a, side, last_i, units, last_close,
-                side * (last_close - s.entry_px) * units - s.entry_comm - s.borrow, s.entry_comm, s.entry_slip,
-                R_END, True)
+                side * (last_close - s.entry_px) * units - s.entry_comm - s.borrow + s.dividends + s.lieu,
+                s.entry_comm, s.entry_slip, R_END, True)
     summary[c, 0] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
     summary[c, 1] = max_dd
 
@@ -429,6 +449,53 @@ def guards_nb(s, p, mark, peak, i, today):
         s.halt_bar = i
         trip = True
     return trip
+
+
+@njit(cache=True, nogil=True)
+def corporate_action_nb(s, p, split, dividend, o):
+    """Apply a bar's corporate actions to the state ``s`` at its open ``o``: the split ratio ``split`` (1.0 none),
+    then the dividend per share ``dividend`` (0.0 none); see step 0 of the module docstring."""
+    if split != 1.0:
+        if s.pos != 0.0:
+            units = s.pos * split
+            if p.lot_size > 0.0:  # whole shares: a split leaves no fraction of one (of a lot below one unit)
+                step = min(p.lot_size, 1.0)
+                lots = abs(units) / step
+                whole = np.round(lots)
+                if abs(lots - whole) > 1e-9:  # a whole number up to float rounding stays whole
+                    whole = np.floor(lots)
+                if whole > 0.0:  # else a reverse split left less than one step: the fraction is kept
+                    kept = np.copysign(whole * step, units)
+                    fraction = units - kept
+                    s.cash += fraction * o
+                    s.lieu += fraction * (o - s.entry_px / split)
+                    units = kept
+            s.pos = units
+            s.entry_px /= split
+            s.sl_px /= split
+            s.tp_px /= split
+            s.best /= split
+            s.worst /= split
+            s.trail_d /= split
+        s.w_px /= split
+        s.o_sl /= split
+        s.o_tp /= split
+    if dividend != 0.0 and s.pos != 0.0:
+        paid = s.pos * dividend
+        s.cash += paid
+        s.dividends += paid
+
+
+def acted_nb(actions, i, j):
+    """Whether bar ``i`` of price column ``j`` has a corporate action; False without any (None)."""
+    return actions is not None and (actions[0][i, j] != 1.0 or actions[1][i, j] != 0.0)
+
+
+@overload(acted_nb)  # compiled per type, like fired_nb: for None it reads nothing
+def _acted_overload(actions, i, j):
+    if isinstance(actions, types.NoneType):
+        return lambda actions, i, j: False  # noqa: ARG005  # an overload takes the function's arguments
+    return lambda actions, i, j: actions[0][i, j] != 1.0 or actions[1][i, j] != 0.0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -588,6 +655,8 @@ def _enter(s, want, raw, when, i, c, a, p, trades, t_hi, others, gross, orders):
     s.entry_comm = comm
     s.entry_slip = units * abs(px - raw)
     s.borrow = 0.0
+    s.dividends = 0.0
+    s.lieu = 0.0
     s.accrued_until = when
     s.best = px
     s.worst = px
@@ -863,7 +932,7 @@ def _close(s, raw, level, i, c, a, reason, p, trades, orders):
     px = _fill_price(raw, -side, p)
     comm = _commission(units * px, p)
     s.cash += s.pos * px - comm
-    pnl = side * (px - s.entry_px) * units - s.entry_comm - comm - s.borrow
+    pnl = side * (px - s.entry_px) * units - s.entry_comm - comm - s.borrow + s.dividends + s.lieu
     _record(trades, s, c, a, side, i, units, px, pnl, s.entry_comm + comm, s.entry_slip + units * abs(px - raw),
             reason, False)
     _order(orders, s, c, a, i, np.int64(-side), np.int64(T_SIGNAL_EXIT if reason == R_SIGNAL else
@@ -888,6 +957,7 @@ def _record(trades, s, c, a, side, exit_idx, units, exit_px, pnl, comm, slip, re
     t.commission = comm
     t.slippage = slip
     t.borrow = s.borrow
+    t.dividends = s.dividends
     t.exit_reason = reason
     t.mfe, t.mae = _mfe_mae(s, side)
     t.bars_held = exit_idx - s.entry_idx
