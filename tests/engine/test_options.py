@@ -205,6 +205,9 @@ def test_every_document_path_is_a_field_of_the_strategy_format_with_the_engine_b
         if option.kind == "choice":
             assert tuple(prop["enum"]) == option.choices, name
             continue
+        if option.kind == "bool":
+            assert (prop["type"], prop["default"]) == ("boolean", option.default), name
+            continue
         numbers = next(p for p in prop.get("anyOf", [prop]) if p.get("type") in ("number", "integer"))
         scale = option.document_scale
         if option.low > -math.inf:

@@ -225,3 +225,21 @@ def test_a_cost_of_the_option_table_reaches_the_engine_from_the_document() -> No
     result = compiled.run()
     assert result.config.commission_max == 2.5
     assert result.orders["commission"].max() == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_execution_corporate_actions_reaches_the_engine(applied: bool) -> None:
+    # a dividend of 1.0 on every bar of raw bars: each trade is paid units x 1.0 for every bar it was held over
+    # a close, unless the document turns corporate actions off
+    bars = demo_bars("DEMO-SPY", "1d")
+    bars = dataclasses.replace(bars, dividend=np.ones(len(bars)))
+    doc = parse(_doc(execution={"corporate_actions": applied}))
+    compiled = compile_strategy(doc, bars)
+    assert compiled.kwargs["corporate_actions"] is applied
+    trades = compiled.run().trades
+    assert len(trades) > 0
+    units = trades["size"].to_numpy()
+    if applied:  # long trades: held over bars_held closes before the exit's open (next_open fills)
+        np.testing.assert_allclose(trades["dividends"].to_numpy(), units * trades["bars_held"].to_numpy())
+    else:
+        assert (trades["dividends"] == 0.0).all()

@@ -116,7 +116,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            choices=_choices(StopPolicy), document="execution.stop_policy"),
     Option("corporate_actions", "execution", "bool", "flag",
            "apply the data's splits and dividends to positions (Bars with split_factor / dividend columns, as "
-           "their adjustment allows)", default=True),
+           "their adjustment allows)", default=True, document="execution.corporate_actions"),
     Option("max_positions", "risk", "int", "count", "most positions open at once (a portfolio)", None,
            none="no cap", low=1.0, low_closed=True, document="risk.max_positions"),
     Option("periods_per_year", "output", "float", "periods",

@@ -617,10 +617,12 @@ class Risk(_Model):
 
 
 class Execution(_Model):
-    """When decisions fill, and which of stop-loss and take-profit fills when a bar touches both."""
+    """When decisions fill, which of stop-loss and take-profit fills when a bar touches both, and whether the
+    data's splits and dividends are applied to positions."""
 
     fill: Literal["next_open", "same_close"] = "next_open"
     stop_policy: Literal["stop_first", "ohlc_path"] = "stop_first"
+    corporate_actions: bool = True
 
 
 class Strategy(_Model):
