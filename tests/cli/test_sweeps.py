@@ -69,7 +69,7 @@ def test_the_estimate_is_the_engine_shapes():
     entries = int(compile_strategy(spec, bars, {"fast": [5], "slow": [50]}).kwargs["entries"].to_numpy().sum())
     assert footprint.parts["signals"] == 2 * 2 * n * m  # entries and exits, two copies, one byte a bar
     assert footprint.parts["equity"] == 8 * n * m
-    assert footprint.parts["buffers"] == (entries + 1) * (137 + 2 * 96) * m  # TRADE + 2 ORDER rows per entry
+    assert footprint.parts["buffers"] == (entries + 1) * (145 + 2 * 96) * m  # TRADE + 2 ORDER rows an entry
     assert footprint.parts["per_bar"] == 0
 
 
