@@ -94,6 +94,7 @@ from backgrid.engine.kernels.simulate_nb import (
     fired_nb,
     guards_nb,
     time_up_nb,
+    trade_pnl_nb,
 )
 
 
@@ -232,8 +233,7 @@ def portfolio_nb(ts, bar_ns, prices, signals, flat, day, actions, per_bar, param
             side = 1.0 if s.pos > 0.0 else -1.0
             units = abs(s.pos)
             _record(trades, s, c, a, side, _last_bar(open_[:, a]), units, last[a],
-                    side * (last[a] - s.entry_px) * units - s.entry_comm - s.borrow + s.dividends + s.lieu,
-                    s.entry_comm, s.entry_slip, R_END, True)
+                    trade_pnl_nb(s, side, last[a], units, 0.0), s.entry_comm, s.entry_slip, R_END, True)
     if state[0].ruin_bar < 0:
         max_dd = drawdown_nb(np.inf, peak, trough, max_dd)[2]  # the last stretch below the peak
     summary[0, 0] = equity[-1] if ts.size else cash

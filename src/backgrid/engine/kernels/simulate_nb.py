@@ -375,8 +375,7 @@ def _column_nb(c, ts, bar_ns, prices, pc, signals, flat, day, actions, per_bar, 
     if s.pos != 0.0 and s.k < t_hi:  # still open: marked at the last close, flagged
         side = 1.0 if s.pos > 0.0 else -1.0
         units = abs(s.pos)
-        _record(trades, s, c, a, side, last_i, units, last_close,
-                side * (last_close - s.entry_px) * units - s.entry_comm - s.borrow + s.dividends + s.lieu,
+        _record(trades, s, c, a, side, last_i, units, last_close, trade_pnl_nb(s, side, last_close, units, 0.0),
                 s.entry_comm, s.entry_slip, R_END, True)
     summary[c, 0] = s.cash + s.pos * last_close if last_i >= 0 else s.cash
     summary[c, 1] = max_dd
@@ -923,6 +922,13 @@ def _accrue(s, price, until, rate):
     s.accrued_until = max(s.accrued_until, until)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def trade_pnl_nb(s, side, px, units, comm):
+    """The open trade's PnL valued at ``px``: the price move, less the entry's commission, the exit's ``comm``
+    (0.0 for a trade still open) and the borrow, plus the dividends and a split's cash in lieu."""
+    return side * (px - s.entry_px) * units - s.entry_comm - comm - s.borrow + s.dividends + s.lieu
+
+
 @njit(cache=True, nogil=True)
 def _close(s, raw, level, i, c, a, reason, p, trades, orders):
     """Close the whole position at ``raw`` (before slippage; ``level``: the stop's, NaN for signals); record it."""
@@ -932,7 +938,7 @@ def _close(s, raw, level, i, c, a, reason, p, trades, orders):
     px = _fill_price(raw, -side, p)
     comm = _commission(units * px, p)
     s.cash += s.pos * px - comm
-    pnl = side * (px - s.entry_px) * units - s.entry_comm - comm - s.borrow + s.dividends + s.lieu
+    pnl = trade_pnl_nb(s, side, px, units, comm)
     _record(trades, s, c, a, side, i, units, px, pnl, s.entry_comm + comm, s.entry_slip + units * abs(px - raw),
             reason, False)
     _order(orders, s, c, a, i, np.int64(-side), np.int64(T_SIGNAL_EXIT if reason == R_SIGNAL else
