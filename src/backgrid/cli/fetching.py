@@ -41,6 +41,7 @@ def fetch_missing(market: Market, *, fetch: bool, store: DataStore | None = None
     :class:`~backgrid.errors.SeriesNotFoundError` naming the command that fetches it.
     """
     from backgrid.data.demo import DEMO_SYMBOLS  # noqa: PLC0415  # keep `backgrid --help` fast
+    from backgrid.data.providers.base import utc_bound  # noqa: PLC0415
     from backgrid.data.providers.chain import guess_asset_class, vendor_source  # noqa: PLC0415
     from backgrid.data.store import DataStore  # noqa: PLC0415
     from backgrid.data.timeframe import Timeframe  # noqa: PLC0415
@@ -48,7 +49,7 @@ def fetch_missing(market: Market, *, fetch: bool, store: DataStore | None = None
 
     store = store or DataStore()
     tf = Timeframe.parse(market.timeframe)
-    start, end = _utc(market.start), _utc(market.end)
+    start, end = utc_bound(market.start), utc_bound(market.end)  # a date or a time, naive meaning UTC
     for symbol in market.symbols:
         try:
             stored = store.info(symbol, tf, market.source)
@@ -104,12 +105,3 @@ def _fetch_command(symbol: str, name: str, tf: Timeframe, start: pd.Timestamp | 
 def _day_or_time(stamp: pd.Timestamp) -> str:
     return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%dT%H:%M}"
 
-
-def _utc(value: object) -> pd.Timestamp | None:
-    """A strategy's start or end (a date or a time, naive meaning UTC) as a UTC time."""
-    import pandas as pd  # noqa: PLC0415
-
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]  # a date or a datetime
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

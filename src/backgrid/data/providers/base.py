@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -159,8 +159,8 @@ def vendor_bars(frame: pd.DataFrame, *, provider: str, symbol: str, timeframe: T
                             adjustment=adjustment)
 
 
-def utc_bound(stamp: pd.Timestamp | None) -> pd.Timestamp | None:
-    """A request's bound in UTC (a naive one is read as UTC; ``None`` stays ``None``)."""
+def utc_bound(stamp: pd.Timestamp | date | None) -> pd.Timestamp | None:
+    """A request's bound in UTC (a date or a time; a naive one is read as UTC; ``None`` stays ``None``)."""
     if stamp is None:
         return None
     stamp = pd.Timestamp(stamp)
