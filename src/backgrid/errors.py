@@ -14,6 +14,8 @@ not know backgrid::
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
     ├── RobustnessError (ValueError)        PSR, DSR, PBO or a Monte Carlo given inputs that cannot work
     ├── ChartError (ValueError)             a chart asked of data it cannot draw; names the argument
+    ├── AnalysisError (ValueError)          regimes, insights, benchmarks or a run diff asked of inputs that cannot work
+    ├── ReportError (ValueError)            a tear sheet asked for in a form it cannot be written (a file type, a column)
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it
@@ -21,6 +23,7 @@ not know backgrid::
     │   └── StudyMismatchError              a study on disk was started with other settings than the resumed one
     ├── EquityNotKeptError (AttributeError) equity, stats, ledger or plot of a run with keep_equity=False
     ├── ResultColumnError (KeyError)        a column (parameter set) that a result does not have
+    ├── ResultFileError (OSError)           a file that is not a result backgrid wrote, or a run folder without one
     ├── ConformanceError (AssertionError)   an indicator module breaks the plugin contract; lists every broken rule
     ├── StoreError (OSError)                the local data store could not read or write
     │   └── SeriesNotFoundError (KeyError)  no such series in the store
@@ -40,6 +43,7 @@ from typing import Protocol
 
 __all__ = [
     "AmbiguousSeriesError",
+    "AnalysisError",
     "BackgridError",
     "ChartError",
     "ColumnError",
@@ -55,8 +59,10 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "ReportError",
     "ResponseError",
     "ResultColumnError",
+    "ResultFileError",
     "RobustnessError",
     "SeriesNotFoundError",
     "SourceError",
@@ -166,6 +172,18 @@ class EquityNotKeptError(BackgridError, AttributeError):
 
     A run with ``keep_equity=False`` keeps only the final equity and drawdown, in ``Result.summary``.
     """
+
+
+class ResultFileError(BackgridError, OSError):
+    """A file that is not a result backgrid wrote (another layout, a damaged file), or a run folder without one."""
+
+
+class AnalysisError(BackgridError, ValueError):
+    """Regimes, insights, benchmarks or a run diff asked of inputs that cannot work; the message names the input."""
+
+
+class ReportError(BackgridError, ValueError):
+    """A tear sheet asked for in a form it cannot be written: an unknown file type, a missing column."""
 
 
 class ResultColumnError(BackgridError, KeyError):
