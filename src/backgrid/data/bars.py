@@ -20,6 +20,7 @@ neither). The dividend column is in the same terms as the prices.
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,7 +32,7 @@ from backgrid.data.calendar import Calendar, get_calendar, infer_calendar
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import ColumnError, DataError
 
-__all__ = ["ADJUSTMENTS", "OHLCV", "OPTIONAL_COLUMNS", "Bars", "MultiBars"]
+__all__ = ["ADJUSTMENTS", "OHLCV", "OPTIONAL_COLUMNS", "Bars", "MultiBars", "checksum"]
 
 #: Required price and volume columns, in canonical order.
 OHLCV: tuple[str, ...] = ("open", "high", "low", "close", "volume")
@@ -39,6 +40,15 @@ OHLCV: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("split_factor", "dividend")
 #: What a series' prices already account for (see the module docstring).
 ADJUSTMENTS: tuple[str, ...] = ("raw", "splits", "total")
+
+
+def checksum(columns: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over each column in order: its name (UTF-8), a NUL byte, its little-endian bytes."""
+    digest = hashlib.sha256()
+    for name, values in columns.items():
+        digest.update(name.encode() + b"\0")
+        digest.update(np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).data)
+    return digest.hexdigest()
 
 
 def _float_column(name: str, values: Any, n: int) -> np.ndarray:
@@ -149,6 +159,13 @@ class Bars:
             msg = f"column {name!r} is not in this series; it has {', '.join(self.columns)}"
             raise ColumnError(msg)
         return getattr(self, name)  # type: ignore[no-any-return]
+
+    def fingerprint(self) -> str:
+        """The data's identity: :func:`checksum` of ``ts`` and every data column (what the store records).
+
+        Two series with the same fingerprint hold bit-identical bars; symbol, source and timeframe are not part of it.
+        """
+        return checksum({"ts": self.ts, **{name: self.column(name) for name in self.columns}})
 
     def to_pandas(self) -> pd.DataFrame:
         """Return a DataFrame indexed by bar open time (UTC)."""

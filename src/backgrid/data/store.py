@@ -31,7 +31,6 @@ Readers take no lock.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -48,7 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from backgrid.data.bars import OHLCV, OPTIONAL_COLUMNS, Bars
+from backgrid.data.bars import OHLCV, OPTIONAL_COLUMNS, Bars, checksum
 from backgrid.data.calendar import CALENDARS, Inference, get_calendar
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import (
@@ -213,15 +212,6 @@ def _from_ns(value: int | None) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value, tz="UTC")
 
 
-def _checksum(columns: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over each column in file order: its name (UTF-8), a NUL byte, its little-endian bytes."""
-    digest = hashlib.sha256()
-    for name, values in columns.items():
-        digest.update(name.encode() + b"\0")
-        digest.update(np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).data)
-    return digest.hexdigest()
-
-
 def _series_columns(bars: Bars) -> dict[str, np.ndarray]:
     return {"ts": bars.ts, **{name: bars.column(name) for name in bars.columns}}
 
@@ -244,7 +234,7 @@ def _metadata(bars: Bars, columns: Mapping[str, np.ndarray],
         "first_ts": int(bars.ts[0]) if n else None,
         "last_ts": int(bars.ts[-1]) if n else None,
         "updated_at": datetime.now(UTC).isoformat(),
-        "checksum": _checksum(columns),
+        "checksum": checksum(columns),
         "columns": list(columns),
         "span_start": _ns(span[0]),
         "span_end": _ns(span[1]),
@@ -674,7 +664,7 @@ class DataStore:
             msg = (f"{path} holds {meta.get('symbol')!r} {meta.get('timeframe')}; "
                    f"expected {symbol!r} {tf} as its path says")
             raise StoreError(msg)
-        if verify and _checksum(columns) != meta.get("checksum"):
+        if verify and checksum(columns) != meta.get("checksum"):
             msg = (f"checksum mismatch in {path} ({symbol!r} {tf}): the data does not match the "
                    f"checksum {meta.get('checksum')!r} written with it; write the series again")
             raise StoreError(msg)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from backgrid.data.calendar import Calendar
+from backgrid.engine.archive import load_result, save_result
 from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
@@ -242,6 +243,31 @@ class Result:
                       calendar=self._calendar, bar_ns=self._bar_ns, assets=self.assets,
                       periods_per_year=self._ppy, orders=orders, config=self.config, warnings=self.warnings,
                       splits=None if self._splits is None else self._splits[start:stop])
+
+    def column(self, column: Any) -> Result:
+        """The result of one column (parameter set) of a sweep, as if it had run alone (its label kept)."""
+        c = self._column_position(column)
+        if self.single:
+            return self
+        trades = self.records[self.records["col"] == c].copy()
+        trades["col"] = 0
+        orders = self.order_records[self.order_records["col"] == c].copy()
+        orders["col"] = 0
+        labels = self.columns[c:c + 1]
+        return Result(trades=trades, equity=self._equity[:, c:c + 1].copy(order="F"), summary=self.summary[c:c + 1],
+                      state=self.state[c:c + 1], index=self.index, labels=labels, params=self.params[c:c + 1],
+                      prices=self._prices, calendar=self._calendar, bar_ns=self._bar_ns, assets=self.assets,
+                      periods_per_year=self._ppy, orders=orders, config=self.config, warnings=self.warnings,
+                      splits=self._splits)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the result to one ``.npz`` file (see :mod:`backgrid.engine.archive`) and return its path."""
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Result:
+        """The result that :meth:`save` wrote to ``path``: the same trades, equity, statistics and settings."""
+        return load_result(path)
 
     def _column_position(self, column: Any) -> int:
         if column is not None and column not in self.columns:
