@@ -93,5 +93,5 @@ def test_every_block_runs_in_order(tmp_path, monkeypatch):
     assert (tmp_path / "backgrid-run" / "chart.html").is_file()
     text = README.read_text(encoding="utf-8")
     said = text[text.index("A sweep first estimates"):text.index("## Strategy documents")]
-    promised = re.findall(r"`([\w.]+\.(?:csv|parquet|yaml|txt))`", said)  # what a sweep's folder holds
+    promised = re.findall(r"`([\w.]+\.(?:csv|parquet|yaml|txt|npz|json))`", said)  # what a sweep's folder holds
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == sorted([*promised, "chart.html"])

@@ -115,7 +115,8 @@ def _write(out: Path, compiled: Compiled, result: Result, grid: dict[str, list[A
     """Write the run's files into ``out`` (a sweep's: see :mod:`backgrid.cli.sweeps`) and its chart."""
     from backgrid.cli.sweeps import label, overlays, with_defaults, write_sweep  # noqa: PLC0415
     from backgrid.data.bars import Bars  # noqa: PLC0415
-    from backgrid.strategy.document import dump  # noqa: PLC0415
+    from backgrid.strategy.document import dump, load  # noqa: PLC0415
+    from backgrid.strategy.manifest import build_manifest, write_manifest  # noqa: PLC0415
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,12 @@ def _write(out: Path, compiled: Compiled, result: Result, grid: dict[str, list[A
     files.append(result.plot(out / "chart.html", column=column, title=title,
                              overlays=overlays(spec, bars, values) if bars is not None else None,
                              entry_rules={side: f"entries.{side}" for side in ("long", "short")}))
+    chosen = result if result.single else result.column(column)
+    files.append(chosen.save(out / "result.npz"))  # the chosen set: what a report or a diff of the folder reads
+    document = load(out / "strategy.yaml")  # the document the folder holds: a sweep's has the chosen set's defaults
+    manifest = build_manifest(compiled, result, document=document, grid=grid, chosen=best, stats=chosen.stats,
+                              files=files)
+    files.append(write_manifest(out, manifest))
     return files
 
 
