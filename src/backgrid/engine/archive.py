@@ -42,10 +42,11 @@ def _labels(columns: pd.Index) -> dict[str, Any]:
     return {"names": names, "values": [list(map(_plain, v)) if isinstance(v, tuple) else _plain(v) for v in columns]}
 
 
-def _columns(labels: dict[str, Any]) -> pd.Index | list[Any]:
+def _columns(labels: dict[str, Any]) -> pd.Index:
     names, values = labels["names"], labels["values"]
     if len(names) > 1:
-        return pd.MultiIndex.from_tuples([tuple(v) for v in values], names=names)
+        multi: pd.MultiIndex = pd.MultiIndex.from_tuples([tuple(v) for v in values], names=names)
+        return multi
     return pd.Index(values, name=names[0])
 
 
@@ -75,13 +76,14 @@ def save_result(result: Result, path: str | Path) -> Path:
         "config": None if result.config is None else result.config.to_dict(),
         "warnings": result.warnings,
     }
-    arrays = {"trades": result.records, "orders": result.order_records, "equity": result._equity,  # noqa: SLF001
-              "summary": result.summary, "state": result.state, "params": result.params,
-              **{f"price_{k}": v for k, v in result._prices.items()}}  # noqa: SLF001
+    arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                                     "trades": result.records, "orders": result.order_records, "equity": result._equity,  # noqa: SLF001
+                                     "summary": result.summary, "state": result.state, "params": result.params,
+                                     **{f"price_{k}": v for k, v in result._prices.items()}}  # noqa: SLF001
     if result._splits is not None:  # noqa: SLF001
         arrays["splits"] = result._splits  # noqa: SLF001
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    np.savez(out, allow_pickle=False, **arrays)
     return out
 
 
