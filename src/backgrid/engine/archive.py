@@ -47,7 +47,8 @@ def _columns(labels: dict[str, Any]) -> pd.Index:
     if len(names) > 1:
         multi: pd.MultiIndex = pd.MultiIndex.from_tuples([tuple(v) for v in values], names=names)
         return multi
-    return pd.Index(values, name=names[0])
+    plain: pd.Index = pd.Index(values, name=names[0])
+    return plain
 
 
 def save_result(result: Result, path: str | Path) -> Path:
@@ -83,7 +84,7 @@ def save_result(result: Result, path: str | Path) -> Path:
     if result._splits is not None:  # noqa: SLF001
         arrays["splits"] = result._splits  # noqa: SLF001
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, allow_pickle=False, **arrays)
+    np.savez(out, **arrays)  # no object arrays: nothing is pickled, and load refuses pickles
     return out
 
 
