@@ -77,10 +77,12 @@ def save_result(result: Result, path: str | Path) -> Path:
         "config": None if result.config is None else result.config.to_dict(),
         "warnings": result.warnings,
     }
-    arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                                     "trades": result.records, "orders": result.order_records, "equity": result._equity,  # noqa: SLF001
-                                     "summary": result.summary, "state": result.state, "params": result.params,
-                                     **{f"price_{k}": v for k, v in result._prices.items()}}  # noqa: SLF001
+    arrays: dict[str, Any] = {
+        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), "trades": result.records,
+        "orders": result.order_records, "equity": result._equity, "summary": result.summary,  # noqa: SLF001
+        "state": result.state, "params": result.params,
+        **{f"price_{k}": v for k, v in result._prices.items()},  # noqa: SLF001
+    }
     if result._splits is not None:  # noqa: SLF001
         arrays["splits"] = result._splits  # noqa: SLF001
     out.parent.mkdir(parents=True, exist_ok=True)
