@@ -29,6 +29,18 @@ def test_ledger_by_hand():
     np.testing.assert_allclose(ledger["drawdown"], [0, 0, 0, 0])
 
 
+def test_positions_by_hand():
+    # long 50 units from bar 1's open to bar 3's open (held at the closes of bars 1 and 2), then short 50 units
+    # from bar 4's open, still open at the end
+    bars = make_bars([(100, 100, 100, 100), (100, 105, 95, 104), (104, 112, 103, 110), (120, 121, 119, 120),
+                      (118, 119, 117, 118), (117, 118, 116, 117)])
+    r = backtest(bars, entries=mask(6, [0]), exits=mask(6, [2]), short_entries=mask(6, [3]), size=50,
+                 size_type="units")
+    held = r.positions()
+    assert list(held.columns) == ["units"]
+    np.testing.assert_array_equal(held["units"], [0, 50, 50, 0, -50, -50])
+
+
 def test_short_exposure_and_drawdown_from_starting_cash():
     # short 10 units at bar 1's open 100; the price rises: equity 10,000 - 10 x (close - 100)
     bars = make_bars([(100, 100, 100, 100), (100, 101, 99, 101), (101, 106, 100, 105), (105, 105, 100, 102)])

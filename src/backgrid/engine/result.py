@@ -186,8 +186,32 @@ class Result:
             raise EquityNotKeptError(msg)
         n = self._equity.shape[0]
         closes = pd.DataFrame(self._prices["close"]).ffill().to_numpy()
+        marked = np.nan_to_num(self._units(c) * closes)
+        equity = self._equity[:, c]
+        value = marked.sum(axis=1)
+        gross = np.abs(marked).sum(axis=1)
+        peak = np.maximum.accumulate(np.r_[float(self.params["cash"][c]), equity])[1:]
+        # nothing held is no exposure, also on a ruined account's zero equity
+        exposure = np.divide(gross, equity, out=np.zeros(n), where=gross != 0.0)
+        used = gross / float(self.params["leverage"][c])
+        return pd.DataFrame({"cash": equity - value, "position_value": value, "equity": equity,
+                             "exposure": exposure, "drawdown": equity / peak - 1.0, "margin_used": used,
+                             "margin_free": equity - used}, index=self.index)
+
+    def positions(self, column: Any = None) -> pd.DataFrame:
+        """Signed units held at every close, one column per asset (> 0 long, < 0 short, 0 flat).
+
+        ``column`` picks the parameter set of a sweep (default: the first). A trade holds its units from its
+        entry bar up to the bar before its exit (to the last bar while still open), as in :meth:`ledger`.
+        """
+        units = self._units(self._column_position(column))
+        return pd.DataFrame(units, index=self.index, columns=self.assets or ["units"])
+
+    def _units(self, c: int) -> np.ndarray:
+        """Signed units of column ``c`` held at every close, (n, assets), split ratios applied."""
+        n = self.index.size
         trades = self.records[self.records["col"] == c]
-        units = np.zeros((n + 1, closes.shape[1]))
+        units = np.zeros((n + 1, self._prices["close"].shape[1]))
         held = trades["side"] * trades["size"]
         ends = np.where(trades["open"], n, trades["exit_idx"])
         grown = None
@@ -199,17 +223,7 @@ class Result:
         units = np.cumsum(units[:-1], axis=0)
         if grown is not None:
             units *= grown
-        marked = np.nan_to_num(units * closes)
-        equity = self._equity[:, c]
-        value = marked.sum(axis=1)
-        gross = np.abs(marked).sum(axis=1)
-        peak = np.maximum.accumulate(np.r_[float(self.params["cash"][c]), equity])[1:]
-        # nothing held is no exposure, also on a ruined account's zero equity
-        exposure = np.divide(gross, equity, out=np.zeros(n), where=gross != 0.0)
-        used = gross / float(self.params["leverage"][c])
-        return pd.DataFrame({"cash": equity - value, "position_value": value, "equity": equity,
-                             "exposure": exposure, "drawdown": equity / peak - 1.0, "margin_used": used,
-                             "margin_free": equity - used}, index=self.index)
+        return units
 
     def segment(self, start: int, stop: int | None = None) -> Result:
         """The run seen from bar ``start`` to bar ``stop`` (excluded): a result of its own.
