@@ -1,0 +1,1 @@
+"""Analysis of backtest results: regimes, insights, benchmarks and run diffs (see the modules)."""
