@@ -1,0 +1,1 @@
+"""Analysis of backtests: benchmarks, regimes and plain-language insights."""
