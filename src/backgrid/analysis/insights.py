@@ -127,6 +127,7 @@ _RULES = [
          {"min_trades_per_parameter": MIN_TRADES_PER_PARAMETER}, _EPV),
     Rule("no_edge", "warning", "Loses money after costs", "Loses money after costs",
          {"cost_multiple": COST_MULTIPLE}, _COSTS),
+    Rule("no_costs", "info", "No costs charged", "No trading costs charged", {}, _COSTS),
     Rule("cost_fragile", "danger", "Edge does not survive 2x costs", "Higher costs would wipe out the profit",
          {"cost_multiple": COST_MULTIPLE}, _COSTS),
     Rule("cost_robust", "good", "Edge survives 2x costs", "Profit survives higher costs",
@@ -146,11 +147,13 @@ _RULES = [
     Rule("beats_benchmark", "good", "Beats the benchmark", "Did better than simply holding"),
     *(Rule(f"exposure_{b.verdict.replace('-', '_')}", "info", f"{b.verdict.capitalize()} exposure",
            b.plain.capitalize(),
-           {k: v for k, v in zip(("from", "to"), band_bounds("exposure", b), strict=True) if math.isfinite(v)},
+           {k: v for k, v in zip(("exposure_from", "exposure_to"), band_bounds("exposure", b), strict=True)
+            if math.isfinite(v)},
            _BANDS) for b in SCALES["exposure"].bands),
     *(Rule(f"drawdown_{b.verdict}", _DRAWDOWN_SEVERITY[b.verdict],
            f"{b.verdict.capitalize()} drawdown", b.plain.capitalize(),
-           {k: v for k, v in zip(("from", "to"), band_bounds("max_drawdown", b), strict=True) if math.isfinite(v)},
+           {k: v for k, v in zip(("drawdown_from", "drawdown_to"), band_bounds("max_drawdown", b), strict=True)
+            if math.isfinite(v)},
            _BANDS) for b in SCALES["max_drawdown"].bands),
     Rule("insights_missing", "info", "No insights stored", "No insights stored", {},
          "a run stored before insights existed"),
@@ -333,6 +336,11 @@ def _costs(closed: pd.DataFrame, *, plain: bool) -> Insight:
     """The edge with every cost paid once more (the module docstring says what this leaves out)."""
     net = float(closed["pnl"].sum())
     costs = float((closed["commission"] + closed["slippage"] + closed["borrow"]).sum())
+    if costs == 0:
+        return _make("no_costs", {"costs": costs}, "Costs {costs}: the run charged no commission, slippage or "
+                     "borrow, so its PnL is an upper bound; set them to a broker's.",
+                     "No trading costs ({costs}) were charged, so the result is better than real trading would "
+                     "be; set the broker's fees.", plain=plain)
     numbers = {"net_pnl": net, "costs": costs, "pnl_at_multiple": net - (COST_MULTIPLE - 1) * costs,
                "cost_multiple": COST_MULTIPLE}
     if net <= 0:
@@ -370,7 +378,7 @@ def _short_selling(closed: pd.DataFrame, *, plain: bool) -> list[Insight]:
                          "Borrow cost {borrow_paid} on {short_trades} short trades: set borrow_rate, a broker "
                          "charges one.",
                          "No fee ({borrow_paid}) was charged for borrowing what the {short_trades} falling-price "
-                         "trades sold; a broker charges one (set borrow_rate).", plain=plain))
+                         "trades sold; a broker charges one.", plain=plain))
         return out
     before = float(shorts["pnl"].sum()) + borrow
     numbers = {"borrow_paid": borrow, "short_pnl_before_borrow": before, "max_borrow_share": MAX_BORROW_SHARE}
@@ -416,7 +424,8 @@ def _regimes(table: pd.DataFrame, *, plain: bool) -> Insight | None:
                "regime_share": share, "max_regime_share": MAX_REGIME_SHARE}
     alone = len(gains) == 1
     if alone or share > MAX_REGIME_SHARE:
-        rest = ("every other regime lost or made nothing" if alone else "the other regimes share the rest")
+        others = "kind of market" if plain else "regime"
+        rest = f"every other {others} lost or made nothing" if alone else f"the other {others}s share the rest"
         return _make("regime_dependent", numbers,
                      "The {regime!r} regime holds {regime_share} of the gains ({regime_return} return, "
                      "{regime_time} of the time); {rest} (over {max_regime_share} flags).",
