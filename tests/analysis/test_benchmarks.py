@@ -117,3 +117,15 @@ def test_the_sma_cross_baseline_is_a_direct_backtest_of_the_cross(spy: Bars) -> 
         sma_cross_baseline(spy, fast=20, slow=20)
     with pytest.raises(EngineError, match="entries"):
         sma_cross_baseline(spy, entries=fast > slow)
+
+
+def test_a_basket_from_the_first_bar_is_a_portfolios_own_buy_and_hold() -> None:
+    group = MultiBars([backgrid.demo_bars("DEMO-BTC", "1d"), backgrid.demo_bars("DEMO-ETH", "1d")])
+    _, closes = group.align()
+    entries = np.zeros(closes.shape, dtype=np.bool_)
+    exits = np.zeros(closes.shape, dtype=np.bool_)
+    entries[5::40], exits[20::40] = True, True
+    result = backgrid.backtest(group, entries=entries, exits=exits, size=0.5)
+    stats = benchmark_stats(result, buy_and_hold(group, fill="same_close"))
+    for key, metric in (("alpha", "alpha"), ("beta", "beta"), ("benchmark_return", "buy_and_hold_return")):
+        assert stats[key] == pytest.approx(result.stats[metric], rel=1e-9), key

@@ -20,7 +20,8 @@ The rules, in the order :func:`insights` states them:
 * costs: the closed trades' net PnL with every cost paid once more, ``sum(pnl - commission - slippage -
   borrow)``. This is an approximation of a run at 2x costs: sizes and fills are kept as they were, where a
   real run at 2x slippage fills worse and, sized by equity, trades slightly smaller (and may skip an entry it
-  can no longer afford). :func:`backgrid.robustness.cost_stress` re-runs the strategy instead;
+  can no longer afford). :func:`backgrid.robustness.cost_stress` re-runs the strategy instead. A run that
+  paid no costs at all says so (``no_costs``) instead;
 * short selling: the unlimited loss of a short position; the borrow cost's share of the short trades' PnL
   before borrow against :data:`MAX_BORROW_SHARE`;
 * regime dependence, given a regime table: the edge sits in one regime when the best regime holds more than
@@ -473,7 +474,7 @@ def _band_insight(prefix: str, metric: str, value: float, *, plain: bool) -> Ins
         simple = "It could lose {max_drawdown} in a bad period: its worst fall from a peak ({limits})."
     else:
         jargon = "Exposure {exposure}: {reading} ({limits})."
-        simple = "In the market {exposure} of the time: {reading} ({limits})."
+        simple = "In the market {exposure} of the time ({limits})."
     return _make(f"{prefix}_{chosen.verdict.replace('-', '_')}", numbers, jargon, simple, limits=limits,
                  reading=chosen.plain, plain=plain)
 

@@ -53,7 +53,7 @@ class Band:
 
     low: float
     verdict: str
-    text: str    # after the verdict, in the metric's own terms
+    text: str    # after the verdict, in the metric's own terms (may be empty)
     plain: str   # after the verdict, without jargon
 
 
@@ -128,16 +128,14 @@ SCALES: dict[str, Scale] = {s.metric: s for s in (
         Band(0.9, "high", "exposure: close to always invested", "almost always in the market"),
     ), "exposure bands, a convention of this package"),
     Scale("closed_trades", "Closed trades", "Finished trades", "count", (
-        Band(-_INF, "too few to trust", "for statistics", "too few to tell skill from luck"),
-        Band(30.0, "enough for a first look", "for statistics", "enough for a first judgement"),
-        Band(100.0, "a solid sample", "for statistics", "enough to judge with some confidence"),
+        Band(-_INF, "too few to trust", "", "too few to tell skill from luck"),
+        Band(30.0, "enough for a first look", "", "enough for a first judgement"),
+        Band(100.0, "a solid sample", "", "enough to judge with some confidence"),
     ), "30 observations: the usual rule of thumb for a sample mean to be near normal (central limit theorem)"),
     Scale("probabilistic_sharpe_ratio", "Probabilistic Sharpe ratio", "Chance the edge is real", "ratio", (
-        Band(-_INF, "likely no skill", "probability that the true Sharpe ratio is above zero",
-             "more likely luck than skill"),
-        Band(0.5, "not significant", "probability that the true Sharpe ratio is above zero",
-             "could well be luck"),
-        Band(0.95, "significant", "probability that the true Sharpe ratio is above zero",
+        Band(-_INF, "likely no skill", "", "more likely luck than skill"),
+        Band(0.5, "not significant", "", "could well be luck"),
+        Band(0.95, "significant", "at 95 % confidence that the true Sharpe ratio is above zero",
              "unlikely to be luck alone"),
     ), "95 % confidence, Bailey & López de Prado (2012), The Sharpe ratio efficient frontier"),
 )}
@@ -181,9 +179,10 @@ def reading(metric: str, value: float | None, *, plain: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return f"{name}: not available"
     chosen = band(metric, value)
-    return (f"{name} {format_value(value, scale.kind)}: {chosen.verdict}"
-            f"{', ' if plain else ' '}{chosen.plain if plain else chosen.text} "
-            f"({band_range(metric, chosen)} is {chosen.verdict})")
+    said = chosen.plain if plain else chosen.text
+    joined = (", " if plain else " ") + said if said else ""
+    bounds = f"({band_range(metric, chosen)} is {chosen.verdict})"
+    return f"{name} {format_value(value, scale.kind)}: {chosen.verdict}{joined} {bounds}"
 
 
 def readings(stats: Mapping[str, object], *, plain: bool = False) -> dict[str, str]:
