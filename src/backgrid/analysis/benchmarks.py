@@ -31,7 +31,7 @@ import pandas as pd
 from backgrid.data.bars import Bars, MultiBars
 from backgrid.engine.result import Result
 from backgrid.engine.run import backtest
-from backgrid.errors import DataError, EngineError, IndicatorError, ResultColumnError
+from backgrid.errors import DataError, EngineError, IndicatorError
 from backgrid.indicators.compute import compute
 from backgrid.metrics.registry import METRICS, StatsInput
 
@@ -131,7 +131,7 @@ def benchmark_stats(result: Result, benchmark: pd.Series, *, column: Any = None)
         raise DataError(msg)
     start = int(known[0])
     window = result.segment(start) if start else result
-    c = _position(result, column)
+    c = result._column_position(column)  # noqa: SLF001  # Result's own check of a column (see the report)
     # Result keeps its bar length and periods per year private; the registry's metrics need them
     ts, ppy, _ = window._stats_inputs("benchmark stats")  # noqa: SLF001
     equity = window.equity.to_numpy(dtype=np.float64).reshape(ts.size, -1)[:, c]
@@ -140,15 +140,6 @@ def benchmark_stats(result: Result, benchmark: pd.Series, *, column: Any = None)
                    ppy=ppy, trades=window.records[window.records["col"] == c], benchmark=values)
     return {"total_return": float(METRICS["total_return"].fn(s)), "benchmark_return": float(values[-1] / values[0] - 1),
             "alpha": float(METRICS["alpha"].fn(s)), "beta": float(METRICS["beta"].fn(s))}
-
-
-def _position(result: Result, column: Any) -> int:
-    if column is None:
-        return 0
-    if column not in result.columns:
-        msg = f"column {column!r} is not one column of this result; it has {list(result.columns)}"
-        raise ResultColumnError(msg)
-    return list(result.columns).index(column)
 
 
 def sma_cross_baseline(bars: Bars, *, fast: int = 10, slow: int = 50, **options: Any) -> Result:

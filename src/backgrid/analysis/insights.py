@@ -45,7 +45,7 @@ import pandas as pd
 
 from backgrid.analysis.readings import SCALES, Format, band, band_bounds, band_range, format_value
 from backgrid.engine.result import Result
-from backgrid.errors import ColumnError, ResultColumnError, RobustnessError
+from backgrid.errors import ColumnError, RobustnessError
 
 __all__ = [
     "COST_MULTIPLE", "MAX_BORROW_SHARE", "MAX_PBO", "MAX_REGIME_SHARE", "MIN_DSR", "MIN_PSR", "MIN_SENSITIVITY",
@@ -483,15 +483,11 @@ def _band_insight(prefix: str, metric: str, value: float, *, plain: bool) -> Ins
 
 def _column_view(result: Result, column: Any) -> tuple[dict[str, Any], pd.DataFrame]:
     """The statistics and the closed trades of one column of ``result``."""
+    column = result.columns[result._column_position(column)]  # noqa: SLF001  # Result's own check (see the report)
     trades = result.trades
     stats = result.stats
     if isinstance(stats, pd.Series):  # one column
         return {str(k): v for k, v in stats.items()}, trades[~trades["open"]]
-    if column is None:
-        column = result.columns[0]
-    elif column not in result.columns:
-        msg = f"column {column!r} is not one column of this result; it has {list(result.columns)}"
-        raise ResultColumnError(msg)
     mine = trades[(trades["column"] == column) & ~trades["open"]]
     return {str(k): v for k, v in stats.loc[column].items()}, mine
 
