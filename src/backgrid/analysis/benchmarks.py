@@ -33,7 +33,7 @@ from backgrid.engine.result import Result
 from backgrid.engine.run import backtest
 from backgrid.errors import DataError, EngineError, IndicatorError
 from backgrid.indicators.compute import compute
-from backgrid.metrics.registry import METRICS, StatsInput
+from backgrid.metrics.registry import METRICS
 
 __all__ = ["benchmark_stats", "buy_and_hold", "sma_cross_baseline", "warmup"]
 
@@ -131,13 +131,8 @@ def benchmark_stats(result: Result, benchmark: pd.Series, *, column: Any = None)
         raise DataError(msg)
     start = int(known[0])
     window = result.segment(start) if start else result
-    c = result._column_position(column)  # noqa: SLF001  # Result's own check of a column (see the report)
-    # Result keeps its bar length and periods per year private; the registry's metrics need them
-    ts, ppy, _ = window._stats_inputs("benchmark stats")  # noqa: SLF001
-    equity = window.equity.to_numpy(dtype=np.float64).reshape(ts.size, -1)[:, c]
     values = on_bars[start:]
-    s = StatsInput(equity=equity, cash=float(window.params["cash"][c]), ts=ts, bar_ns=window._bar_ns,  # noqa: SLF001
-                   ppy=ppy, trades=window.records[window.records["col"] == c], benchmark=values)
+    s = window.stats_input(column, benchmark=values)
     return {"total_return": float(METRICS["total_return"].fn(s)), "benchmark_return": float(values[-1] / values[0] - 1),
             "alpha": float(METRICS["alpha"].fn(s)), "beta": float(METRICS["beta"].fn(s))}
 

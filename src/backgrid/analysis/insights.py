@@ -483,13 +483,9 @@ def _band_insight(prefix: str, metric: str, value: float, *, plain: bool) -> Ins
 
 def _column_view(result: Result, column: Any) -> tuple[dict[str, Any], pd.DataFrame]:
     """The statistics and the closed trades of one column of ``result``."""
-    column = result.columns[result._column_position(column)]  # noqa: SLF001  # Result's own check (see the report)
-    trades = result.trades
-    stats = result.stats
-    if isinstance(stats, pd.Series):  # one column
-        return {str(k): v for k, v in stats.items()}, trades[~trades["open"]]
-    mine = trades[(trades["column"] == column) & ~trades["open"]]
-    return {str(k): v for k, v in stats.loc[column].items()}, mine
+    alone = result.column(column)
+    trades = alone.trades
+    return {str(k): v for k, v in alone.stats.items()}, trades[~trades["open"]]
 
 
 def insights(result: Result, *, column: Any = None, plain: bool = False, regimes: pd.DataFrame | None = None,

@@ -131,12 +131,22 @@ class Result:
         Counts stay ints: the Series of one column has object dtype (``.astype(float)`` for arithmetic across
         metrics), the frame of several has an int64 column for each count.
         """
-        ts, ppy, benchmark = self._stats_inputs("stats")
         if self.single:  # a float64 Series would turn the counts into floats
-            s = StatsInput(equity=self._equity[:, 0], cash=float(self.params["cash"][0]), ts=ts,
-                           bar_ns=self._bar_ns, ppy=ppy, trades=self.records, benchmark=benchmark)
-            return pd.Series(compute_stats(s), name="stats", dtype=object)
+            return pd.Series(compute_stats(self.stats_input()), name="stats", dtype=object)
         return self.metrics()  # several columns: every metric of all of them at once, the same values
+
+    def stats_input(self, column: Any = None, *, benchmark: np.ndarray | None = None) -> StatsInput:
+        """What the metrics of one column are computed from (see :class:`~backgrid.metrics.StatsInput`).
+
+        ``column`` picks the parameter set of a sweep (default: the first); ``benchmark`` replaces buy and hold
+        of the traded close (one price or equity value per bar). ``METRICS[name].fn(result.stats_input())``
+        is ``result.stats[name]``.
+        """
+        c = self._column_position(column)
+        ts, ppy, held = self._stats_inputs("metrics")
+        return StatsInput(equity=self._equity[:, c], cash=float(self.params["cash"][c]), ts=ts, bar_ns=self._bar_ns,
+                          ppy=ppy, trades=self.records[self.records["col"] == c],
+                          benchmark=held if benchmark is None else np.asarray(benchmark, dtype=np.float64))
 
     def _stats_inputs(self, what: str) -> tuple[np.ndarray, float, np.ndarray]:
         """Bar times, periods per year and the buy-and-hold benchmark, which every metric reads."""
@@ -316,12 +326,7 @@ class Result:
         ts = np.asarray(self.index.as_unit("ns").asi8[start:], dtype=np.int64)
         single_asset = self.assets is None or len(self.assets) == 1
         ohlc = {k: v[start:, 0] for k, v in self._prices.items()} if single_asset else None
-        stats = compute_stats(StatsInput(equity=equity, cash=float(self.params["cash"][c]),
-                                         ts=np.asarray(self.index.as_unit("ns").asi8, dtype=np.int64),
-                                         bar_ns=self._bar_ns, ppy=periods_per_year(self._bar_ns, self._calendar,
-                                                                                   override=self._ppy),
-                                         trades=self.records[self.records["col"] == c],
-                                         benchmark=_buy_and_hold(self._prices["close"])))
+        stats = compute_stats(self.stats_input(column))
         subtitle = (f"{stats['trades']} trades, total return {stats['total_return']:.2%}, "
                     f"max drawdown {stats['max_drawdown']:.2%}, Sharpe {stats['sharpe_ratio']:.2f}"
                     + (f"; showing the last {max_bars:,} of {equity.size:,} bars" if start else ""))
