@@ -15,6 +15,7 @@ from backgrid.cli import engine as engine_commands
 from backgrid.cli import indicators as indicator_commands
 from backgrid.cli import optimize as optimize_commands
 from backgrid.cli import robustness as robustness_commands
+from backgrid.cli import runs as run_commands
 from backgrid.cli import strategies as strategy_commands
 from backgrid.cli.common import App
 
@@ -33,6 +34,7 @@ app.command("optimize")(optimize_commands.optimize)
 app.command("walkforward")(optimize_commands.walkforward)
 app.command("robustness")(robustness_commands.robustness)
 app.command("demo")(demo_command.demo)
+app.command("diff")(run_commands.diff)
 
 
 @app.callback(invoke_without_command=True)
