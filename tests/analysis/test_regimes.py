@@ -50,7 +50,8 @@ METHODS = {
     "trend": lambda b: trend_regime(b, adx_period=7, sma_period=20, slope_bars=5),
     "volatility_atr": lambda b: volatility_regime(b, lookback=60),
     "volatility_realised": lambda b: volatility_regime(b, measure="realised", window=10, lookback=40),
-    "event": lambda b: event_regime(b, {"a": [("2024-01-03", "2024-01-05 07:00")], "b": [("2024-01-04", "2024-01-09")]}),
+    "event": lambda b: event_regime(b, {"a": [("2024-01-03", "2024-01-05 07:00")],
+                                        "b": [("2024-01-04", "2024-01-09")]}),
     "hmm": lambda b: hmm_regime(b, train=150, seed=3),
     "hmm_refit": lambda b: hmm_regime(b, states=3, train=120, refit_every=70, features=("log_return", "volatility"),
                                       window=10),
@@ -93,7 +94,7 @@ def test_the_causality_check_catches_the_smoothed_hmm_path():
     assert first_violation(smoothed_hmm, bars, [200, 250, 300, 399]) is not None
 
 
-# -- the rolling rank kernel ---------------------------------------------------------------------------------------------
+# -- the rolling rank kernel -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("lookback", "lead", "ties"), [(2, 0, False), (5, 3, True), (30, 0, True), (30, 7, False),
                                                         (300, 1, False)])
 def test_rolling_rank_equals_pandas_rolling_rank(lookback, lead, ties):
@@ -118,7 +119,7 @@ def test_rolling_rank_rejects_a_nan_after_the_warm_up():
         rolling_rank(np.array([np.nan, 1.0, np.nan, 2.0]), 2)
 
 
-# -- trend --------------------------------------------------------------------------------------------------------------
+# -- trend -------------------------------------------------------------------------------------------------------------
 def test_trend_labels_follow_talib_adx_and_sma():
     bars = random_bars(800, timeframe="1d", seed=9)
     regimes = trend_regime(bars, adx_period=10, sma_period=30, slope_bars=4, adx_threshold=20.0)
@@ -144,7 +145,7 @@ def test_a_steady_trend_is_bull_or_bear(drift, label):
     assert (regimes.confidence[100:] == 1.0).all()  # ADX far above twice the threshold
 
 
-# -- volatility ---------------------------------------------------------------------------------------------------------
+# -- volatility --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("measure", ["atr_percent", "realised"])
 def test_a_calm_then_a_wild_stretch_are_low_then_high(measure):
     rng = np.random.default_rng(2)
@@ -182,10 +183,11 @@ def test_volatility_settings_that_cannot_work_are_named(options, message):
     assert isinstance(info.value, BackgridError)
 
 
-# -- events -------------------------------------------------------------------------------------------------------------
+# -- events ------------------------------------------------------------------------------------------------------------
 def test_event_windows_cover_whole_days_and_the_first_named_wins():
     index = pd.date_range("2020-02-18", periods=12, freq="12h", tz="UTC")
-    regimes = event_regime(index, {"covid": [("2020-02-20", "2020-02-21")], "fomc": [("2020-02-21 12:00", "2020-02-22")]})
+    regimes = event_regime(index, {"covid": [("2020-02-20", "2020-02-21")],
+                                   "fomc": [("2020-02-21 12:00", "2020-02-22")]})
     assert regimes.labels.tolist() == ["normal"] * 4 + ["covid"] * 4 + ["fomc"] * 2 + ["normal"] * 2
     assert (regimes.confidence == 1).all()
 
@@ -200,7 +202,7 @@ def test_bad_event_windows_name_the_window(windows, message):
         event_regime(pd.date_range("2020-02-01", periods=60, freq="D", tz="UTC"), windows)
 
 
-# -- HMM ----------------------------------------------------------------------------------------------------------------
+# -- HMM ---------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("options", [{}, {"states": 3, "refit_every": 150, "features": ("log_return", "volatility")}])
 def test_filtered_probabilities_equal_hmmlearn_on_the_prefix(options):
     bars, _ = alternating(900, 60, seed=4)
@@ -248,7 +250,7 @@ def test_hmm_rejects_features_it_does_not_know_and_short_series_are_unknown():
     assert (hmm_regime(random_bars(500), train=500).codes == -1).all()
 
 
-# -- a backtest seen through regimes ------------------------------------------------------------------------------------
+# -- a backtest seen through regimes -----------------------------------------------------------------------------------
 ROWS = [(10, 10, 10, 10), (10, 11, 9, 10), (10, 12, 10, 12), (12, 13, 11, 11), (11, 14, 11, 14), (14, 14, 12, 13),
         (13, 13, 11, 12), (12, 16, 12, 15), (15, 15, 13, 14), (14, 15, 13, 15)]
 CALM_CRISIS = {"crisis": [("2024-01-03", "2024-01-05"), ("2024-01-09", "2024-01-09")]}  # bars 2-4 and 8

@@ -45,8 +45,8 @@ from backgrid.metrics import trades as tr
 if TYPE_CHECKING:
     from backgrid.engine.result import Result
 
-__all__ = ["RegimeError", "Regimes", "event_regime", "regime_stats", "rolling_rank", "trades_with_regime", "trend_regime",
-           "volatility_regime"]
+__all__ = ["RegimeError", "Regimes", "event_regime", "regime_stats", "rolling_rank", "trades_with_regime",
+           "trend_regime", "volatility_regime"]
 
 UNKNOWN = -1
 _MEASURES = {"atr_percent": "natr", "realised": "hist_vol"}
@@ -54,6 +54,11 @@ _MEASURES = {"atr_percent": "natr", "realised": "hist_vol"}
 
 class RegimeError(BackgridError, ValueError):
     """Regimes asked for with settings or data that cannot work; the message names the argument."""
+
+
+def _categorical(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical[str]:
+    """Labels of ``codes`` into ``names``, missing where a code is -1."""
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=pd.Index(list(names)))
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,7 @@ class Regimes:
     @property
     def labels(self) -> pd.Series:
         """The labels as a categorical Series on the bars' index (NaN while unknown)."""
-        values = pd.Categorical.from_codes(self.codes.astype(np.int64), categories=list(self.names))
-        return pd.Series(values, index=self.index, name=self.method)
+        return pd.Series(_categorical(self.codes, self.names), index=self.index, name=self.method)
 
     def at(self, positions: Sequence[int] | np.ndarray) -> pd.DataFrame:
         """The regime and its confidence at bar ``positions`` (0-based, ``0 <= p < len``), one row each."""
@@ -105,8 +109,7 @@ class Regimes:
         if p.size and (p.min() < 0 or p.max() >= self.index.size):
             msg = f"positions must lie in [0, {self.index.size}), got {p.min()} to {p.max()}"
             raise RegimeError(msg)
-        codes = self.codes[p].astype(np.int64)
-        return pd.DataFrame({"regime": pd.Categorical.from_codes(codes, categories=list(self.names)),
+        return pd.DataFrame({"regime": _categorical(self.codes[p], self.names),
                              "confidence": self.confidence[p]}, index=pd.Index(p, name="bar"))
 
 
@@ -166,7 +169,8 @@ def rolling_rank(x: np.ndarray, lookback: int) -> np.ndarray:
     if not finite[start:].all():
         msg = f"values must be finite after the warm-up (from position {start}); found a NaN or inf later"
         raise RegimeError(msg)
-    return regimes_nb.rolling_rank_nb(x, _positive_int("lookback", lookback, 2), start, np.empty(x.size))
+    rank: np.ndarray = regimes_nb.rolling_rank_nb(x, _positive_int("lookback", lookback, 2), start, np.empty(x.size))
+    return rank
 
 
 def volatility_regime(bars: Bars, *, measure: str = "atr_percent", window: int = 14, lookback: int = 252,
@@ -245,7 +249,7 @@ def event_regime(index_or_bars: Bars | pd.DatetimeIndex,
                 msg = f"window {name!r}: start {start!r} is after end {end!r}"
                 raise RegimeError(msg)
             strings = isinstance(start, str), isinstance(end, str)
-            bounds = tuple(raw if is_text else stamp for raw, is_text, stamp
+            bounds: tuple[Any, ...] = tuple(raw if is_text else stamp for raw, is_text, stamp
                            in zip((start, end), strings, (first, last), strict=True))
             codes[index.slice_indexer(*bounds)] = code
     return Regimes("event", names, codes, np.ones(index.size), index,
@@ -290,7 +294,7 @@ def trades_with_regime(result: Result, regimes: Regimes, *, column: Any = None) 
     if not result.single:
         trades = trades[trades["column"] == result.columns[position]].reset_index(drop=True)
     codes, confidence = _codes_at(regimes, _decision_bars(result, trades["entry_idx"].to_numpy()))
-    return trades.assign(regime=pd.Categorical.from_codes(codes, categories=list(regimes.names)),
+    return trades.assign(regime=_categorical(codes, regimes.names),
                          regime_confidence=confidence)
 
 
