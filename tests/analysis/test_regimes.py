@@ -175,6 +175,7 @@ def test_volatility_codes_and_confidence_follow_the_rank():
     ({"measure": "garch"}, "measure must be one of 'atr_percent', 'realised', got 'garch'"),
     ({"low": 0.5, "high": 0.4}, "low and high must be numbers with 0 < low < high < 1, got low=0.5, high=0.4"),
     ({"lookback": 1}, "lookback must be an int >= 2, got 1"),
+    ({"window": 0}, r"window: natr: parameter 'period' must be an integer in \[2, 1000\], got 0"),
 ])
 def test_volatility_settings_that_cannot_work_are_named(options, message):
     with pytest.raises(RegimeError, match=message) as info:
@@ -196,6 +197,7 @@ def test_event_windows_cover_whole_days_and_the_first_named_wins():
     ({"crash": [("2020-03-10", "2020-03-01")]}, "window 'crash': start '2020-03-10' is after end '2020-03-01'"),
     ({"crash": [("2020-03-01", "someday")]}, "window 'crash': end 'someday' is not a date or time"),
     ({"normal": [("2020-03-01", "2020-03-02")]}, "window names must differ from each other and from default"),
+    ({"crash": ["2020-03-01"]}, r"window 'crash': each window is a \(start, end\) pair, got '2020-03-01'"),
 ])
 def test_bad_event_windows_name_the_window(windows, message):
     with pytest.raises(RegimeError, match=message):
@@ -314,6 +316,20 @@ def test_regimes_on_other_bars_are_refused():
     result = run(ROWS, entries=[1], exits=[5])
     with pytest.raises(RegimeError, match="regimes and result must be on the same bars"):
         regime_stats(result, trend_regime(random_bars(50)))
+
+
+def test_trend_names_the_option_an_indicator_refuses():
+    with pytest.raises(RegimeError, match=r"adx_period: adx: parameter 'period' must be an integer in \[2, 1000\]"):
+        trend_regime(random_bars(50), adx_period=1)
+
+
+def test_regimes_need_one_code_and_confidence_per_bar():
+    index = pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC")
+    with pytest.raises(RegimeError, match=r"codes and confidence need one value per bar \(3\)"):
+        Regimes("x", ("a",), np.zeros(2), np.ones(3), index)
+    regimes = Regimes("x", ("a", "b"), np.array([-1, 0, 1]), np.array([np.nan, 0.5, 1.0]), index)
+    assert repr(regimes) == "<Regimes x: 3 bars, 2 known (a 50%, b 50%)>"
+    assert not regimes.codes.flags.writeable
 
 
 def test_at_reads_positions_and_refuses_ones_outside_the_bars():

@@ -36,7 +36,7 @@ import pandas as pd
 
 from backgrid.analysis.kernels import regimes_nb
 from backgrid.data.bars import Bars
-from backgrid.errors import BackgridError
+from backgrid.errors import BackgridError, IndicatorError
 from backgrid.indicators import compute_arrays
 from backgrid.metrics import periods_per_year
 from backgrid.metrics import returns as rt
@@ -127,6 +127,15 @@ def _hlc(bars: Bars) -> dict[str, np.ndarray]:
     return {"high": bars.high, "low": bars.low, "close": bars.close}
 
 
+def _indicator(id: str, inputs: dict[str, np.ndarray], option: str, **params: Any) -> np.ndarray:  # noqa: A002
+    """Indicator ``id``'s output of the same name; a parameter out of its range is named by our ``option``."""
+    try:
+        return compute_arrays(id, inputs, **params)[id]
+    except IndicatorError as error:
+        msg = f"{option}: {error}"
+        raise RegimeError(msg) from error
+
+
 def trend_regime(bars: Bars, *, adx_period: int = 14, sma_period: int = 50, slope_bars: int = 10,
                  adx_threshold: float = 25.0) -> Regimes:
     """Bull, bear or range at each bar from the ADX and the slope of an SMA (see the module docstring).
@@ -140,8 +149,8 @@ def trend_regime(bars: Bars, *, adx_period: int = 14, sma_period: int = 50, slop
     if not (isinstance(adx_threshold, int | float) and 0 < adx_threshold < 100):
         msg = f"adx_threshold must be a number in (0, 100), got {adx_threshold!r}"
         raise RegimeError(msg)
-    adx = compute_arrays("adx", inputs, period=adx_period)["adx"]
-    sma = compute_arrays("sma", inputs, period=sma_period)["sma"]
+    adx = _indicator("adx", inputs, "adx_period", period=adx_period)
+    sma = _indicator("sma", inputs, "sma_period", period=sma_period)
     slope = np.full(sma.size, np.nan)
     slope[slope_bars:] = sma[slope_bars:] - sma[:-slope_bars]
     trending = adx >= adx_threshold
@@ -194,7 +203,7 @@ def volatility_regime(bars: Bars, *, measure: str = "atr_percent", window: int =
         raise RegimeError(msg)
     extra = ({"periods_per_year": periods_per_year(bars.timeframe.nanos, bars.calendar)}
              if measure == "realised" else {})
-    value = next(iter(compute_arrays(_MEASURES[measure], inputs, period=window, **extra).values()))
+    value = _indicator(_MEASURES[measure], inputs, "window", period=window, **extra)
     rank = rolling_rank(value, lookback)
     codes = np.where(rank <= low, 0, np.where(rank > high, 2, 1)).astype(np.int8)
     confidence = np.where(codes == 0, (low - rank) / low,
@@ -243,7 +252,11 @@ def event_regime(index_or_bars: Bars | pd.DatetimeIndex,
         raise RegimeError(msg)
     codes = np.zeros(index.size, dtype=np.int8)
     for code, name in reversed(list(enumerate(names[1:], start=1))):  # the first named is written last: it wins
-        for start, end in windows[name]:
+        for pair in windows[name]:
+            if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+                msg = f"window {name!r}: each window is a (start, end) pair, got {pair!r}"
+                raise RegimeError(msg)
+            start, end = pair
             first, last = _timestamp(start, name, "start"), _timestamp(end, name, "end")
             if first > last:
                 msg = f"window {name!r}: start {start!r} is after end {end!r}"

@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from backgrid.analysis.kernels import regimes_nb
-from backgrid.analysis.regimes import UNKNOWN, RegimeError, Regimes, _hlc, _positive_int
+from backgrid.analysis.regimes import UNKNOWN, RegimeError, Regimes, _hlc, _indicator, _positive_int
 from backgrid.data.bars import Bars
-from backgrid.indicators import compute_arrays
 
 __all__ = ["hmm_regime"]
 
@@ -42,8 +41,8 @@ def _features(bars: Bars, features: tuple[str, ...], window: int) -> np.ndarray:
     log_return = np.r_[np.nan, np.log(close[1:] / close[:-1])]
     columns = {"log_return": log_return}
     if "volatility" in features:  # hist_vol in percent at one period a year: the per-bar standard deviation
-        vol = compute_arrays("hist_vol", _hlc(bars), period=window, periods_per_year=1.0)["hist_vol"]
-        columns["volatility"] = vol / 100.0
+        columns["volatility"] = _indicator("hist_vol", _hlc(bars), "window", period=window,
+                                           periods_per_year=1.0) / 100.0
     return np.column_stack([columns[f] for f in features])
 
 
@@ -86,7 +85,6 @@ def hmm_regime(bars: Bars, *, states: int = 2, train: int = 500, refit_every: in
     states = _positive_int("states", states, 2)
     train = _positive_int("train", train, 2)
     iterations = _positive_int("iterations", iterations)
-    window = _positive_int("window", window, 2)
     if refit_every is not None:
         refit_every = _positive_int("refit_every", refit_every)
     if not features or "log_return" not in features or set(features) - set(FEATURES) or \
