@@ -312,6 +312,25 @@ def test_a_trade_decided_during_the_warm_up_has_no_regime():
     assert not trades["regime"].isna().all()
 
 
+@pytest.mark.parametrize("labels", [None, pd.MultiIndex.from_tuples([("fast", 2), ("slow", 7)])],
+                         ids=["numbered", "tuples"])
+def test_a_sweep_is_read_one_column_at_a_time(labels):
+    bars = random_bars(300, timeframe="1d", seed=5)
+    phase = np.arange(300)[:, None] % np.array([15, 23])
+    entries, exits = pd.DataFrame(phase == 2, index=bars.index), pd.DataFrame(phase == 12, index=bars.index)
+    if labels is not None:
+        entries.columns = exits.columns = labels
+    result = backtest(bars, entries=entries, exits=exits)
+    regimes = trend_regime(bars)
+    label = result.columns[1]
+    mine = result.records[result.records["col"] == 1]
+    trades = trades_with_regime(result, regimes, column=label)
+    assert trades["entry_idx"].tolist() == sorted(mine["entry_idx"].tolist())
+    assert mine.size != (result.records["col"] == 0).sum()  # the columns trade differently
+    assert regime_stats(result, regimes, column=label)["trades"].sum() == mine.size
+    assert regime_stats(result, regimes)["trades"].sum() == (result.records["col"] == 0).sum()
+
+
 def test_regimes_on_other_bars_are_refused():
     result = run(ROWS, entries=[1], exits=[5])
     with pytest.raises(RegimeError, match="regimes and result must be on the same bars"):

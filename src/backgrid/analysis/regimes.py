@@ -305,7 +305,8 @@ def trades_with_regime(result: Result, regimes: Regimes, *, column: Any = None) 
     position, _ = _account(result, regimes, column)
     trades = result.trades
     if not result.single:
-        trades = trades[trades["column"] == result.columns[position]].reset_index(drop=True)
+        label = result.columns[position]  # a sweep's label may be a tuple, which == would compare element-wise
+        trades = trades[[c == label for c in trades["column"]]].reset_index(drop=True)
     codes, confidence = _codes_at(regimes, _decision_bars(result, trades["entry_idx"].to_numpy()))
     return trades.assign(regime=_categorical(codes, regimes.names),
                          regime_confidence=confidence)
