@@ -16,6 +16,7 @@ USED_BY = {
     "bench": "python -m benchmarks",
     "research": "backgrid.optimize's cmaes and qmc methods (Optuna's CmaEsSampler and QMCSampler)",
     "dask": "backgrid.optimize.fanout on a Dask cluster (--cluster)",
+    "analysis": "backgrid.analysis.regimes_hmm (hmmlearn's GaussianHMM)",
     "postgres": "Optuna's RDB storage and the trial ledger on PostgreSQL (tests/optimize/test_postgres.py)",
     "yfinance": "backgrid.data.providers.yahoo",
     "ccxt": "backgrid.data.providers.ccxt",

@@ -14,8 +14,8 @@ not know backgrid::
     ├── MetricsError (ValueError)           a metric asked for with settings that cannot work
     ├── RobustnessError (ValueError)        PSR, DSR, PBO or a Monte Carlo given inputs that cannot work
     ├── ChartError (ValueError)             a chart asked of data it cannot draw; names the argument
-    ├── AnalysisError (ValueError)          regimes, insights, benchmarks or a run diff asked of inputs that cannot work
-    ├── ReportError (ValueError)            a tear sheet asked for in a form it cannot be written (a file type, a column)
+    ├── AnalysisError (ValueError)          regimes, insights, benchmarks or a run diff of inputs that cannot work
+    ├── ReportError (ValueError)            a tear sheet asked for in a form it cannot be written
     ├── SpecError (ValueError)              a strategy document that is malformed; names every bad path
     ├── EngineError (ValueError)            a backtest asked for with inputs or settings that cannot work
     │   └── OptionError                     one engine option out of its range; ``option`` names it

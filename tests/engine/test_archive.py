@@ -73,7 +73,7 @@ def test_a_portfolio_with_splits_round_trips(tmp_path):
 def test_files_that_are_not_results_are_refused_with_their_path(tmp_path):
     text = tmp_path / "notes.npz"
     text.write_text("not a zip", encoding="utf-8")
-    with pytest.raises(ResultFileError, match="notes.npz is not a result file"):
+    with pytest.raises(ResultFileError, match=r"notes\.npz is not a result file"):
         Result.load(text)
     bare = tmp_path / "bare.npz"
     np.savez(bare, equity=np.zeros(3))
@@ -83,5 +83,5 @@ def test_files_that_are_not_results_are_refused_with_their_path(tmp_path):
     np.savez(other, meta=np.frombuffer(b'{"format": "someone-else/9"}', dtype=np.uint8))
     with pytest.raises(ResultFileError, match=f"'someone-else/9'; this backgrid reads '{FORMAT}'"):
         Result.load(other)
-    with pytest.raises(ResultFileError, match="missing.npz"):
+    with pytest.raises(ResultFileError, match=r"missing\.npz"):
         Result.load(tmp_path / "missing.npz")

@@ -92,7 +92,7 @@ def test_a_sweep_folder_keeps_the_best_set(tmp_path):
 
 
 def test_folders_without_a_manifest_or_with_another_one_are_refused(tmp_path):
-    with pytest.raises(ResultFileError, match="has no run.json: it is not a run folder"):
+    with pytest.raises(ResultFileError, match=r"has no run\.json: it is not a run folder"):
         read_manifest(tmp_path)
     (tmp_path / "run.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(ResultFileError, match="cannot be read as a run manifest"):

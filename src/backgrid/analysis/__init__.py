@@ -1,1 +1,26 @@
-"""Analysis of backtest results: regimes, insights, benchmarks and run diffs (see the modules)."""
+"""Analysis of backtests: market regimes (causal labels per bar), benchmarks, plain-language insights, run diffs.
+
+>>> from backgrid.analysis import trend_regime
+>>> from backgrid.testing import random_bars
+>>> trend_regime(random_bars(200)).method
+'trend'
+"""
+
+from backgrid.analysis.benchmarks import benchmark_stats, buy_and_hold, sma_cross_baseline, warmup
+from backgrid.analysis.diff import RunDiff, diff_runs
+from backgrid.analysis.insights import RULES, Insight, insights, stored_insights
+from backgrid.analysis.readings import readings
+from backgrid.analysis.regimes import (
+    Regimes,
+    event_regime,
+    regime_stats,
+    rolling_rank,
+    trades_with_regime,
+    trend_regime,
+    volatility_regime,
+)
+from backgrid.analysis.regimes_hmm import hmm_regime
+
+__all__ = ["RULES", "Insight", "Regimes", "RunDiff", "benchmark_stats", "buy_and_hold", "diff_runs", "event_regime",
+           "hmm_regime", "insights", "readings", "regime_stats", "rolling_rank", "sma_cross_baseline",
+           "stored_insights", "trades_with_regime", "trend_regime", "volatility_regime", "warmup"]

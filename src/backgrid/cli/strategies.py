@@ -6,7 +6,7 @@ import functools
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -141,10 +141,11 @@ def _write(out: Path, compiled: Compiled, result: Result, grid: dict[str, list[A
     files.append(result.plot(out / "chart.html", column=column, title=title,
                              overlays=overlays(spec, bars, values) if bars is not None else None,
                              entry_rules={side: f"entries.{side}" for side in ("long", "short")}))
-    chosen = result if result.single else result.column(column)
-    files.append(chosen.save(out / "result.npz"))  # the chosen set: what a report or a diff of the folder reads
+    picked = result if result.single else result.column(column)
+    files.append(picked.save(out / "result.npz"))  # the chosen set: what a report or a diff of the folder reads
     document = load(out / "strategy.yaml")  # the document the folder holds: a sweep's has the chosen set's defaults
-    manifest = build_manifest(compiled, result, document=document, grid=grid, chosen=best, stats=chosen.stats,
+    manifest = build_manifest(compiled, result, document=document, grid=grid, chosen=best,
+                              stats=cast("pd.Series", picked.stats),  # one column: a Series
                               files=files)
     files.append(write_manifest(out, manifest))
     return files

@@ -78,7 +78,7 @@ def _data(data: Bars | MultiBars) -> list[dict[str, Any]]:
 
 def build_manifest(compiled: Compiled, result: Result, *, document: Strategy | None = None,
                    grid: Mapping[str, Sequence[Any]] | None = None,
-                   chosen: Mapping[str, Any] | None = None, stats: Mapping[str, Any] | None = None,
+                   chosen: Mapping[str, Any] | None = None, stats: pd.Series | None = None,
                    files: Sequence[Path] = (), created: datetime | None = None) -> dict[str, Any]:
     """The manifest of a run of ``compiled`` that gave ``result``.
 
