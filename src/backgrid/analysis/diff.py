@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from backgrid.data.bars import Bars
 from backgrid.engine.result import Result
 from backgrid.errors import AnalysisError, BackgridError, ResultFileError
 from backgrid.strategy.document import load
@@ -179,13 +180,14 @@ def _compiled_signals(run: _Run) -> tuple[dict[str, np.ndarray], Any]:
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
     from backgrid.strategy.market import market_data  # noqa: PLC0415
 
-    data = market_data(run.strategy)
+    compiled = compile_strategy(run.strategy, market_data(run.strategy))  # the document's range of the bars
     recorded = {(d["symbol"], d["timeframe"]): d["fingerprint"] for d in run.manifest["data"]}
-    for symbol, bars in data.items():
-        if recorded.get((symbol, bars.timeframe.code)) != bars.fingerprint():
-            msg = f"the store's {symbol} {bars.timeframe} is not the data {run.folder} ran on (its fingerprint changed)"
+    bars = compiled.data
+    for one in [bars] if isinstance(bars, Bars) else [bars[s] for s in bars]:
+        if recorded.get((one.symbol, one.timeframe.code)) != one.fingerprint():
+            msg = (f"the store's {one.symbol} {one.timeframe} is not the data {run.folder} ran on "
+                   "(its fingerprint changed)")
             raise AnalysisError(msg)
-    compiled = compile_strategy(run.strategy, data)
     signals = {name: np.asarray(value).reshape(len(compiled.data), -1) for name, value in compiled.kwargs.items()
                if name in ("entries", "exits", "short_entries", "short_exits")}
     return signals, compiled.data
