@@ -144,8 +144,8 @@ def drawdown(v: RunView) -> str:
     chart = svg.line_chart([svg.Line("drawdown", v.ts, dd, svg.PALETTE[3], fill=True, width=1.0)],
                            y_kind="percent", height=180, label="underwater curve")
     times = v.index
-    rows = [[format_value(depth, "fraction"), cell(times[p]), cell(times[t]),
-             cell(times[r]) if r is not None else "not recovered", format_value((r or dd.size) - p, "count")]
+    rows = [[format_value(depth, "fraction"), v.when(times[p]), v.when(times[t]),
+             v.when(times[r]) if r is not None else "not recovered", format_value((r or dd.size) - p, "count")]
             for p, t, r, depth in drawdown_periods(dd)]
     worst = table(["depth", "peak", "trough", "recovery", "bars"], rows, text=()) if rows else \
         "<p>Equity never fell below a previous peak.</p>"
@@ -295,7 +295,10 @@ def trade_list(v: RunView) -> str:
             cells = [str(i + 1)]
             for (name, _), value in zip(_TRADE_COLUMNS, values, strict=True):
                 unit = _TRADE_UNITS.get(name)
-                cells.append(format_value(value, unit) if unit else cell(value))
+                if unit:
+                    cells.append(format_value(value, unit))
+                else:
+                    cells.append(v.when(value) if name.endswith("_time") else cell(value))
             if still_open:
                 cells[2] = "open"
             out.append(cells)

@@ -73,6 +73,8 @@ def _ticks(lo: float, hi: float, count: int = 5) -> tuple[np.ndarray, float]:
 
 
 def _label(value: float, kind: str, step: float) -> str:
+    if abs(value) < abs(step) * 1e-6 or (kind == "percent" and abs(value) < 5e-4):
+        value = 0.0  # not "-0%" for a tick a rounding below zero
     decimals = max(0, -math.floor(math.log10(step)) + (0 if kind != "percent" else -2)) if step > 0 else 2
     if kind == "percent":
         return f"{value * 100:.{decimals}f}%"

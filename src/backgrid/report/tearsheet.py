@@ -60,6 +60,7 @@ td { border-bottom: 1px solid #e6e6e6; padding: 2px 5px; }
 tr { break-inside: avoid; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 .trades table { font-size: 7pt; }
+.trades td { white-space: nowrap; }
 .insights { list-style: none; padding: 0; margin: 0; }
 .insight { border-left: 4px solid #0072B2; padding: 3px 8px; margin: 4px 0; background: #f6f8fa;
   break-inside: avoid; }
@@ -67,7 +68,8 @@ tr { break-inside: avoid; }
 .insight.danger { border-left-color: #D55E00; }
 .severity { font-size: 7.5pt; text-transform: uppercase; color: #666; }
 .figures { font-size: 8pt; color: #444; }
-footer { font-size: 8pt; color: #555; border-top: 1px solid #ccc; margin-top: 18px; padding-top: 6px; }
+footer { font-size: 8pt; color: #555; border-top: 1px solid #ccc; margin-top: 18px; padding-top: 6px;
+  break-inside: avoid; }
 footer td { border: none; padding: 1px 6px 1px 0; word-break: break-all; }
 """
 
@@ -94,7 +96,7 @@ def _header(v: RunView, title: str | None) -> str:
     heading = title or "backgrid tear sheet"
     if v.label and v.label not in heading:
         heading += f" — {v.label}"
-    period = (f"{cell(v.index[0])} to {cell(v.index[-1])} UTC, {v.equity.size:,} bars"
+    period = (f"{v.when(v.index[0])} to {v.when(v.index[-1])} UTC, {v.equity.size:,} bars"
               if v.equity.size else "no bars")
     return f"<header><h1>{escape(heading)}</h1><p class=sub>{period}</p></header>"
 

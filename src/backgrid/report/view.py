@@ -19,6 +19,8 @@ from backgrid.errors import ChartError
 
 __all__ = ["RunView", "view"]
 
+_DAY_NS = 86_400 * 10**9
+
 
 @dataclass(frozen=True)
 class RunView:
@@ -35,6 +37,11 @@ class RunView:
     ppy: float
     stats: pd.Series           # every metric of this column (result.stats, or its row)
     trades: pd.DataFrame       # result.trades of this column
+    daily: bool                # every bar opens at midnight UTC: times are written as dates
+
+    def when(self, time: pd.Timestamp) -> str:
+        """A bar's time as the tables write it: ``2024-05-07``, or ``2024-05-07 14:30`` for intraday bars."""
+        return f"{time:%Y-%m-%d}" if self.daily else f"{time:%Y-%m-%d %H:%M}"
 
 
 def _label(result: Result, c: int) -> str:
@@ -90,4 +97,4 @@ def view(result: Result, column: Any = None, benchmark: Any = None) -> RunView:
     return RunView(label=_label(result, c), index=result.index, ts=ts, equity=equity, cash=cash, returns=returns,
                    benchmark=np.asarray(scaled, dtype=np.float64),
                    benchmark_name="buy and hold" if benchmark is None else "benchmark", ppy=ppy, stats=stats,
-                   trades=trades)
+                   trades=trades, daily=bool(np.all(ts % _DAY_NS == 0)))
