@@ -84,7 +84,7 @@ def headline(v: RunView, insights: Sequence[Any]) -> str:
                     f'</div><div class="reading">{escape(METRICS[name].description)}</div></div>'
                     for name in HEADLINE)
     rows = [[escape(name.replace("_", " ")), format_metric(name, v.stats[name]), escape(m.description)]
-            for name, m in METRICS.items() if name in v.stats.index]
+            for name, m in METRICS.items() if name in v.stats.index and name not in HEADLINE]
     notes = ""
     if insights:
         items = []
@@ -98,7 +98,7 @@ def headline(v: RunView, insights: Sequence[Any]) -> str:
                          + (f'<br><span class="figures">{figures}</span>' if figures else "") + "</li>")
         notes = f'<h3>Insights</h3><ul class="insights">{"".join(items)}</ul>'
     return section("headline", "Headline statistics", f'<div class="cards">{cards}</div>', notes,
-                   "<h3>All statistics</h3>", table(["statistic", "value", "reading"], rows, text=(0, 2)))
+                   "<h3>Every other statistic</h3>", table(["statistic", "value", "reading"], rows, text=(0, 2)))
 
 
 # -- curves ------------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ nav a { color: #0072B2; margin-right: 8px; text-decoration: none; }
 svg { width: 100%; height: auto; display: block; }
 figure { margin: 6px 0 10px; break-inside: avoid; }
 figcaption { font-size: 8pt; color: #555; }
-table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 4px 0 8px; }
+table { border-spacing: 0; width: 100%; font-size: 8.5pt; margin: 4px 0 8px; }
 thead { display: table-header-group; }
 th { text-align: left; border-bottom: 1.5px solid #888; padding: 2px 5px; }
 td { border-bottom: 1px solid #e6e6e6; padding: 2px 5px; }
