@@ -43,7 +43,7 @@ h2 { font-size: 13pt; border-bottom: 2px solid #0072B2; padding-bottom: 2px; mar
 h3 { font-size: 10.5pt; margin: 12px 0 4px; break-after: avoid; }
 .sub { color: #555; margin: 0 0 6px; }
 nav { font-size: 8.5pt; margin: 4px 0 8px; }
-nav a { color: #0072B2; margin-right: 8px; text-decoration: none; }
+nav a { color: #0072B2; margin-right: 8px; text-decoration: none; white-space: nowrap; }
 .cards { display: flex; flex-wrap: wrap; margin: 0 -3px; }
 .card { width: calc(25% - 6px); margin: 3px; padding: 5px 7px; border: 1px solid #d9d9d9; border-radius: 4px;
   break-inside: avoid; }
