@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,10 @@ from backgrid.metrics import METRICS
 from backgrid.metrics import returns as rt
 from backgrid.report import tear_sheet
 from backgrid.report.sections import HEADLINE, TRADE_ROWS, drawdown_periods, rolling_stats, rolling_window
+from backgrid.robustness import report
 from backgrid.robustness.montecarlo import bootstrap_trades
+from backgrid.robustness.pbo import pbo
+from backgrid.strategy.library import load_library
 from backgrid.testing.synthetic import random_bars
 from tests.report.conftest import sma_cross
 
@@ -262,3 +266,21 @@ def test_a_long_run_stays_small_and_every_line_is_downsampled() -> None:
     assert len(paths) >= 5
     assert max(p.count("L") + 1 for p in paths) <= 2000
     assert cards(page)["trades"] == f"{int(run.stats['trades']):,}"
+
+
+def test_validation_from_the_real_objects(spy: backgrid.Bars) -> None:
+    checks = report(load_library("sma-cross"), spy, shuffles=100, random_runs=0, jitter_sets=0, paths=0,
+                    ledger=False)
+    page = str(tear_sheet(checks.result, validation=checks))
+    section = page[page.index('<section id="validation">'):page.index("<footer")]
+    dsr = checks.sections["deflated_sharpe"]["psr"]
+    assert f"probabilistic Sharpe ratio</td><td class=num>{dsr:.4g}</td>" in section
+    assert "Monte Carlo equity bands" in section
+    assert section.count("<tr><td>costs</td>") == len(checks.sections["costs"])  # every check's figures
+    found = pbo(np.random.default_rng(0).normal(0, 0.01, (400, 8)), 8)
+    walk = SimpleNamespace(folds=pd.DataFrame({"oos_value": [0.5]}), equity=checks.result.equity.iloc[-100:])
+    page = str(tear_sheet(checks.result, validation={"pbo": found, "walk_forward": walk}))
+    assert f"(PBO): <b>{found.pbo:.4g}</b>" in page
+    assert f"out-of-sample loss: <b>{found.probability_of_loss:.4g}</b>" in page
+    assert 'aria-label="PBO logits"' in page
+    assert 'aria-label="walk-forward out-of-sample equity"' in page

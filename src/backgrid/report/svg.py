@@ -72,17 +72,26 @@ def _ticks(lo: float, hi: float, count: int = 5) -> tuple[np.ndarray, float]:
     return np.arange(first, hi + step * 1e-6, step), step
 
 
+def _decimals(step: float) -> int:
+    """The fewest decimals that write every multiple of ``step`` exactly (2.5 -> 1, 0.02 -> 2)."""
+    if not (math.isfinite(step) and step > 0):
+        return 2
+    return next((d for d in range(7) if abs(step * 10**d - round(step * 10**d)) < 1e-6), 6)
+
+
 def _label(value: float, kind: str, step: float) -> str:
-    if abs(value) < abs(step) * 1e-6 or (kind == "percent" and abs(value) < 5e-4):
-        value = 0.0  # not "-0%" for a tick a rounding below zero
-    decimals = max(0, -math.floor(math.log10(step)) + (0 if kind != "percent" else -2)) if step > 0 else 2
+    """A tick or cell value of ``kind`` written with the decimals that its ``step`` needs."""
     if kind == "percent":
-        return f"{value * 100:.{decimals}f}%"
-    if kind == "count":
-        return f"{value:,.0f}"
-    if abs(value) >= 1e6 or step >= 1e6:
-        return f"{value / 1e6:,.{max(0, decimals - 6) if step < 1e6 else 1}f}M"
-    return f"{value:,.{decimals}f}"
+        text = f"{value * 100:.{_decimals(step * 100)}f}%"
+    elif kind == "count":
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1e6 or step >= 1e6:
+        text = f"{value / 1e6:,.{_decimals(step / 1e6)}f}M"
+    else:
+        text = f"{value:,.{_decimals(step)}f}"
+    if text.startswith("-") and not any(c in text for c in "123456789"):
+        text = text[1:]  # not "-0.0%" for a value a rounding below zero
+    return text
 
 
 _TIME_STEPS = (  # pandas frequency, nominal length in days, label format
