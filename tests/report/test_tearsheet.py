@@ -284,3 +284,20 @@ def test_validation_from_the_real_objects(spy: backgrid.Bars) -> None:
     assert f"out-of-sample loss: <b>{found.probability_of_loss:.4g}</b>" in page
     assert 'aria-label="PBO logits"' in page
     assert 'aria-label="walk-forward out-of-sample equity"' in page
+
+
+def test_a_portfolio_names_the_symbol_of_each_trade() -> None:
+    btc, eth = backgrid.demo_bars("DEMO-BTC", "1d"), backgrid.demo_bars("DEMO-ETH", "1d")
+    signals = {}
+    for bars in (btc, eth):
+        fast = backgrid.indicators.compute("sma", bars, period=10)["sma"].to_numpy()
+        slow = backgrid.indicators.compute("sma", bars, period=30)["sma"].to_numpy()
+        signals[bars.symbol] = (fast > slow, fast < slow)
+    entries = pd.DataFrame({k: e for k, (e, _) in signals.items()}, index=btc.index)
+    exits = pd.DataFrame({k: x for k, (_, x) in signals.items()}, index=btc.index)
+    run = backgrid.backtest([btc, eth], entries=entries, exits=exits, size=0.4)
+    page = str(tear_sheet(run))
+    trades = page[page.index('<section id="trades">'):]
+    assert "<th>symbol</th>" in trades
+    assert trades.count("<td>DEMO-ETH</td>") == int((run.trades["symbol"] == "DEMO-ETH").sum()) > 0
+    assert cards(page)["buy_and_hold_return"] == expected("buy_and_hold_return", run.stats["buy_and_hold_return"])

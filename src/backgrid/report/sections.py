@@ -46,6 +46,7 @@ _TRADE_COLUMNS = (("entry_time", "entry"), ("exit_time", "exit"), ("side", "side
                   ("mfe", "MFE"), ("mae", "MAE"), ("bars_held", "bars"))
 _TRADE_UNITS = {"pnl": "cash", "return": "fraction", "commission": "cash", "mfe": "fraction", "mae": "fraction",
                 "bars_held": "count"}  # sizes and prices: cell's significant digits (a coin's 0.0123 units)
+_TRADE_TEXT = {"symbol", "entry_time", "exit_time", "side", "exit_reason"}  # the columns that align left
 #: Units of regime-table columns that are not metric names.
 REGIME_UNITS = {"time_spent": "fraction", "return": "fraction", "mean_return": "fraction", "volatility": "fraction",
                 "bars": "count", "max_drawdown": "fraction"}
@@ -286,31 +287,35 @@ def trade_list(v: RunView) -> str:
     if not n:
         return section("trades", "Trades", "<p>No trades.</p>")
     parts = [trades.iloc[:TRADE_ROWS], trades.iloc[n - TRADE_ROWS:]] if n > 2 * TRADE_ROWS else [trades]
-    header = ["#", *(title for _, title in _TRADE_COLUMNS)]
+    shown = ((("symbol", "symbol"),) if "symbol" in trades else ()) + _TRADE_COLUMNS  # a portfolio names it
+    names = [name for name, _ in shown]
+    exit_at = 1 + names.index("exit_time")  # after "#"
 
     def rows(frame: pd.DataFrame) -> list[list[str]]:
-        columns = [frame[name].tolist() for name, _ in _TRADE_COLUMNS]
         out = []
-        for i, still_open, *values in zip(frame.index.tolist(), frame["open"].tolist(), *columns, strict=True):
+        for i, still_open, *values in zip(frame.index.tolist(), frame["open"].tolist(),
+                                          *(frame[name].tolist() for name in names), strict=True):
             cells = [str(i + 1)]
-            for (name, _), value in zip(_TRADE_COLUMNS, values, strict=True):
+            for name, value in zip(names, values, strict=True):
                 unit = _TRADE_UNITS.get(name)
                 if unit:
                     cells.append(format_value(value, unit))
                 else:
                     cells.append(v.when(value) if name.endswith("_time") else cell(value))
             if still_open:
-                cells[2] = "open"
+                cells[exit_at] = "open"
             out.append(cells)
         return out
 
     body = rows(parts[0])
     if len(parts) == 2:
-        body.append([f"<i>{n - 2 * TRADE_ROWS:,} trades omitted</i>", *[""] * len(_TRADE_COLUMNS)])
+        body.append([f"<i>{n - 2 * TRADE_ROWS:,} trades omitted</i>", *[""] * len(shown)])
         body += rows(parts[1])
     note = f"<p>{n:,} trades" + (f"; the first and last {TRADE_ROWS} are listed" if len(parts) == 2 else "") + \
         ". A trade still open is marked to the last close.</p>"
-    return section("trades", "Trades", note, f'<div class="trades">{table(header, body, text=(1, 2, 3, 10))}</div>')
+    text = [1 + k for k, name in enumerate(names) if name in _TRADE_TEXT]
+    listing = table(["#", *(title for _, title in shown)], body, text=text)
+    return section("trades", "Trades", note, f'<div class="trades">{listing}</div>')
 
 
 def sections(v: RunView, *, insights: Sequence[Any], regimes: pd.DataFrame | None, log_scale: bool) -> list[str]:
