@@ -37,7 +37,10 @@ SECTIONS = ("headline", "equity", "drawdown", "returns", "rolling", "distributio
 
 def expected(name: str, value: object) -> str:
     v = float(value)  # type: ignore[arg-type]
-    return "n/a" if math.isnan(v) else EXPECTED[METRICS[name].unit](value)
+    if math.isnan(v):
+        return "n/a"
+    text = EXPECTED[METRICS[name].unit](value)
+    return text.lstrip("-") if float(re.sub(r"[^0-9.-]", "", text)) == 0 else text  # no "-0.00%"
 
 
 def cards(page: str) -> dict[str, str]:

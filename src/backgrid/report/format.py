@@ -3,7 +3,7 @@
 ``fraction``: a percentage with two decimals (0.1234 -> ``12.34%``); ``cash``: two decimals with thousands
 separators (``15,265.75``); ``ratio`` and ``probability``: two and three decimals; ``count``: a whole number
 with separators; ``bars``: a whole number when the value is one, else one decimal. NaN and infinities are
-written ``n/a``, ``inf`` and ``-inf``.
+written ``n/a``, ``inf`` and ``-inf``; a value that rounds to zero has no minus sign.
 """
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ def format_value(value: object, unit: str) -> str:
 
     >>> format_value(0.1234, "fraction"), format_value(15265.748, "cash"), format_value(3178, "count")
     ('12.34%', '15,265.75', '3,178')
+    >>> format_value(-0.000001, "fraction"), format_value(float("nan"), "ratio")
+    ('0.00%', 'n/a')
     """
     number = math.nan if value is None else float(value)  # type: ignore[arg-type]  # ints, floats, numpy scalars
     if not math.isfinite(number):
         return "n/a" if math.isnan(number) else ("inf" if number > 0 else "-inf")
-    return _BY_UNIT.get(unit, lambda x: f"{x:.2f}")(number)
+    text = _BY_UNIT.get(unit, lambda x: f"{x:.2f}")(number)
+    # a value that rounds to zero is written without a sign (an MAE of -0.0001%: "0.00%", not "-0.00%")
+    return text[1:] if text.startswith("-") and not any(c in text for c in "123456789") else text
 
 
 def format_metric(name: str, value: object) -> str:
