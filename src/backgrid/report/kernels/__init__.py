@@ -1,0 +1,1 @@
+"""Numba kernels of the report (NumPy arrays and scalars only): LTTB downsampling."""
