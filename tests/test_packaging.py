@@ -17,6 +17,7 @@ USED_BY = {
     "research": "backgrid.optimize's cmaes and qmc methods (Optuna's CmaEsSampler and QMCSampler)",
     "dask": "backgrid.optimize.fanout on a Dask cluster (--cluster)",
     "analysis": "backgrid.analysis.regimes_hmm (hmmlearn's GaussianHMM)",
+    "pdf": "backgrid.report.pdf (WeasyPrint)",
     "postgres": "Optuna's RDB storage and the trial ledger on PostgreSQL (tests/optimize/test_postgres.py)",
     "yfinance": "backgrid.data.providers.yahoo",
     "ccxt": "backgrid.data.providers.ccxt",

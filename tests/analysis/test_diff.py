@@ -42,8 +42,12 @@ def _crosses_above(fast: pd.Series, slow: pd.Series) -> np.ndarray:
 def test_a_run_against_itself_is_the_same(runs):
     found = diff_runs(runs["base"], runs["again"])
     assert found.same
-    assert found.document == [] and found.config == [] and found.versions == []
-    assert found.positions is None and found.signals is None and found.signals_note is None
+    assert found.document == []
+    assert found.config == []
+    assert found.versions == []
+    assert found.positions is None
+    assert found.signals is None
+    assert found.signals_note is None
     trades = Result.load(runs["base"] / "result.npz").trades
     assert found.trades["matched"] == found.trades["identical"] == len(trades)
     assert (found.stats["difference"].dropna() == 0).all()
@@ -76,19 +80,25 @@ def test_trades_are_matched_one_to_one_and_their_changes_named(runs, tmp_path):
     costly = _run(tmp_path / "costly", "--cash", 20_000)
     found = diff_runs(runs["base"], costly)
     assert found.config == [("cash", 10_000.0, 20_000.0)]
-    assert found.signals is None and found.signals_note is None  # the same signals
+    assert found.signals is None
+    assert found.signals_note is None
     a = Result.load(runs["base"] / "result.npz").trades
-    assert found.trades["matched"] == len(a) and not found.trades["only_a"] and not found.trades["only_b"]
+    assert found.trades["matched"] == len(a)
+    assert not found.trades["only_a"]
+    assert not found.trades["only_b"]
     assert all("size" in row["fields"] and "pnl" in row["fields"] for row in found.trades["changed"])
-    assert found.positions is not None and found.positions.bar == int(a["entry_idx"].iloc[0])
+    assert found.positions is not None
+    assert found.positions.bar == int(a["entry_idx"].iloc[0])
 
 
 def test_other_data_is_named_and_signals_are_not_compared_on_other_bars(runs):
     found = diff_runs(runs["base"], runs["short"])
     (row,) = found.data
     assert not row["same"]
-    assert row["bars"][0] == 1043 and row["bars"][1] < 1043
-    assert found.signals is None and found.signals_note == "signals not compared: the runs have other bars"
+    assert row["bars"][0] == 1043
+    assert row["bars"][1] < 1043
+    assert found.signals is None
+    assert found.signals_note == "signals not compared: the runs have other bars"
     assert "OTHER DATA" in found.render()
 
 
@@ -106,11 +116,11 @@ def test_the_cli_prints_text_within_80_columns_and_exact_json(runs):
 
 
 def test_a_folder_that_is_not_a_run_is_refused(runs, tmp_path):
-    with pytest.raises(ResultFileError, match="has no run.json"):
+    with pytest.raises(ResultFileError, match=r"has no run\.json"):
         diff_runs(runs["base"], tmp_path)
     outcome = runner.invoke(app, ["diff", str(runs["base"]), str(tmp_path)])
     assert outcome.exit_code == 1
     assert "it is not a run folder" in outcome.output
     (tmp_path / "run.json").write_text((runs["base"] / "run.json").read_text(encoding="utf-8"), encoding="utf-8")
-    with pytest.raises(ResultFileError, match="has no result.npz: run it again with --out"):
+    with pytest.raises(ResultFileError, match=r"has no result\.npz: run it again with --out"):
         diff_runs(runs["base"], tmp_path)

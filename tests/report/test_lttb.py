@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backgrid.errors import ChartError
+from backgrid.errors import ReportError
 from backgrid.report import lttb
 from backgrid.report.kernels.lttb import lttb_nb
 
@@ -74,5 +74,5 @@ def test_short_series_whole_and_non_finite_left_out() -> None:
     (np.arange(5.0), np.arange(5.0), 3.5, "max_points must be an int >= 3"),
 ])
 def test_rejects(x: np.ndarray, y: np.ndarray, m: object, match: str) -> None:
-    with pytest.raises(ChartError, match=match):
+    with pytest.raises(ReportError, match=match):
         lttb(x, y, m)  # type: ignore[arg-type]

@@ -47,7 +47,7 @@ def test_missing_weasyprint_names_the_extra(tmp_path: Path, result: Result,
         raise ImportError(msg)
 
     monkeypatch.setattr(pdf, "import_module", missing)
-    from backgrid.errors import ChartError
+    from backgrid.errors import ReportError
 
-    with pytest.raises(ChartError, match=r'pip install "backgrid\[pdf\]"'):
+    with pytest.raises(ReportError, match=r'pip install "backgrid\[pdf\]"'):
         tear_sheet(result, tmp_path / "run.pdf")

@@ -15,7 +15,7 @@ import pytest
 
 import backgrid
 from backgrid.engine.result import Result
-from backgrid.errors import ChartError, ResultColumnError
+from backgrid.errors import ReportError, ResultColumnError
 from backgrid.metrics import METRICS
 from backgrid.metrics import returns as rt
 from backgrid.report import tear_sheet
@@ -232,9 +232,9 @@ def test_validation_section(result: Result) -> None:
 
 def test_validation_from_a_bare_pbo_and_bad_keys(result: Result) -> None:
     assert "<b>0.4</b>" in str(tear_sheet(result, validation={"pbo": 0.4}))
-    with pytest.raises(ChartError, match=r"unknown key.*pbox"):
+    with pytest.raises(ReportError, match=r"unknown key.*pbox"):
         tear_sheet(result, validation={"pbox": 0.4})
-    with pytest.raises(ChartError, match="expected a mapping"):
+    with pytest.raises(ReportError, match="expected a mapping"):
         tear_sheet(result, validation=[0.4])
 
 
@@ -245,7 +245,7 @@ def test_log_scale_and_a_benchmark(result: Result) -> None:
     page = str(tear_sheet(result, benchmark=prices))
     assert "Equity against benchmark (linear scale)" in page
     assert cards(page)["buy_and_hold_return"] == expected("buy_and_hold_return", result.stats["buy_and_hold_return"])
-    with pytest.raises(ChartError, match="one price per bar"):
+    with pytest.raises(ReportError, match="one price per bar"):
         tear_sheet(result, benchmark=[1.0, 2.0])
 
 
@@ -253,11 +253,11 @@ def test_writes_the_path(tmp_path: Path, result: Result) -> None:
     out = tear_sheet(result, tmp_path / "run.html")
     assert out == tmp_path / "run.html"
     assert Path(out).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    with pytest.raises(ChartError, match=r"\.html or \.pdf"):
+    with pytest.raises(ReportError, match=r"\.html or \.pdf"):
         tear_sheet(result, tmp_path / "run.png")
-    with pytest.raises(ChartError, match="expected a backgrid Result"):
+    with pytest.raises(ReportError, match="expected a backgrid Result"):
         tear_sheet("result")  # type: ignore[arg-type]
-    with pytest.raises(ChartError, match="regimes: expected a pandas DataFrame"):
+    with pytest.raises(ReportError, match="regimes: expected a pandas DataFrame"):
         tear_sheet(result, regimes=[1, 2])  # type: ignore[arg-type]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backgrid.errors import ChartError
+from backgrid.errors import ReportError
 from backgrid.report.kernels.lttb import lttb_nb
 
 __all__ = ["lttb"]
@@ -23,10 +23,10 @@ def lttb(x: np.ndarray, y: np.ndarray, max_points: int = 2000) -> np.ndarray:
     ys = np.asarray(y, dtype=np.float64)
     if xs.ndim != 1 or xs.shape != ys.shape:
         msg = f"lttb: x and y must be 1-d of one length, got shapes {xs.shape} and {ys.shape}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     if isinstance(max_points, bool) or not isinstance(max_points, int | np.integer) or max_points < 3:
         msg = f"lttb: max_points must be an int >= 3, got {max_points!r}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     finite = np.flatnonzero(np.isfinite(ys) & np.isfinite(xs))
     if finite.size <= max_points:
         return finite

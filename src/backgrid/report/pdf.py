@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-from backgrid.errors import ChartError
+from backgrid.errors import ReportError
 
 __all__ = ["write_pdf"]
 
@@ -18,8 +18,8 @@ def write_pdf(page: str, path: Path) -> Path:
     """Write the HTML ``page`` to ``path`` as a PDF and return the path."""
     try:
         weasyprint = import_module("weasyprint")
-    except ImportError as exc:
+    except (ImportError, OSError) as exc:  # OSError: installed, but the system lacks Pango
         msg = f'a PDF tear sheet needs WeasyPrint, the "pdf" extra: pip install "backgrid[pdf]" ({exc})'
-        raise ChartError(msg) from exc
+        raise ReportError(msg) from exc
     weasyprint.HTML(string=page).write_pdf(str(path))
     return path

@@ -19,7 +19,7 @@ import pandas as pd
 
 from backgrid._version import __version__
 from backgrid.engine.result import Result
-from backgrid.errors import ChartError
+from backgrid.errors import ReportError
 from backgrid.report.format import cell
 from backgrid.report.pdf import write_pdf
 from backgrid.report.sections import sections
@@ -108,7 +108,7 @@ def render(result: Result, *, column: Any = None, benchmark: Any = None, title: 
     v = view(result, column, benchmark)
     if regimes is not None and not isinstance(regimes, pd.DataFrame):
         msg = f"regimes: expected a pandas DataFrame (one row per regime), got {type(regimes).__name__}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     parts = [*sections(v, insights=list(insights or ()), regimes=regimes, log_scale=log_scale),
              validation_section(validation)]
     present = {a for a, _ in _NAV if f'<section id="{a}"' in "".join(parts)} | {"reproducibility"}
@@ -145,7 +145,7 @@ def tear_sheet(result: Result, path: str | Path | None = None, *, column: Any = 
     out = None if path is None else Path(path)
     if out is not None and out.suffix.lower() not in {".html", ".htm", ".pdf"}:
         msg = f"path: expected a name ending in .html or .pdf, got {str(out)!r}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     page = render(result, column=column, benchmark=benchmark, title=title, insights=insights, regimes=regimes,
                   validation=validation, manifest=manifest, log_scale=log_scale)
     if out is None:

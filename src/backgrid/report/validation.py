@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backgrid.errors import ChartError
+from backgrid.errors import ReportError
 from backgrid.report import svg
 from backgrid.report.format import cell
 from backgrid.report.sections import field, figure, section, table
@@ -123,11 +123,11 @@ def validation_section(validation: Any) -> str:
     given = _from_report(validation) if hasattr(validation, "sections") else validation
     if not isinstance(given, Mapping):
         msg = f"validation: expected a mapping or a RobustnessReport, got {type(validation).__name__}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     unknown = sorted(set(map(str, given)) - set(KEYS))
     if unknown:
         msg = f"validation: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(KEYS)}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     parts = []
     if given.get("walk_forward") is not None:
         parts.append(_walk_forward(given["walk_forward"]))

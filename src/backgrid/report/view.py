@@ -1,7 +1,7 @@
 """What the tear sheet reads of a :class:`~backgrid.engine.result.Result`: one column's curve, trades and stats.
 
 The benchmark is the run's buy and hold (the close of its one asset, or the equal-weight index of several,
-see ``Result._stats_inputs``), scaled to start at the account's cash so that the two curves share an axis.
+see ``Result.stats_input``), scaled to start at the account's cash so that the two curves share an axis.
 Bar returns are ``equity[t] / equity[t - 1] - 1``, the first against the starting cash, as every metric
 computes them.
 """
@@ -9,13 +9,13 @@ computes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from backgrid.engine.result import Result
-from backgrid.errors import ChartError
+from backgrid.errors import ReportError
 
 __all__ = ["RunView", "view"]
 
@@ -44,10 +44,10 @@ class RunView:
         return f"{time:%Y-%m-%d}" if self.daily else f"{time:%Y-%m-%d %H:%M}"
 
 
-def _label(result: Result, c: int) -> str:
+def _label(result: Result, alone: Result) -> str:
     if result.single:
         return ""
-    key = result.columns[c]
+    key = alone.columns[0]
     values = key if isinstance(key, tuple) else (key,)
     names = [str(n) for n in result.columns.names]
     return ", ".join(f"{n}={v.item() if isinstance(v, np.generic) else v}" for n, v in zip(names, values, strict=True))
@@ -58,13 +58,13 @@ def _prices(benchmark: Any, index: pd.DatetimeIndex) -> np.ndarray:
     if isinstance(benchmark, pd.Series):
         if not isinstance(benchmark.index, pd.DatetimeIndex):
             msg = f"benchmark: a Series needs a DatetimeIndex, got {type(benchmark.index).__name__}"
-            raise ChartError(msg)
+            raise ReportError(msg)
         moved = benchmark.tz_localize("UTC") if benchmark.index.tz is None else benchmark
         return np.asarray(moved.reindex(index, method="ffill").to_numpy(dtype=np.float64))
     values = np.asarray(benchmark, dtype=np.float64)
     if values.shape != (index.size,):
         msg = f"benchmark: expected one price per bar ({index.size}), got shape {values.shape}"
-        raise ChartError(msg)
+        raise ReportError(msg)
     return values
 
 
@@ -75,26 +75,18 @@ def view(result: Result, column: Any = None, benchmark: Any = None) -> RunView:
     """
     if not isinstance(result, Result):
         msg = f"result: expected a backgrid Result, got {type(result).__name__}"
-        raise ChartError(msg)
-    c = result._column_position(column)  # noqa: SLF001  # the same column rule as Result.plot and ledger
-    ts, ppy, close = result._stats_inputs("the tear sheet")  # noqa: SLF001  # the benchmark the stats use
-    equity = np.asarray(result._equity[:, c], dtype=np.float64)  # noqa: SLF001  # the array, not a pandas copy
-    cash = float(result.params["cash"][c])
-    returns = np.empty(equity.size)
+        raise ReportError(msg)
+    alone = result.column(column)  # the same column rule as Result.plot and ledger
+    s = alone.stats_input()  # the curve, cash, times and buy and hold that the statistics use
     with np.errstate(divide="ignore", invalid="ignore"):
-        returns[1:] = equity[1:] / equity[:-1] - 1.0
-        returns[:1] = equity[:1] / cash - 1.0
-        close = close if benchmark is None else _prices(benchmark, result.index)
+        close = s.benchmark if benchmark is None else _prices(benchmark, result.index)
         first = close[np.isfinite(close)][:1]
-        scaled = close / first[0] * cash if first.size and first[0] else np.full(equity.size, np.nan)
-    every = result.stats  # a Series for one column, one row per column for several
-    stats = every if isinstance(every, pd.Series) else every.iloc[c]
-    trades = result.trades
-    if not result.single:
-        key = result.columns[c]
-        mine = np.fromiter((k == key for k in trades["column"]), dtype=bool, count=len(trades))
-        trades = trades[mine].drop(columns="column").reset_index(drop=True)
-    return RunView(label=_label(result, c), index=result.index, ts=ts, equity=equity, cash=cash, returns=returns,
-                   benchmark=np.asarray(scaled, dtype=np.float64),
-                   benchmark_name="buy and hold" if benchmark is None else "benchmark", ppy=ppy, stats=stats,
-                   trades=trades, daily=bool(np.all(ts % _DAY_NS == 0)))
+        scaled = close / first[0] * s.cash if first.size and first[0] else np.full(s.equity.size, np.nan)
+    stats = alone.stats
+    trades = alone.trades
+    if "column" in trades:
+        trades = trades.drop(columns="column")
+    return RunView(label=_label(result, alone), index=result.index, ts=s.ts, equity=np.asarray(s.equity), cash=s.cash,
+                   returns=s.returns, benchmark=np.asarray(scaled, dtype=np.float64),
+                   benchmark_name="buy and hold" if benchmark is None else "benchmark", ppy=s.ppy,
+                   stats=cast("pd.Series", stats), trades=trades, daily=bool(np.all(s.ts % _DAY_NS == 0)))
