@@ -35,6 +35,7 @@ app.command("walkforward")(optimize_commands.walkforward)
 app.command("robustness")(robustness_commands.robustness)
 app.command("demo")(demo_command.demo)
 app.command("diff")(run_commands.diff)
+app.command("report")(run_commands.report)
 
 
 @app.callback(invoke_without_command=True)

@@ -1,4 +1,4 @@
-"""Commands over run folders (what ``backgrid run --out`` writes): ``diff`` two of them."""
+"""Commands over run folders (what ``backgrid run --out`` writes): their tear sheet, and ``diff`` of two."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from backgrid.cli.common import command, write_json
+from backgrid.cli.common import command, console, error_console, write_json
 from backgrid.cli.listing import JSON_OPTION
 
 RunFolder = Annotated[Path, typer.Argument(help="A run folder written by backgrid run --out.", show_default=False)]
@@ -27,3 +27,25 @@ def diff(a: RunFolder, b: RunFolder, json_: bool = JSON_OPTION) -> None:
         write_json(found.to_dict())
     else:
         sys.stdout.write(found.render())
+
+
+@command
+def report(
+    run: RunFolder,
+    pdf: bool = typer.Option(False, "--pdf", help="Write tear.pdf (needs backgrid[pdf]) instead of tear.html."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the tear sheet to this file (.html or "
+                                    ".pdf) instead of the run folder.", show_default=False),
+    plain: bool = typer.Option(False, "--plain", help="Write the insights without jargon."),
+) -> None:
+    """Write the tear sheet of a run folder: statistics with plain readings, insights, charts, regimes, trades."""
+    write_report(run, out=out, pdf=pdf, plain=plain)
+
+
+def write_report(run: Path, *, out: Path | None = None, pdf: bool = False, plain: bool = False) -> None:
+    """Write a run folder's tear sheet and say where (and, on stderr, what was left out)."""
+    from backgrid.report import report_run  # noqa: PLC0415
+
+    written = report_run(run, out, pdf=pdf, plain=plain)
+    if written.note:
+        error_console().print(f"note: {written.note}", markup=False, soft_wrap=True)
+    console().print(f"wrote {written.path}", markup=False, soft_wrap=True)

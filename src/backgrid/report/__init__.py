@@ -1,7 +1,8 @@
 """The tear sheet of a backtest: one self-contained HTML page, or its PDF (the ``pdf`` extra, WeasyPrint).
 
 ``tear_sheet(result, "run.html")`` writes the page, ``tear_sheet(result, "run.pdf")`` its PDF, and
-``tear_sheet(result)`` returns the HTML. Charts are static inline SVG downsampled with LTTB (:func:`lttb`);
+``tear_sheet(result)`` returns the HTML; ``report_run(folder)`` writes the page of a run folder with its
+insights and regimes. Charts are static inline SVG downsampled with LTTB (:func:`lttb`);
 every statistic uses all bars.
 
 Why WeasyPrint and not Chromium printing the page: measured on a 2-core machine under load (one year of
@@ -12,7 +13,8 @@ Chromium is a system browser a wheel cannot bring, and the page needs no script,
 as a browser shows it.
 """
 
+from backgrid.report.folder import Written, footer, report_run
 from backgrid.report.lttb import lttb
 from backgrid.report.tearsheet import MANIFEST_KEYS, tear_sheet
 
-__all__ = ["MANIFEST_KEYS", "lttb", "tear_sheet"]
+__all__ = ["MANIFEST_KEYS", "Written", "footer", "lttb", "report_run", "tear_sheet"]

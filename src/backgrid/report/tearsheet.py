@@ -64,6 +64,7 @@ tr { break-inside: avoid; }
 .insights { list-style: none; padding: 0; margin: 0; }
 .insight { border-left: 4px solid #0072B2; padding: 3px 8px; margin: 4px 0; background: #f6f8fa;
   break-inside: avoid; }
+.insight.good { border-left-color: #009E73; }
 .insight.warning { border-left-color: #E69F00; }
 .insight.danger { border-left-color: #D55E00; }
 .severity { font-size: 7.5pt; text-transform: uppercase; color: #666; }
@@ -126,7 +127,7 @@ def tear_sheet(result: Result, path: str | Path | None = None, *, column: Any = 
     """Write the tear sheet of ``result`` to ``path`` (``.html`` or ``.pdf``) and return the path; no path: the HTML.
 
     ``column`` picks the parameter set of a sweep (default: the first). ``insights`` are mappings or objects
-    with ``id``, ``severity`` ("info", "warning" or "danger"), ``title``, ``message`` and ``numbers``
+    with ``id``, ``severity`` ("info", "good", "warning" or "danger"), ``title``, ``message`` and ``numbers``
     (name -> value). ``regimes`` is a frame with one row per regime (``time_spent``, ``return``,
     ``sharpe_ratio``, ``trades``, ``win_rate``, ``exposure``...). ``validation`` is what was computed about
     the run's robustness (see :mod:`backgrid.report.validation`). ``manifest`` fills the footer

@@ -1,0 +1,85 @@
+"""The tear sheet of a run folder (what ``backgrid run --out`` wrote), with its insights and market regimes.
+
+:func:`report_run` reads ``result.npz``, ``run.json`` and ``strategy.yaml``; it never runs the engine. The
+regime table is the trend regime (:func:`backgrid.analysis.trend_regime`, its defaults) of the bars the run
+used, when the store still holds them with the fingerprint ``run.json`` recorded (one symbol); otherwise the
+page goes without it and the returned note says why. The footer carries the manifest's fingerprints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from backgrid.analysis import insights, regime_stats, trend_regime
+from backgrid.engine.result import Result
+from backgrid.errors import BackgridError, ResultFileError
+from backgrid.report.tearsheet import tear_sheet
+from backgrid.strategy.document import load
+from backgrid.strategy.manifest import read_manifest
+
+__all__ = ["Written", "footer", "report_run"]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`report_run` wrote, and why a part was left out (``None``: nothing was)."""
+
+    path: Path
+    note: str | None
+
+
+def footer(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The tear sheet's reproducibility fields (:data:`~backgrid.report.MANIFEST_KEYS`) from a ``run.json``."""
+    data = manifest.get("data") or []
+    return {"document_hash": manifest["strategy"]["fingerprint"],
+            "data_hash": ", ".join(f"{d['symbol']} {d['timeframe']} {d['fingerprint']}" for d in data) or None,
+            "config_hash": manifest["config"]["fingerprint"], "engine_version": manifest["versions"]["backgrid"],
+            "seed": manifest["run"]["seed"] if manifest["run"]["seed"] is not None else "none (no randomness)",
+            "run_written": manifest["created"]}
+
+
+def _regimes(folder: Path, manifest: Mapping[str, Any], result: Result) -> tuple[pd.DataFrame | None, str | None]:
+    """The trend regime table of the run's bars, or why there is none."""
+    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
+    from backgrid.strategy.market import market_data  # noqa: PLC0415
+
+    if len(manifest["data"]) != 1:
+        return None, "regimes are shown for single-symbol runs"
+    (recorded,) = manifest["data"]
+    try:
+        strategy = load(folder / manifest["strategy"]["file"])
+        bars = compile_strategy(strategy, market_data(strategy)).data  # the document's range of the stored bars
+    except BackgridError as exc:
+        return None, f"regimes left out: the run's bars cannot be read ({exc})"
+    if bars.fingerprint() != recorded["fingerprint"]:  # type: ignore[union-attr]  # one symbol: Bars
+        return None, f"regimes left out: the store's {recorded['symbol']} is not the data the run used"
+    return regime_stats(result, trend_regime(bars)), None  # type: ignore[arg-type]
+
+
+def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool = False,
+               plain: bool = False) -> Written:
+    """Write the tear sheet of the run folder ``folder`` and return where (default ``folder/tear.html``).
+
+    ``pdf`` writes ``tear.pdf`` instead (the ``pdf`` extra); ``path`` names the file (its suffix decides).
+    ``plain`` writes the insights without jargon.
+    """
+    run = Path(folder)
+    manifest = read_manifest(run)
+    stored = run / "result.npz"
+    if not stored.is_file():
+        msg = f"{run} has no result.npz: run it again with --out to write one"
+        raise ResultFileError(msg)
+    result = Result.load(stored)
+    table, note = _regimes(run, manifest, result)
+    strategy = manifest["strategy"]["name"]
+    found = insights(result, plain=plain, regimes=table, parameters=len(manifest["run"]["grid"]) or None)
+    out = Path(path) if path is not None else run / ("tear.pdf" if pdf else "tear.html")
+    chosen = manifest["run"]["chosen"]
+    title = strategy + (f" — {', '.join(f'{k}={v}' for k, v in chosen.items())}" if chosen else "")
+    written = tear_sheet(result, out, title=title, insights=found, regimes=table, manifest=footer(manifest))
+    return Written(Path(written), note)
