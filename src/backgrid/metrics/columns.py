@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from backgrid.errors import MetricsError
+from backgrid.metrics import returns as rt
 from backgrid.metrics.kernels import columns_nb
 from backgrid.metrics.registry import DAY_NS, METRICS, StatsInput, _simple_returns
 
@@ -184,8 +185,10 @@ def _equity_fields(equity: np.ndarray, cash: np.ndarray, *, ts: np.ndarray, bar_
     if n:
         years = (ts[-1] + bar_ns - ts[0]) / (365.25 * DAY_NS)
         inv_years = float(1.0 / years) if years > 0 else 0.0
-    return np.asarray(columns_nb.equity_stats_nb(equity, cash, b, bc, sbb, flat, float(ppy), inv_years,
-                                                 np.empty((m, len(_EQUITY)))))
+    up, down = b > 0, b < 0
+    bu, bd = rt.annual_return(b[up], ppy), rt.annual_return(b[down], ppy)  # up and down capture's denominators
+    return np.asarray(columns_nb.equity_stats_nb(equity, cash, b, bc, sbb, flat, float(ppy), inv_years, rt.TAIL,
+                                                 bu, bd, np.empty((m, len(_EQUITY)))))
 
 
 def _input(equity: np.ndarray, cash: np.ndarray, c: int, *, ts: np.ndarray, bar_ns: int, ppy: float,
