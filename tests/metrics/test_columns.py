@@ -103,6 +103,15 @@ def test_names_pick_metrics_in_the_order_asked():
         column_stats(equity, cash, ts, DAY, 252.0, trades, benchmark, ["sharp"])
 
 
+def test_each_metric_asked_alone_is_the_same():
+    """The kernels skip the fields nobody asked for (the tails, the benchmark's); each one alone is unchanged."""
+    equity, cash, ts, trades, benchmark = _case(12, 300, 6)
+    every = column_stats(equity, cash, ts, DAY, 252.0, trades, benchmark)
+    for name in METRICS:
+        alone = column_stats(equity, cash, ts, DAY, 252.0, trades, benchmark, [name])
+        np.testing.assert_array_equal(alone[name], every[name], err_msg=name, strict=True)
+
+
 def test_trades_out_of_column_order_are_refused():
     equity, cash, ts, trades, benchmark = _case(9, 40, 5)
     with pytest.raises(MetricsError, match="trades must be sorted by col"):

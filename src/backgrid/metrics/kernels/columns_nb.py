@@ -151,7 +151,7 @@ def _nanmin(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, o, w):
+def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, tails, active, o, w):
     """The ``EQUITY_FIELDS`` of one column ``e`` into ``o``; ``w`` is ``(8, e.size)`` scratch.
 
     Two passes over the bars compute everything that does not need the mean return, then everything that
@@ -272,13 +272,14 @@ def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, o, w)
         base = 1.0 + psum(z, 0, k) / k
         o[14] = base ** ppy - 1.0 if base >= 0 else nan
         o[15] = beta
-    if n and not has_nan:
+    if tails and n and not has_nan:
         _tails(r, n, cut, o, w[2], w[3])
     if n and o[13] != 0.0:  # ulcer performance index: annual return over the ulcer index
         ratio = annual / o[13]
         if np.isfinite(ratio):
             o[19] = ratio
-    _active(r, b, k, ppy, bu, bd, o, w[1], w[2])
+    if active:
+        _active(r, b, k, ppy, bu, bd, o, w[1], w[2])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -420,14 +421,15 @@ def _active(r, b, k, ppy, bu, bd, o, a, a2):
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, out):
+def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, tails, active, out):
     """``EQUITY_FIELDS`` of every column of ``equity`` into ``out`` ``(m, k)``.
 
     ``b`` are buy and hold's returns from the second bar on, ``bc`` the same less their mean and ``sbb``
     ``sum(bc * bc)`` (one benchmark for every column); ``flat``: the benchmark's returns are constant
     (alpha and beta are NaN). ``inv_years`` is ``1 / years`` of the run (``<= 0``: CAGR is NaN). ``cut`` is
     the tail of the value at risk (0.05); ``bu`` and ``bd`` are buy and hold's annual returns over the bars
-    it rose and fell (up and down capture).
+    it rose and fell (up and down capture). ``tails`` (value at risk, expected shortfall, tail ratio) and
+    ``active`` (information ratio, tracking error, captures) say whether to compute those fields (else NaN).
     """
     n, m = equity.shape
     # a column of a row-major (n, m) array is one value per page: copy BLOCK columns at a time into rows
@@ -444,8 +446,8 @@ def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd,
                     buf[c, i] = equity[i, j0 + c]
         scratch = np.empty((8, n))
         for c in range(w):
-            _equity_column(buf[c], cash[j0 + c], b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, out[j0 + c],
-                           scratch)
+            _equity_column(buf[c], cash[j0 + c], b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, tails, active,
+                           out[j0 + c], scratch)
     return out
 
 
