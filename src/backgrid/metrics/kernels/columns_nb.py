@@ -489,7 +489,6 @@ def _trade_column(lo, hi, n, open_, side, entry, exit_, pnl, ret, held, commissi
     o[2] = _win_rate(cp, k)
     if k:
         o[21] = ((1.0 - o[2]) / (1.0 + o[2])) ** float(k)  # risk of ruin
-    if k:
         best = cr[0]
         worst = cr[0]
         for i in range(1, k):
