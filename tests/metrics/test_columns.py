@@ -14,7 +14,7 @@ from backgrid.engine.records import TRADE
 from backgrid.errors import MetricsError
 from backgrid.metrics import METRICS
 from backgrid.metrics.columns import VECTORISED, column_stats
-from backgrid.metrics.kernels.columns_nb import bsum, psum
+from backgrid.metrics.kernels.columns_nb import bsum, psum, select
 from backgrid.metrics.registry import StatsInput, compute_stats
 from backgrid.testing import random_bars
 
@@ -103,6 +103,15 @@ def test_names_pick_metrics_in_the_order_asked():
         column_stats(equity, cash, ts, DAY, 252.0, trades, benchmark, ["sharp"])
 
 
+def test_each_metric_asked_alone_is_the_same():
+    """The kernels skip the fields nobody asked for (the tails, the benchmark's); each one alone is unchanged."""
+    equity, cash, ts, trades, benchmark = _case(12, 300, 6)
+    every = column_stats(equity, cash, ts, DAY, 252.0, trades, benchmark)
+    for name in METRICS:
+        alone = column_stats(equity, cash, ts, DAY, 252.0, trades, benchmark, [name])
+        np.testing.assert_array_equal(alone[name], every[name], err_msg=name, strict=True)
+
+
 def test_trades_out_of_column_order_are_refused():
     equity, cash, ts, trades, benchmark = _case(9, 40, 5)
     with pytest.raises(MetricsError, match="trades must be sorted by col"):
@@ -129,6 +138,26 @@ def test_the_kernel_sums_are_numpys(n):
     records = np.zeros(n, dtype=TRADE)
     records["pnl"] = x
     assert bsum(x, 0, n) == records["pnl"].sum()  # an unaligned field: numpy sums it in buffered chunks
+
+
+@pytest.mark.parametrize("order", ["random", "ties", "sorted", "reversed", "equal", "organ pipe"])
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1_000])
+@pytest.mark.parametrize("limit", [64, 0])  # 0: sorted at once, the way out of a pathological order
+def test_the_kernel_selection_is_a_partition(order, n, limit):
+    rng = np.random.default_rng(n)
+    x = {"random": rng.normal(size=n), "ties": np.round(rng.normal(size=n)), "sorted": np.arange(n, dtype=float),
+         "reversed": -np.arange(n, dtype=float), "equal": np.zeros(n),
+         "organ pipe": np.r_[np.arange(n // 2), np.arange(n - n // 2)[::-1]].astype(float)}[order]
+    for k in sorted({0, n // 20, n // 2, n - 1}):
+        for lo in sorted({0, min(k, 3)}):  # the whole array, and a range that starts inside it
+            a = x.copy()
+            select(a, lo, n, k, limit)
+            np.testing.assert_array_equal(a[:lo], x[:lo])  # left alone
+            expected = np.sort(x[lo:])
+            np.testing.assert_array_equal(np.sort(a[lo:]), expected)  # the same values, moved
+            assert a[k] == expected[k - lo]
+            assert (a[lo:k] <= a[k]).all()
+            assert (a[k + 1:] >= a[k]).all()
 
 
 def test_stats_of_a_sweep_equal_the_per_column_loop():

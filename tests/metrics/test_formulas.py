@@ -7,6 +7,7 @@ The worked example (cash 100, six bars, ``ppy`` = 12, each bar 1/12 of a 365.25-
     peaks      = [110, 110, 110, 130.68, 130.68, 135.9072]
     drawdown   = [0, -0.1, -0.01, 0, -0.2, 0]
     benchmark  = [100, 110, 99, 99, 108.9, 98.01]              (returns from bar 1: 0.1, -0.1, 0, 0.1, -0.1)
+    sorted r   = [-0.2, -0.1, 0.1, 0.1, 0.2, 0.3]                (percentiles: h = q * 5)
 
 Four trades (the last still open, at the last bar):
 
@@ -89,10 +90,18 @@ HAND = {
     "max_drawdown_duration": 2.0,                    # bars 1 and 2 under 110
     "avg_drawdown": -0.15,                           # mean(-0.1, -0.2): two periods
     "ulcer_index": math.sqrt((0.01 + 0.0001 + 0.04) / 6),
+    "ulcer_performance_index": (1.359072**2 - 1) / math.sqrt((0.01 + 0.0001 + 0.04) / 6),  # annual return / ulcer
+    "value_at_risk": -0.175,                         # h = 0.25: -0.2 + 0.25 * (-0.1 - -0.2)
+    "conditional_value_at_risk": -0.2,               # floor(0.25) + 1 = 1 lowest return
+    "tail_ratio": 0.275 / 0.175,                     # h = 4.75: 0.2 + 0.75 * 0.1, over |-0.175|
     "exposure": 5 / 6,                               # closes 0, 1 (long), 2 (short), 4 (long), 5 (open short); not 3
     "buy_and_hold_return": 98.01 / 100 - 1,
     "alpha": 1.06**12 - 1,                           # see test_alpha_beta_by_hand
     "beta": -1.75,
+    "information_ratio": 0.06 / math.sqrt(0.088) * math.sqrt(12),  # see test_active_return_metrics_by_hand
+    "tracking_error": math.sqrt(0.088 * 12),
+    "up_capture": (0.72**6 - 1) / (1.21**6 - 1),     # bars buy and hold rose: r = -0.1, -0.2 against 0.1, 0.1
+    "down_capture": (1.43**6 - 1) / (0.81**6 - 1),   # bars it fell: r = 0.1, 0.3 against -0.1, -0.1
     "trades": 4.0,
     "closed_trades": 3.0,
     "win_rate": 2 / 3,
@@ -104,6 +113,7 @@ HAND = {
     "expectancy": 25 / 3,                            # (10 - 5 + 20) / 3 in cash
     "sqn": 25 / math.sqrt(475),                      # sqrt(3) * (25/3) / sqrt(475/3): 1.147079
     "kelly_criterion": 5 / 9,                        # W = 2/3, R = mean win 15 / mean loss 5 = 3: 2/3 - (1/3) / 3
+    "risk_of_ruin": 0.2**3,                          # ((1 - 2/3) / (1 + 2/3)) ** 3 closed trades
     "long_trades": 2.0,
     "long_win_rate": 1.0,
     "long_pnl": 30.0,
@@ -167,6 +177,81 @@ def test_alpha_beta_by_hand():
     assert math.isnan(flat["beta"])
 
 
+def test_active_return_metrics_by_hand():
+    """From bar 1: active a = r - b = [-0.2, 0.2, 0.2, -0.3, 0.4], mean 0.06.
+
+    Deviations [-0.26, 0.14, 0.14, -0.36, 0.34]: squares sum to 0.352, sample variance 0.088; tracking
+    error sqrt(0.088 * 12), information ratio 0.06 / sqrt(0.088) * sqrt(12). Up capture on the bars where
+    b > 0 (1 and 4): growth 0.9 * 0.8 = 0.72 against 1.1 * 1.1 = 1.21 over 2 bars, annualised (** 12 / 2);
+    down capture on b < 0 (bars 2 and 5): 1.1 * 1.3 = 1.43 against 0.81. Bar 3 (b = 0) is in neither.
+    """
+    r, b = R[1:], np.array([0.1, -0.1, 0.0, 0.1, -0.1])
+    assert rt.tracking_error(r, b, 12.0) == pytest.approx(math.sqrt(0.088 * 12), rel=1e-12)
+    assert rt.information_ratio(r, b, 12.0) == pytest.approx(0.06 / math.sqrt(0.088) * math.sqrt(12), rel=1e-12)
+    assert rt.up_capture(r, b, 12.0) == pytest.approx((0.72**6 - 1) / (1.21**6 - 1), rel=1e-12)
+    assert rt.down_capture(r, b, 12.0) == pytest.approx((1.43**6 - 1) / (0.81**6 - 1), rel=1e-12)
+    assert rt.down_capture(r, b, 12.0) < 0  # it gained while buy and hold fell
+    # the same returns as the benchmark: no active return, a capture of 1
+    assert rt.tracking_error(b, b, 12.0) == 0.0
+    assert math.isnan(rt.information_ratio(b, b, 12.0))
+    assert rt.up_capture(b, b, 12.0) == rt.down_capture(b, b, 12.0) == 1.0
+    # no bar where the benchmark rose (fell): no capture
+    assert math.isnan(rt.up_capture(r, -np.abs(b), 12.0))
+    assert math.isnan(rt.down_capture(r, np.abs(b), 12.0))
+    assert math.isnan(rt.information_ratio(r[:1], b[:1], 12.0))
+    assert math.isnan(rt.tracking_error(r[:1], b[:1], 12.0))
+
+
+def test_quantiles_interpolate_between_order_statistics():
+    """h = q (n - 1) on the sorted values, the fraction of h between its two neighbours."""
+    x = np.array([3.0, -1.0, 2.0, 0.0, 10.0])  # sorted: -1, 0, 2, 3, 10
+    assert rt.quantile(x, 0.05) == pytest.approx(-1.0 + 0.2 * 1.0)   # h = 0.2
+    assert rt.quantile(x, 0.95) == pytest.approx(3.0 + 0.8 * 7.0)    # h = 3.8
+    assert rt.quantile(x, 0.5) == 2.0
+    assert rt.quantile(x, 0.0) == -1.0
+    assert rt.quantile(x, 1.0) == 10.0
+    assert rt.quantile(np.array([4.0]), 0.05) == 4.0
+    assert math.isnan(rt.quantile(np.array([]), 0.05))
+    assert math.isnan(rt.quantile(np.array([1.0, math.nan]), 0.05))
+    rng = np.random.default_rng(2)
+    for n in (2, 7, 100, 1_001):
+        y = rng.normal(size=n)
+        for q in (0.05, 0.37, 0.95):
+            assert rt.quantile(y, q) == pytest.approx(np.percentile(y, 100 * q), rel=1e-12, abs=1e-15)
+
+
+def test_expected_shortfall_takes_the_lowest_k_plus_one():
+    # 41 returns: k = floor(0.05 * 40) = 2, the 3 lowest; a tie at the cut counts up to that number
+    x = np.r_[np.full(36, 0.01), -0.05, -0.04, -0.03, -0.03, -0.03]
+    assert rt.conditional_value_at_risk(x) == pytest.approx((-0.05 - 0.04 - 0.03) / 3, rel=1e-12)
+    assert rt.value_at_risk(x) == pytest.approx(-0.03)  # h = 2: the third lowest exactly
+    assert rt.conditional_value_at_risk(np.array([0.5])) == 0.5
+    assert rt.conditional_value_at_risk(np.zeros(30)) == 0.0
+    for bad in (np.array([]), np.array([0.1, math.nan])):
+        assert math.isnan(rt.conditional_value_at_risk(bad))
+        assert math.isnan(rt.value_at_risk(bad))
+        assert math.isnan(rt.tail_ratio(bad))
+    assert math.isnan(rt.tail_ratio(np.zeros(30)))  # the 5th percentile is 0: no left tail to divide by
+
+
+def test_ulcer_performance_index_edges():
+    rising = np.array([0.01, 0.02, 0.03])
+    assert math.isnan(rt.ulcer_performance_index(rising, 100.0 * np.cumprod(1.0 + rising), 12.0, 100.0))  # UI 0
+    assert math.isnan(rt.ulcer_performance_index(np.array([]), np.array([]), 12.0, 100.0))
+    falling = np.array([-0.1, 0.05])
+    eq = 100.0 * np.cumprod(1.0 + falling)  # 90, 94.5: drawdowns -0.1, -0.055
+    assert rt.ulcer_performance_index(falling, eq, 12.0, 100.0) == pytest.approx(
+        ((0.9 * 1.05) ** 6 - 1) / math.sqrt((0.01 + 0.055**2) / 2), rel=1e-12)
+
+
+def test_risk_of_ruin_counts_closed_trades():
+    # W = 2/4 (a break-even trade is not won): (0.5 / 1.5) ** 4
+    assert tr.risk_of_ruin(np.array([10.0, -5.0, 20.0, 0.0])) == pytest.approx((1 / 3) ** 4, rel=1e-12)
+    assert tr.risk_of_ruin(np.array([1.0, 2.0])) == 0.0  # never lost
+    assert tr.risk_of_ruin(np.array([-1.0, -2.0])) == 1.0  # never won
+    assert math.isnan(tr.risk_of_ruin(np.array([])))
+
+
 # ---------------------------------------------------------------------------------------------------
 # trade metrics on their own
 
@@ -184,7 +269,7 @@ def test_trade_functions_by_hand():
 
 def test_trade_functions_edges():
     none = np.array([])
-    for fn in (tr.win_rate, tr.profit_factor, tr.expectancy, tr.sqn, tr.kelly_criterion):
+    for fn in (tr.win_rate, tr.profit_factor, tr.expectancy, tr.sqn, tr.kelly_criterion, tr.risk_of_ruin):
         assert math.isnan(fn(none))
     one = np.array([7.0])
     assert tr.win_rate(one) == 1.0
@@ -210,7 +295,7 @@ def test_no_trades():
     assert stats["long_pnl"] == stats["short_pnl"] == 0.0
     assert stats["commission_paid"] == stats["slippage_paid"] == stats["borrow_paid"] == 0.0
     for name in ("win_rate", "best_trade", "worst_trade", "avg_trade", "avg_bars_held", "profit_factor",
-                 "expectancy", "sqn", "kelly_criterion", "long_win_rate", "short_win_rate"):
+                 "expectancy", "sqn", "kelly_criterion", "risk_of_ruin", "long_win_rate", "short_win_rate"):
         assert math.isnan(stats[name]), name
 
 
@@ -252,10 +337,12 @@ def test_exposure_counts_closes_with_a_position():
 def test_flat_equity():
     stats = compute_stats(_input(np.full(8, 100.0)))
     for name in ("total_return", "annual_return", "cagr", "annual_volatility", "max_drawdown",
-                 "max_drawdown_duration", "avg_drawdown", "ulcer_index", "buy_and_hold_return"):
+                 "max_drawdown_duration", "avg_drawdown", "ulcer_index", "buy_and_hold_return", "value_at_risk",
+                 "conditional_value_at_risk", "tracking_error"):
         assert stats[name] == 0.0, name
     for name in ("sharpe_ratio", "sortino_ratio", "calmar_ratio", "omega_ratio", "probabilistic_sharpe_ratio",
-                 "alpha", "beta"):
+                 "alpha", "beta", "ulcer_performance_index", "tail_ratio", "information_ratio", "up_capture",
+                 "down_capture"):
         assert math.isnan(stats[name]), name
 
 
@@ -269,7 +356,8 @@ def test_empty():
         == (0, 0, 0, 0)
     for name in ("annual_return", "cagr", "annual_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio",
                  "omega_ratio", "probabilistic_sharpe_ratio", "exposure", "buy_and_hold_return", "alpha", "beta",
-                 "win_rate"):
+                 "win_rate", "ulcer_performance_index", "value_at_risk", "conditional_value_at_risk", "tail_ratio",
+                 "information_ratio", "tracking_error", "up_capture", "down_capture", "risk_of_ruin"):
         assert math.isnan(stats[name]), name
 
 

@@ -88,4 +88,7 @@ def test_metrics_that_need_the_curve_say_so() -> None:
         lean.metrics(["total_return", "sharpe_ratio", "cagr"])
     with pytest.raises(MetricsError, match="sharpe_ratio need the equity curve"):
         summary_stats(np.ones(1), np.zeros(1), np.ones(1), 3, lean.records[:0], np.ones(3), ["sharpe_ratio"])
-    assert set(METRICS) - SUMMARY_METRICS >= {"sharpe_ratio", "sortino_ratio", "annual_return", "ulcer_index"}
+    assert set(METRICS) - SUMMARY_METRICS >= {"sharpe_ratio", "sortino_ratio", "annual_return", "ulcer_index",
+                                              "value_at_risk", "ulcer_performance_index", "information_ratio",
+                                              "up_capture"}
+    assert "risk_of_ruin" in SUMMARY_METRICS  # from the closed trades alone

@@ -14,12 +14,22 @@ Mapping, empyrical -> backgrid (``r`` per-bar simple returns, ``ppy`` periods pe
   threshold itself (empyrical's ``annualization=1`` passes ``R`` through unchanged).
 - ``alpha_beta(r, b, annualization=ppy)`` -> the registry's ``alpha``/``beta``, which leave out the first
   bar (buy and hold has no return on it): empyrical on ``r[1:], b[1:]``.
+- ``value_at_risk(r)``, ``conditional_value_at_risk(r)``, ``tail_ratio(r)``: same names, 5 % tails
+  (``np.percentile``'s linear interpolation; the expected shortfall averages the ``floor(0.05 (n - 1)) + 1``
+  lowest returns).
+- ``excess_sharpe(r, b)`` (per bar) -> ``information_ratio(r, b, ppy)``, annualised by ``sqrt(ppy)``; the
+  tracking error is ``annual_volatility(r - b, annualization=ppy)``; ``up_capture(r, b, period=...)`` /
+  ``down_capture``: same names; empyrical's ``capture`` takes a period name only, so at other ``ppy`` the
+  test composes it from ``annual_return(..., annualization=ppy)``. In the registry all four leave out the
+  first bar, as alpha and beta do.
 - empyrical's ``cagr`` is its ``annual_return`` (bars / ppy years); backgrid's ``cagr`` counts calendar
   time from the first open to the last close: empyrical's with ``annualization = bars / years``.
 
 Deliberate differences (each pinned by a test below): a ratio over a zero deviation is NaN here, ``inf``
 there; a run that ends below zero has annual return -1 here, NaN there; the maximum drawdown of no bars
-is 0 here, NaN there.
+is 0 here, NaN there; the information ratio is annualised here; a tail ratio without a left tail is NaN
+here, ``inf`` there; returns with a NaN (after ruin) have no tails here, where empyrical's expected
+shortfall and tail ratio drop the NaNs.
 """
 
 import math
@@ -83,6 +93,9 @@ def test_return_metrics_equal_empyrical(kind, ppy):
     _close(rt.sharpe_ratio(r, ppy), ep.sharpe_ratio(r, annualization=ppy))
     _close(rt.max_drawdown(equity, CASH), ep.max_drawdown(r))
     _close(rt.calmar_ratio(r, ppy), ep.calmar_ratio(r, annualization=ppy))
+    _close(rt.value_at_risk(r), ep.value_at_risk(r))
+    _close(rt.conditional_value_at_risk(r), ep.conditional_value_at_risk(r))
+    _close(rt.tail_ratio(r), ep.tail_ratio(r))
     if kind == "all_positive":  # no downside, no loss: empyrical's inf is NaN here (see the tests below)
         assert math.isnan(rt.sortino_ratio(r, ppy))
         assert math.isnan(rt.omega_ratio(r))
@@ -143,9 +156,21 @@ def _check_registry(stats: dict[str, float], r: np.ndarray, b: np.ndarray, ppy: 
     if (r < 0).any():
         _close(stats["sortino_ratio"], ep.sortino_ratio(r, annualization=ppy))
         _close(stats["omega_ratio"], ep.omega_ratio(r, annualization=ppy))
+    _close(stats["value_at_risk"], ep.value_at_risk(r))
+    _close(stats["conditional_value_at_risk"], ep.conditional_value_at_risk(r))
+    _close(stats["tail_ratio"], ep.tail_ratio(r))
     alpha, beta = ep.alpha_beta(r[1:], b[1:], annualization=ppy)
     _close(stats["alpha"], alpha)
     _close(stats["beta"], beta)
+    _close(stats["information_ratio"], ep.excess_sharpe(r[1:], b[1:]) * math.sqrt(ppy))
+    _close(stats["tracking_error"], ep.annual_volatility(r[1:] - b[1:], annualization=ppy))
+    periods = {252.0: "daily", 52.0: "weekly", 12.0: "monthly"}
+    if ppy in periods:
+        _close(stats["up_capture"], ep.up_capture(r[1:], b[1:], period=periods[ppy]))
+        _close(stats["down_capture"], ep.down_capture(r[1:], b[1:], period=periods[ppy]))
+    for name, mask in (("up_capture", b[1:] > 0), ("down_capture", b[1:] < 0)):  # capture() at any ppy
+        rs, bs = r[1:][mask], b[1:][mask]
+        _close(stats[name], ep.annual_return(rs, annualization=ppy) / ep.annual_return(bs, annualization=ppy))
 
 
 @pytest.mark.parametrize("ppy", [252.0, 8760.0])
@@ -168,6 +193,68 @@ def test_alpha_beta_leave_out_the_first_bar():
     stats = compute_stats(_stats_input(r, b, 252.0))
     assert stats["beta"] == pytest.approx(ep.beta(r[1:], b[1:]), rel=1e-8)
     assert stats["beta"] != pytest.approx(ep.beta(r, b), rel=1e-6)
+
+
+def test_benchmark_metrics_leave_out_the_first_bar():
+    """Information ratio, tracking error and captures compare bars 1.. (buy and hold has no return on bar 0)."""
+    r = _series("normal")
+    b = 0.8 * r + np.random.default_rng(6).normal(0.0, 0.01, r.size)
+    b[0] = 0.0
+    r[0] = 0.03
+    stats = compute_stats(_stats_input(r, b, 252.0))
+    _close(stats["tracking_error"], ep.annual_volatility(r[1:] - b[1:], annualization=252))
+    assert stats["tracking_error"] != pytest.approx(ep.annual_volatility(r - b, annualization=252), rel=1e-6)
+    assert stats["information_ratio"] != pytest.approx(ep.excess_sharpe(r, b) * math.sqrt(252), rel=1e-6)
+
+
+def test_information_ratio_is_annualised_empyrical_excess_sharpe_is_not():
+    r, b = _series("normal"), _series("fat_tailed")[:500]
+    for ppy in (252.0, 8760.0):
+        _close(rt.information_ratio(r, b, ppy), ep.excess_sharpe(r, b) * math.sqrt(ppy))
+        assert rt.information_ratio(r, b, ppy) != pytest.approx(ep.excess_sharpe(r, b), rel=1e-3)
+    _close(rt.information_ratio(r, b, 1.0), ep.excess_sharpe(r, b))  # one period a year: the same number
+    steps = np.arange(10) / 8  # a constant active return (exact in binary): NaN here, inf there
+    assert math.isnan(rt.information_ratio(steps + 0.25, steps, 252.0))
+    assert ep.excess_sharpe(steps + 0.25, steps) == math.inf
+
+
+def test_up_and_down_capture_annualise_each_subset():
+    """empyrical's capture compounds each subset over its own bars, annualised at the period's factor."""
+    r = _series("normal")
+    b = np.random.default_rng(7).normal(0.0, 0.01, r.size)
+    b[::7] = 0.0  # flat bars are in neither subset
+    for period, ppy in (("daily", 252.0), ("weekly", 52.0), ("monthly", 12.0)):
+        _close(rt.up_capture(r, b, ppy), ep.up_capture(r, b, period=period))
+        _close(rt.down_capture(r, b, ppy), ep.down_capture(r, b, period=period))
+    # annualising changes the ratio: it is not a ratio of total returns
+    up = b > 0
+    total = ep.cum_returns_final(r[up]) / ep.cum_returns_final(b[up])
+    assert rt.up_capture(r, b, 252.0) != pytest.approx(total, rel=1e-3)
+
+
+def test_tails_equal_empyrical_on_ties_and_short_series():
+    ties = np.r_[np.full(50, -0.01), np.zeros(300), np.full(100, 0.02)]
+    np.random.default_rng(1).shuffle(ties)
+    for x in (ties, np.array([0.01]), np.array([-0.02, 0.01]), np.array([0.03, -0.01, 0.02])):
+        _close(rt.value_at_risk(x), ep.value_at_risk(x))
+        _close(rt.conditional_value_at_risk(x), ep.conditional_value_at_risk(x))
+        _close(rt.tail_ratio(x), ep.tail_ratio(x))
+
+
+def test_a_tail_ratio_without_a_left_tail_is_nan_here_inf_in_empyrical():
+    r = np.r_[np.zeros(40), np.linspace(0.001, 0.02, 20)]  # the 5th percentile is 0
+    assert math.isnan(rt.tail_ratio(r))
+    with np.errstate(divide="ignore"):
+        assert ep.tail_ratio(r) == math.inf
+
+
+def test_returns_with_a_nan_have_no_tails_here_empyrical_drops_the_nans():
+    r = np.r_[_series("normal"), math.nan]
+    for fn in (rt.value_at_risk, rt.conditional_value_at_risk, rt.tail_ratio):
+        assert math.isnan(fn(r))
+    assert math.isnan(ep.value_at_risk(r))
+    _close(ep.conditional_value_at_risk(r), rt.conditional_value_at_risk(r[:-1]))
+    _close(ep.tail_ratio(r), rt.tail_ratio(r[:-1]))
 
 
 def test_cagr_is_empyrical_cagr_over_calendar_years():

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from backgrid.errors import MetricsError
+from backgrid.metrics import returns as rt
 from backgrid.metrics.kernels import columns_nb
 from backgrid.metrics.registry import DAY_NS, METRICS, StatsInput, _simple_returns
 
@@ -27,6 +28,9 @@ __all__ = ["SUMMARY_METRICS", "VECTORISED", "column_stats", "curve_needed", "sum
 _EQUITY = {name: i for i, name in enumerate(columns_nb.EQUITY_FIELDS)}
 _TRADES = {name: i for i, name in enumerate(columns_nb.TRADE_FIELDS)}
 _DIRECT = {"start_equity", "buy_and_hold_return", "probabilistic_sharpe_ratio"}
+#: equity fields the kernel computes only when asked: a selection over the bars, a pass over the benchmark
+_TAILS = frozenset({"value_at_risk", "conditional_value_at_risk", "tail_ratio"})
+_ACTIVE = frozenset({"information_ratio", "tracking_error", "up_capture", "down_capture"})
 
 #: the metrics ``column_stats`` computes for all columns at once (the others: per column, with the registry's formula)
 VECTORISED: frozenset[str] = frozenset(set(_EQUITY) | set(_TRADES) | _DIRECT) & set(METRICS)
@@ -76,7 +80,8 @@ def column_stats(  # noqa: PLR0917  # StatsInput's fields, in its order
 
     out: dict[str, np.ndarray] = {}
     if any(name in _EQUITY or name == "probabilistic_sharpe_ratio" for name in wanted):
-        eq = _equity_fields(equity, cash, ts=ts, bar_ns=bar_ns, ppy=ppy, benchmark=benchmark)
+        eq = _equity_fields(equity, cash, ts=ts, bar_ns=bar_ns, ppy=ppy, benchmark=benchmark,
+                            tails=not _TAILS.isdisjoint(wanted), active=not _ACTIVE.isdisjoint(wanted))
         out.update({name: eq[:, i] for name, i in _EQUITY.items()})
         z = eq[:, _EQUITY["psr_z"]]
         out["probabilistic_sharpe_ratio"] = np.array([0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in z.tolist()])
@@ -170,7 +175,7 @@ def _buy_and_hold(benchmark: np.ndarray, m: int) -> np.ndarray:
 
 
 def _equity_fields(equity: np.ndarray, cash: np.ndarray, *, ts: np.ndarray, bar_ns: int, ppy: float,
-                   benchmark: np.ndarray) -> np.ndarray:
+                   benchmark: np.ndarray, tails: bool, active: bool) -> np.ndarray:
     """The kernel's ``EQUITY_FIELDS``, ``(m, k)``, with the benchmark's terms computed once as the registry does."""
     n, m = equity.shape
     returns = _simple_returns(benchmark, benchmark[0]) if n else benchmark
@@ -184,8 +189,10 @@ def _equity_fields(equity: np.ndarray, cash: np.ndarray, *, ts: np.ndarray, bar_
     if n:
         years = (ts[-1] + bar_ns - ts[0]) / (365.25 * DAY_NS)
         inv_years = float(1.0 / years) if years > 0 else 0.0
-    return np.asarray(columns_nb.equity_stats_nb(equity, cash, b, bc, sbb, flat, float(ppy), inv_years,
-                                                 np.empty((m, len(_EQUITY)))))
+    up, down = b > 0, b < 0
+    bu, bd = rt.annual_return(b[up], ppy), rt.annual_return(b[down], ppy)  # up and down capture's denominators
+    return np.asarray(columns_nb.equity_stats_nb(equity, cash, b, bc, sbb, flat, float(ppy), inv_years, rt.TAIL,
+                                                 bu, bd, tails, active, np.empty((m, len(_EQUITY)))))
 
 
 def _input(equity: np.ndarray, cash: np.ndarray, c: int, *, ts: np.ndarray, bar_ns: int, ppy: float,

@@ -5,6 +5,10 @@ docstrings of :mod:`.returns` and :mod:`.trades`. Annualisation uses the data's
 calendar: 252 sessions a year for session markets, 365 days for 24/7 markets,
 times bars per day for intraday data (see :func:`periods_per_year`, which also
 takes an explicit ``override``).
+
+Benchmark-relative metrics (alpha, beta, information ratio, tracking error, up and down
+capture) compare the returns with buy and hold's from the second bar on: buy and hold
+has no return on the first bar.
 """
 
 from __future__ import annotations
@@ -221,11 +225,27 @@ _LIST = [
            lambda s: rt.max_drawdown_duration(s.equity, s.cash), integer=True),
     Metric("avg_drawdown", "fraction", "Mean depth of drawdown periods", lambda s: rt.avg_drawdown(s.equity, s.cash)),
     Metric("ulcer_index", "fraction", "Root mean square of drawdowns", lambda s: rt.ulcer_index(s.equity, s.cash)),
+    Metric("ulcer_performance_index", "ratio", "Annual return over the ulcer index",
+           lambda s: rt.ulcer_performance_index(s.returns, s.equity, s.ppy, s.cash)),
+    Metric("value_at_risk", "fraction", "Historical 95 % value at risk of a bar's return (negative)",
+           lambda s: rt.value_at_risk(s.returns)),
+    Metric("conditional_value_at_risk", "fraction", "Mean of the worst 5 % of bar returns (expected shortfall)",
+           lambda s: rt.conditional_value_at_risk(s.returns)),
+    Metric("tail_ratio", "ratio", "95th percentile of returns over the 5th, in size",
+           lambda s: rt.tail_ratio(s.returns)),
     Metric("exposure", "fraction", "Share of bars closing with a position", _exposure),
     Metric("buy_and_hold_return", "fraction", "Return of holding the asset from first to last close",
            _buy_and_hold),
     Metric("alpha", "fraction", "Annualised return not explained by buy and hold", lambda s: _alpha_beta(s)[0]),
     Metric("beta", "ratio", "Sensitivity of returns to buy and hold", lambda s: _alpha_beta(s)[1]),
+    Metric("information_ratio", "ratio", "Mean over standard deviation of returns less buy and hold's, annualised",
+           lambda s: rt.information_ratio(s.returns[1:], s.benchmark_returns[1:], s.ppy)),
+    Metric("tracking_error", "fraction", "Annualised standard deviation of returns less buy and hold's",
+           lambda s: rt.tracking_error(s.returns[1:], s.benchmark_returns[1:], s.ppy)),
+    Metric("up_capture", "ratio", "Annual return over buy and hold's, on bars buy and hold rose",
+           lambda s: rt.up_capture(s.returns[1:], s.benchmark_returns[1:], s.ppy)),
+    Metric("down_capture", "ratio", "Annual return over buy and hold's, on bars buy and hold fell",
+           lambda s: rt.down_capture(s.returns[1:], s.benchmark_returns[1:], s.ppy)),
     Metric("trades", "count", "Trades, including one still open", lambda s: s.trades.size, integer=True),
     Metric("closed_trades", "count", "Trades that were exited", lambda s: s.closed.size, integer=True),
     Metric("win_rate", "fraction", "Share of closed trades that made money", lambda s: tr.win_rate(s.closed["pnl"])),
@@ -240,6 +260,8 @@ _LIST = [
     Metric("sqn", "ratio", "System quality number", lambda s: tr.sqn(s.closed["pnl"])),
     Metric("kelly_criterion", "fraction", "Kelly fraction from win rate and win/loss ratio",
            lambda s: tr.kelly_criterion(s.closed["pnl"])),
+    Metric("risk_of_ruin", "probability", "Gambler's ruin chance from the closed trades' win rate",
+           lambda s: tr.risk_of_ruin(s.closed["pnl"])),
     Metric("long_trades", "count", "Closed long trades", lambda s: _side(s, 1).size, integer=True),
     Metric("long_win_rate", "fraction", "Win rate of long trades", lambda s: tr.win_rate(_side(s, 1)["pnl"])),
     Metric("long_pnl", "cash", "Net PnL of long trades", lambda s: float(_side(s, 1)["pnl"].sum())),

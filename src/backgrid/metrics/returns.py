@@ -9,6 +9,11 @@ from the returns does. Where empyrical answers ``inf`` (a ratio over a zero
 deviation), these functions answer NaN: the ratio is undefined, and an infinite
 score would rank first in a parameter sweep.
 
+Percentiles are historical, by linear interpolation between order statistics (:func:`quantile`:
+numpy's default ``"linear"`` method, Hyndman & Fan's type 7), as empyrical's ``np.percentile``.
+Benchmark-relative metrics take the active return ``r - b`` against the benchmark's per-bar
+returns ``b``, bar for bar.
+
 Every function is vectorised over bars (no Python loop over the series), so a
 sweep can call it once per column cheaply.
 """
@@ -20,10 +25,15 @@ import math
 import numpy as np
 
 __all__ = [
-    "annual_return", "annual_volatility", "annual_volatility_compounded", "avg_drawdown", "calmar_ratio",
-    "compound", "drawdown", "max_drawdown", "max_drawdown_duration", "omega_ratio", "probabilistic_sharpe_ratio",
-    "sharpe_ratio", "sortino_ratio", "total_return", "ulcer_index",
+    "TAIL", "annual_return", "annual_volatility", "annual_volatility_compounded", "avg_drawdown", "calmar_ratio",
+    "capture_ratio", "compound", "conditional_value_at_risk", "down_capture", "drawdown", "information_ratio",
+    "max_drawdown", "max_drawdown_duration", "omega_ratio", "probabilistic_sharpe_ratio", "quantile", "sharpe_ratio",
+    "sortino_ratio", "tail_ratio", "total_return", "tracking_error", "ulcer_index", "ulcer_performance_index",
+    "up_capture", "value_at_risk",
 ]
+
+#: the tail of the distribution the value at risk, expected shortfall and tail ratio look at: 5 %
+TAIL = 0.05
 
 
 def total_return(r: np.ndarray) -> float:
@@ -201,3 +211,112 @@ def probabilistic_sharpe_ratio(r: np.ndarray, benchmark_sharpe: float = 0.0) -> 
         return math.nan
     z = (sr - benchmark_sharpe) * math.sqrt(r.size - 1) / math.sqrt(denom)
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def ulcer_performance_index(r: np.ndarray, equity: np.ndarray, ppy: float, start: float | None = None) -> float:
+    """Martin's ulcer performance index: ``annual_return(r) / ulcer_index(equity, start)`` (risk-free rate 0).
+
+    ``r`` are the returns of ``equity`` (the first against ``start``). quantstats divides the total
+    compounded return instead, by an ulcer index averaged over ``n - 1`` bars. NaN when equity never fell
+    (ulcer index 0) or the ratio is not finite.
+    """
+    ulcer = ulcer_index(equity, start)
+    if not r.size or not ulcer:
+        return math.nan
+    ratio = annual_return(r, ppy) / ulcer
+    return ratio if math.isfinite(ratio) else math.nan
+
+
+def quantile(r: np.ndarray, q: float) -> float:
+    """The ``q`` quantile (0..1) of ``r``: ``s[k] + (h - k) * (s[k + 1] - s[k])``, ``h = q (n - 1)``, ``k = floor(h)``.
+
+    ``s`` is ``r`` sorted (``s[k + 1]`` is ``s[k]`` at the last value). NaN for no values or any NaN
+    (``np.percentile``: NaN too).
+    """
+    n = r.size
+    if not n or np.isnan(r).any():
+        return math.nan
+    h = q * (n - 1)
+    k = int(h)
+    hi = min(k + 1, n - 1)
+    s = np.partition(r, (k, hi))  # only the two order statistics are needed
+    return float(s[k] + (s[hi] - s[k]) * (h - k))
+
+
+def value_at_risk(r: np.ndarray, cutoff: float = TAIL) -> float:
+    """Historical value at risk per bar: the ``cutoff`` quantile of the returns (:func:`quantile`), a loss < 0.
+
+    empyrical's ``value_at_risk`` (``np.percentile(r, 100 * cutoff)``); quantstats' ``value_at_risk`` is
+    parametric (a normal distribution's quantile). NaN for no returns or any NaN.
+    """
+    return quantile(r, cutoff)
+
+
+def conditional_value_at_risk(r: np.ndarray, cutoff: float = TAIL) -> float:
+    """Expected shortfall per bar: the mean of the ``k + 1`` lowest returns, ``k = floor(cutoff (n - 1))``.
+
+    These are the returns at or below the value at risk, a tie at the cut counted only up to ``k + 1``
+    values (empyrical's ``conditional_value_at_risk``; quantstats' historical one takes every tie). NaN for
+    no returns or any NaN (empyrical drops NaNs).
+    """
+    n = r.size
+    if not n or np.isnan(r).any():
+        return math.nan
+    k = int(cutoff * (n - 1))
+    cut = np.partition(r, k)[k]
+    below = r[r < cut]
+    # the lowest k + 1 in a fixed order (bar order, then the cut's value): a partition's order is arbitrary
+    return float(np.mean(np.concatenate((below, np.full(k + 1 - below.size, cut)))))
+
+
+def tail_ratio(r: np.ndarray, cutoff: float = TAIL) -> float:
+    """``|quantile(r, 1 - cutoff)| / |quantile(r, cutoff)|``: the right tail's size over the left's.
+
+    NaN when the ``cutoff`` quantile is 0 (empyrical: ``inf``) or undefined.
+    """
+    left = quantile(r, cutoff)
+    if not left or math.isnan(left):
+        return math.nan
+    return abs(quantile(r, 1.0 - cutoff)) / abs(left)
+
+
+def information_ratio(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
+    """The Sharpe ratio of the active returns: ``mean(r - b) / std(r - b, ddof=1) * sqrt(ppy)``.
+
+    Annualised as :func:`sharpe_ratio` is: empyrical's ``excess_sharpe`` and quantstats'
+    ``information_ratio`` are per bar (this over ``sqrt(ppy)``). NaN for fewer than two bars or a constant
+    active return (quantstats: 0).
+    """
+    return sharpe_ratio(r - b, ppy)
+
+
+def tracking_error(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
+    """The annualised volatility of the active returns: ``std(r - b, ddof=1) * sqrt(ppy)`` (NaN below two bars)."""
+    return annual_volatility(r - b, ppy)
+
+
+def capture_ratio(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
+    """``annual_return(r) / annual_return(b)``, each compounded over its own bars (empyrical's ``capture``).
+
+    NaN without bars, when the benchmark's annual return is 0, or for a ratio that is not finite.
+    """
+    theirs = annual_return(b, ppy)
+    if not theirs:
+        return math.nan
+    ratio = annual_return(r, ppy) / theirs
+    return ratio if math.isfinite(ratio) else math.nan
+
+
+def up_capture(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
+    """:func:`capture_ratio` over the bars where the benchmark rose (``b > 0``), empyrical's ``up_capture``."""
+    up = b > 0
+    return capture_ratio(r[up], b[up], ppy)
+
+
+def down_capture(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
+    """:func:`capture_ratio` over the bars where the benchmark fell (``b < 0``), empyrical's ``down_capture``.
+
+    Below 0 when the returns rose on those bars; the lower, the better.
+    """
+    down = b < 0
+    return capture_ratio(r[down], b[down], ppy)

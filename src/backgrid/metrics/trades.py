@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["expectancy", "kelly_criterion", "profit_factor", "sqn", "win_rate"]
+__all__ = ["expectancy", "kelly_criterion", "profit_factor", "risk_of_ruin", "sqn", "win_rate"]
 
 
 def win_rate(pnl: np.ndarray) -> float:
@@ -40,3 +40,15 @@ def kelly_criterion(pnl: np.ndarray) -> float:
         return math.nan
     w = wins.size / pnl.size
     return w - (1.0 - w) / (float(wins.mean()) / -float(losses.mean()))
+
+
+def risk_of_ruin(pnl: np.ndarray) -> float:
+    """``((1 - W) / (1 + W)) ** n``: win rate ``W`` of the ``n`` closed trades (quantstats' formula).
+
+    quantstats applies it to bar returns: ``W`` the share of winning bars among the nonzero ones, ``n`` every
+    bar. Here a trade is a bet: break-even trades count as not won, as in :func:`win_rate`. NaN for none.
+    """
+    if not pnl.size:
+        return math.nan
+    w = win_rate(pnl)
+    return float(((1.0 - w) / (1.0 + w)) ** pnl.size)

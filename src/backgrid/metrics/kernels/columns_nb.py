@@ -15,7 +15,10 @@ so the results are equal bit for bit, not only to rounding:
   turn (:func:`bsum`);
 * products (``np.prod``, ``np.cumprod``) run in order; minima and maxima propagate NaN like
   ``np.minimum`` / ``np.maximum``;
-* powers use ``**`` on floats (libm's ``pow``, as Python's float power does).
+* powers use ``**`` on floats (libm's ``pow``, as Python's float power does);
+* percentiles take their order statistics from ``np.partition`` (exact values, whatever the algorithm)
+  and interpolate as :func:`backgrid.metrics.returns.quantile` does; the expected shortfall sums the
+  lowest returns in the formula's fixed order (bar order, then the cut's value repeated).
 
 Kernel modules import only numpy and numba: the probabilistic Sharpe ratio comes out as its ``z`` score
 and the wrapper applies ``math.erf``.
@@ -38,14 +41,15 @@ TILE = 64
 EQUITY_FIELDS = (
     "final_equity", "total_return", "annual_return", "cagr", "annual_volatility", "sharpe_ratio",
     "sortino_ratio", "calmar_ratio", "omega_ratio", "psr_z", "max_drawdown", "max_drawdown_duration",
-    "avg_drawdown", "ulcer_index", "alpha", "beta",
+    "avg_drawdown", "ulcer_index", "alpha", "beta", "value_at_risk", "conditional_value_at_risk", "tail_ratio",
+    "ulcer_performance_index", "information_ratio", "tracking_error", "up_capture", "down_capture",
 )
 
 TRADE_FIELDS = (
     "trades", "closed_trades", "win_rate", "best_trade", "worst_trade", "avg_trade", "avg_bars_held",
     "profit_factor", "expectancy", "sqn", "kelly_criterion", "long_trades", "long_win_rate", "long_pnl",
     "short_trades", "short_win_rate", "short_pnl", "commission_paid", "slippage_paid", "borrow_paid",
-    "exposure",
+    "exposure", "risk_of_ruin",
 )
 
 
@@ -147,7 +151,7 @@ def _nanmin(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, o, w):
+def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, tails, active, o, w):
     """The ``EQUITY_FIELDS`` of one column ``e`` into ``o``; ``w`` is ``(8, e.size)`` scratch.
 
     Two passes over the bars compute everything that does not need the mean return, then everything that
@@ -268,15 +272,164 @@ def _equity_column(e, cash, b, bc, sbb, flat, ppy, inv_years, o, w):
         base = 1.0 + psum(z, 0, k) / k
         o[14] = base ** ppy - 1.0 if base >= 0 else nan
         o[15] = beta
+    if tails and n and not has_nan:
+        _tails(r, n, cut, o, w[2], w[3])
+    if n and o[13] != 0.0:  # ulcer performance index: annual return over the ulcer index
+        ratio = annual / o[13]
+        if np.isfinite(ratio):
+            o[19] = ratio
+    if active:
+        _active(r, b, k, ppy, bu, bd, o, w[1], w[2])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def select(a, lo, hi, k, limit=64):
+    """Reorder ``a[lo:hi]`` (no NaN) in place so that ``a[k]`` is the value sorting puts there, none above it
+    before it and none below it after it (``np.partition``'s contract, ``lo <= k < hi``).
+
+    Quickselect around the median of three, each round in branch-free passes: the values below the pivot
+    to the front, then (when ``k`` is not among them) the values equal to it, so that runs of equal values
+    are done with at once. After ``limit`` rounds (a pathological order) the rest is sorted.
+    """
+    rounds = 0
+    while hi - lo > 1:
+        if rounds == limit:
+            a[lo:hi].sort()
+            return
+        rounds += 1
+        x, y, z = a[lo], a[(lo + hi - 1) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        below = _front(a, lo, hi, pivot, False)
+        if k < below:
+            hi = below
+            continue
+        equal = _front(a, below, hi, pivot, True)  # everything from ``below`` on is >= pivot: <= is ==
+        if k < equal:
+            return
+        lo = equal
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _front(a, lo, hi, pivot, inclusive):
+    """Move the values of ``a[lo:hi]`` below ``pivot`` (``inclusive``: at or below) to the front; return their end."""
+    store = lo
+    for i in range(lo, hi):
+        x = a[i]
+        a[i] = a[store]
+        a[store] = x
+        store += (x <= pivot) if inclusive else (x < pivot)
+    return store
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _lowest(a, lo, hi):
+    res = a[lo]
+    for i in range(lo + 1, hi):
+        res = min(res, a[i])
+    return res
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _tails(r, n, cut, o, s, t):
+    """Value at risk, expected shortfall and tail ratio of the ``n`` returns ``r`` (no NaN) into ``o[16:19]``.
+
+    ``s`` and ``t`` are scratch: ``s`` a copy of ``r`` that :func:`select` orders, ``t`` the lowest returns.
+    """
+    for i in range(n):
+        s[i] = r[i]
+    h = cut * (n - 1)
+    k = int(h)
+    h_hi = (1.0 - cut) * (n - 1)
+    k_hi = int(h_hi)
+    select(s, 0, n, k)
+    v = s[k]
+    above = _lowest(s, k + 1, n) if k + 1 < n else v  # the next order statistic (the last value: itself)
+    var = v + (above - v) * (h - k)
+    o[16] = var
+    if k_hi > k:  # the upper quantile, among the values above the lower one
+        select(s, k + 1, n, k_hi)
+    top = s[k_hi]
+    top_above = _lowest(s, k_hi + 1, n) if k_hi + 1 < n else top
+    count = 0
+    for i in range(n):
+        if r[i] < v:
+            t[count] = r[i]
+            count += 1
+    for i in range(count, k + 1):
+        t[i] = v
+    o[17] = psum(t, 0, k + 1) / (k + 1)
+    if var != 0.0:
+        o[18] = abs(top + (top_above - top) * (h_hi - k_hi)) / abs(var)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _annual(p, count, ppy):
+    """``annual_return`` of ``count`` returns whose ``prod(1 + r)`` is ``p``."""
+    growth = 1.0 + (p - 1.0)
+    return growth ** (ppy / count) - 1.0 if growth > 0 else -1.0
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _capture(p, count, ppy, theirs):
+    """``capture_ratio``: the annual return of ``count`` returns of product ``p`` over ``theirs``."""
+    if count and theirs != 0.0:
+        ratio = _annual(p, count, ppy) / theirs
+        if np.isfinite(ratio):
+            return ratio
+    return np.nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _active(r, b, k, ppy, bu, bd, o, a, a2):
+    """Information ratio, tracking error, up and down capture against buy and hold into ``o[20:24]``.
+
+    ``b`` are buy and hold's ``k`` returns from the second bar on, ``bu`` and ``bd`` its annual returns
+    over the bars it rose and fell; ``a`` and ``a2`` are scratch.
+    """
+    p_up = 1.0
+    p_down = 1.0
+    n_up = 0
+    n_down = 0
+    has_nan = False
+    hi = -np.inf
+    lo = np.inf
+    for i in range(k):
+        x = r[i + 1] - b[i]
+        a[i] = x
+        if np.isnan(x):
+            has_nan = True
+        else:
+            hi = max(hi, x)
+            lo = min(lo, x)
+        if b[i] > 0:
+            p_up *= 1.0 + r[i + 1]
+            n_up += 1
+        elif b[i] < 0:
+            p_down *= 1.0 + r[i + 1]
+            n_down += 1
+    if k >= 2:
+        mean = psum(a, 0, k) / k
+        for i in range(k):
+            d = a[i] - mean
+            a2[i] = d * d
+        std = np.sqrt(psum(a2, 0, k) / (k - 1))
+        o[21] = std * np.sqrt(ppy)
+        if has_nan or hi != lo:
+            o[20] = mean / std * np.sqrt(ppy)
+    o[22] = _capture(p_up, n_up, ppy, bu)
+    o[23] = _capture(p_down, n_down, ppy, bd)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, out):
+def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, tails, active, out):
     """``EQUITY_FIELDS`` of every column of ``equity`` into ``out`` ``(m, k)``.
 
     ``b`` are buy and hold's returns from the second bar on, ``bc`` the same less their mean and ``sbb``
     ``sum(bc * bc)`` (one benchmark for every column); ``flat``: the benchmark's returns are constant
-    (alpha and beta are NaN). ``inv_years`` is ``1 / years`` of the run (``<= 0``: CAGR is NaN).
+    (alpha and beta are NaN). ``inv_years`` is ``1 / years`` of the run (``<= 0``: CAGR is NaN). ``cut`` is
+    the tail of the value at risk (0.05); ``bu`` and ``bd`` are buy and hold's annual returns over the bars
+    it rose and fell (up and down capture). ``tails`` (value at risk, expected shortfall, tail ratio) and
+    ``active`` (information ratio, tracking error, captures) say whether to compute those fields (else NaN).
     """
     n, m = equity.shape
     # a column of a row-major (n, m) array is one value per page: copy BLOCK columns at a time into rows
@@ -293,7 +446,8 @@ def equity_stats_nb(equity, cash, b, bc, sbb, flat, ppy, inv_years, out):
                     buf[c, i] = equity[i, j0 + c]
         scratch = np.empty((8, n))
         for c in range(w):
-            _equity_column(buf[c], cash[j0 + c], b, bc, sbb, flat, ppy, inv_years, out[j0 + c], scratch)
+            _equity_column(buf[c], cash[j0 + c], b, bc, sbb, flat, ppy, inv_years, cut, bu, bd, tails, active,
+                           out[j0 + c], scratch)
     return out
 
 
@@ -334,6 +488,7 @@ def _trade_column(lo, hi, n, open_, side, entry, exit_, pnl, ret, held, commissi
     o[1] = k
     o[2] = _win_rate(cp, k)
     if k:
+        o[21] = ((1.0 - o[2]) / (1.0 + o[2])) ** float(k)  # risk of ruin
         best = cr[0]
         worst = cr[0]
         for i in range(1, k):
