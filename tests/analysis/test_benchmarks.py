@@ -86,6 +86,11 @@ def test_benchmark_stats_after_the_warm_up_match_empyrical(spy: Bars) -> None:
     alpha, beta = ep.alpha_beta(r[1:], b[1:], annualization=252)  # DEMO-SPY: a session market, 252 a year
     assert stats["alpha"] == pytest.approx(alpha, rel=1e-9)
     assert stats["beta"] == pytest.approx(beta, rel=1e-9)
+    # the ratios against the benchmark: empyrical's, the information ratio annualised (empyrical's is per bar)
+    assert stats["information_ratio"] == pytest.approx(ep.excess_sharpe(r[1:], b[1:]) * np.sqrt(252), rel=1e-9)
+    assert stats["tracking_error"] == pytest.approx(np.std(r[1:] - b[1:], ddof=1) * np.sqrt(252), rel=1e-12)
+    assert stats["up_capture"] == pytest.approx(ep.up_capture(r[1:], b[1:], period="daily"), rel=1e-9)
+    assert stats["down_capture"] == pytest.approx(ep.down_capture(r[1:], b[1:], period="daily"), rel=1e-9)
     assert stats["benchmark_return"] == pytest.approx(spy.close[-1] / spy.open[50] - 1, rel=1e-12)
     # issue #327: the warm-up changes what the strategy is compared with
     assert stats["benchmark_return"] != pytest.approx(result.stats["buy_and_hold_return"], abs=0.01)

@@ -133,8 +133,9 @@ def benchmark_stats(result: Result, benchmark: pd.Series, *, column: Any = None)
     window = result.segment(start) if start else result
     values = on_bars[start:]
     s = window.stats_input(column, benchmark=values)
+    relative = ("alpha", "beta", "information_ratio", "tracking_error", "up_capture", "down_capture")
     return {"total_return": float(METRICS["total_return"].fn(s)), "benchmark_return": float(values[-1] / values[0] - 1),
-            "alpha": float(METRICS["alpha"].fn(s)), "beta": float(METRICS["beta"].fn(s))}
+            **{name: float(METRICS[name].fn(s)) for name in relative}}
 
 
 def sma_cross_baseline(bars: Bars, *, fast: int = 10, slow: int = 50, **options: Any) -> Result:

@@ -38,7 +38,7 @@ ALIASES = {
 }
 #: metrics that are better lower (the rest are better higher)
 _LOWER_IS_BETTER = frozenset({"annual_volatility", "ulcer_index", "max_drawdown_duration", "commission_paid",
-                              "slippage_paid", "borrow_paid"})
+                              "slippage_paid", "borrow_paid", "tracking_error", "risk_of_ruin", "down_capture"})
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
     "!=": operator.ne}
