@@ -197,6 +197,8 @@ def run(
                                           "(default: what the system has available)."),
     fetch: bool = typer.Option(False, "--fetch", help="Fetch from market-data vendors what the store lacks: "
                                "symbols not stored, and the part of the range a vendor's series lacks."),
+    report: bool = typer.Option(False, "--report", help="Also write the tear sheet, tear.html, into the --out "
+                                "folder (backgrid report FOLDER writes it later, or as a PDF)."),
     **data: Any,
 ) -> None:
     """Backtest a strategy document on its data and print the stats and what it does in plain English.
@@ -209,6 +211,9 @@ def run(
     from backgrid.strategy.market import market_data  # noqa: PLC0415
     from backgrid.strategy.summary import summary  # noqa: PLC0415
 
+    if report and out is None:
+        msg = "the tear sheet is written into the run folder: give --out too"
+        raise typer.BadParameter(msg, param_hint="--report")
     spec = load_strategy(strategy_file, **data)
     grid = _sweep(sweep or [], spec)
     try:
@@ -242,6 +247,10 @@ def run(
     if out is not None:
         files = _write(out, compiled, result, grid)
         screen.print(f"wrote {', '.join(f.name for f in files)} to {out}")
+        if report:
+            from backgrid.cli.runs import write_report  # noqa: PLC0415
+
+            write_report(out)
 
 
 def _running(parameter_sets: int) -> str:

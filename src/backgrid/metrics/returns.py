@@ -298,12 +298,16 @@ def tracking_error(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
 def capture_ratio(r: np.ndarray, b: np.ndarray, ppy: float) -> float:
     """``annual_return(r) / annual_return(b)``, each compounded over its own bars (empyrical's ``capture``).
 
-    NaN without bars, when the benchmark's annual return is 0, or for a ratio that is not finite.
+    NaN without bars, when the benchmark's annual return is 0, or for a ratio that is not finite: also where
+    a product of the returns overflows a float (the up bars of a few hundred thousand intraday bars can
+    compound past 1e308), as the column kernel's product does.
     """
-    theirs = annual_return(b, ppy)
+    with np.errstate(over="ignore"):  # an overflowed product is an infinite growth: the ratio is NaN below
+        theirs = annual_return(b, ppy)
+        mine = annual_return(r, ppy)
     if not theirs:
         return math.nan
-    ratio = annual_return(r, ppy) / theirs
+    ratio = mine / theirs
     return ratio if math.isfinite(ratio) else math.nan
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backgrid.analysis.readings import readings
 from backgrid.metrics.periodic import monthly_returns
 from backgrid.metrics.registry import METRICS
 from backgrid.report import svg
@@ -80,9 +81,10 @@ def field(item: Any, name: str, default: Any = None) -> Any:
 
 # -- headline ----------------------------------------------------------------------------------------------
 def headline(v: RunView, insights: Sequence[Any]) -> str:
+    read = readings(v.stats)  # a plain reading with its band where one is declared, else what the metric is
     cards = "".join(f'<div class="card"><div class="value" data-metric="{name}">'
                     f'{format_metric(name, v.stats[name])}</div><div class="name">{escape(name.replace("_", " "))}'
-                    f'</div><div class="reading">{escape(METRICS[name].description)}</div></div>'
+                    f'</div><div class="reading">{escape(read.get(name, METRICS[name].description))}</div></div>'
                     for name in HEADLINE)
     rows = [[escape(name.replace("_", " ")), format_metric(name, v.stats[name]), escape(m.description)]
             for name, m in METRICS.items() if name in v.stats.index and name not in HEADLINE]
