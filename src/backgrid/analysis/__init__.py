@@ -7,6 +7,7 @@
 """
 
 from backgrid.analysis.benchmarks import benchmark_stats, buy_and_hold, sma_cross_baseline, warmup
+from backgrid.analysis.compare import compare
 from backgrid.analysis.diff import RunDiff, diff_runs
 from backgrid.analysis.insights import RULES, Insight, insights, stored_insights
 from backgrid.analysis.readings import readings
@@ -21,6 +22,6 @@ from backgrid.analysis.regimes import (
 )
 from backgrid.analysis.regimes_hmm import hmm_regime
 
-__all__ = ["RULES", "Insight", "Regimes", "RunDiff", "benchmark_stats", "buy_and_hold", "diff_runs", "event_regime",
-           "hmm_regime", "insights", "readings", "regime_stats", "rolling_rank", "sma_cross_baseline",
+__all__ = ["RULES", "Insight", "Regimes", "RunDiff", "benchmark_stats", "buy_and_hold", "compare", "diff_runs",
+           "event_regime", "hmm_regime", "insights", "readings", "regime_stats", "rolling_rank", "sma_cross_baseline",
            "stored_insights", "trades_with_regime", "trend_regime", "volatility_regime", "warmup"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from backgrid.engine.archive import load_result, save_result
 from backgrid.engine.config import EngineConfig
 from backgrid.engine.enums import ExitReason, OrderReason, OrderStatus, OrderType
 from backgrid.engine.records import ORDER
-from backgrid.errors import EquityNotKeptError, ResultColumnError
+from backgrid.errors import AnalysisError, EquityNotKeptError, ResultColumnError
 from backgrid.metrics.columns import column_stats, curve_needed, summary_stats
 from backgrid.metrics.registry import METRICS, StatsInput, compute_stats, periods_per_year
 
@@ -283,6 +283,32 @@ class Result:
                       prices=self._prices, calendar=self._calendar, bar_ns=self._bar_ns, assets=self.assets,
                       periods_per_year=self._ppy, orders=orders, config=self.config, warnings=self.warnings,
                       splits=self._splits)
+
+    def insights(self, *, column: Any = None, plain: bool = False, **figures: Any) -> list[Any]:
+        """Plain-language statements about this run, each citing its number and threshold.
+
+        See :func:`backgrid.analysis.insights` (``figures``: ``regimes``, ``robustness``, ``parameters``,
+        ``benchmark``); ``plain=True`` writes them without jargon.
+        """
+        from backgrid.analysis.insights import insights  # noqa: PLC0415  # analysis reads results: on demand
+
+        return insights(self, column=column, plain=plain, **figures)
+
+    def regimes(self, bars: Any, *, method: str = "trend", column: Any = None, **options: Any) -> pd.DataFrame:
+        """How the run did in each market regime of ``bars`` (the run's bars): one row per regime.
+
+        ``method`` is ``trend``, ``volatility``, ``hmm`` or ``events`` with that function's ``options``
+        (:mod:`backgrid.analysis.regimes`); the rows are :func:`backgrid.analysis.regime_stats`.
+        """
+        from backgrid import analysis  # noqa: PLC0415
+
+        methods: dict[str, Callable[..., Any]] = {
+            "trend": analysis.trend_regime, "volatility": analysis.volatility_regime, "hmm": analysis.hmm_regime,
+            "events": analysis.event_regime}
+        if method not in methods:
+            msg = f"method: expected one of {', '.join(methods)}, got {method!r}"
+            raise AnalysisError(msg)
+        return analysis.regime_stats(self, methods[method](bars, **options), column=column)
 
     def save(self, path: str | Path) -> Path:
         """Write the result to one ``.npz`` file (see :mod:`backgrid.engine.archive`) and return its path."""
