@@ -50,4 +50,4 @@ def demo(
     out.print(styled("\n", ("Backtest", "bold"),
                      " of the ready strategy sma-cross (backgrid strategies show sma-cross):"))
     run(strategy_file="sma-cross", symbol=None, timeframe=None, start=None, end=None, cash=None,
-        sweep=[f"fast={fast}", f"slow={slow}"], out=None, max_memory=None)
+        sweep=[f"fast={fast}", f"slow={slow}"], out=None, max_memory=None, fetch=False, report=False)
