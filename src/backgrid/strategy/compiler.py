@@ -30,6 +30,7 @@ from backgrid.strategy.bounds import SIZE_TYPES, option_path
 from backgrid.strategy.columns import stack
 from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 from backgrid.strategy.references import rules_of
+from backgrid.strategy.regime import regime_mask
 from backgrid.strategy.spec import WEEKDAYS, Parameter, Stop, Strategy, did_you_mean
 from backgrid.strategy.sweep import rule_columns
 
@@ -141,6 +142,16 @@ def _window(strategy: Strategy, bars: Bars) -> Bars:
     return bars
 
 
+def _entry_mask(strategy: Strategy, bars: Bars) -> tuple[np.ndarray | None, int]:
+    """Where entries may stand (None: everywhere): in the session and in an allowed regime; and the regime's
+    warm-up (0 without one)."""
+    session = _session_mask(strategy, bars)
+    if strategy.entries.regime is None:
+        return session, 0
+    regime, warmup = regime_mask(strategy.entries.regime, bars)
+    return (regime if session is None else session & regime), warmup
+
+
 def _session_mask(strategy: Strategy, bars: Bars) -> np.ndarray | None:
     session = strategy.market.session
     if session is None:
@@ -214,12 +225,13 @@ def _engine_kwargs(strategy: Strategy, ev: Evaluator, bars: Bars, flat_at: np.nd
     return kwargs
 
 
-def _signals(strategy: Strategy, evaluators: list[Evaluator], allowed: np.ndarray | None,
+def _signals(strategy: Strategy, evaluators: list[Evaluator], entry_mask: tuple[np.ndarray | None, int],
              ) -> tuple[dict[str, np.ndarray], int]:
     """Each top-level rule of every set as an (n, m) column-major matrix (see :mod:`.sweep`), entries
-    filtered by the session (``allowed``: worked out once per symbol); and the largest warm-up."""
+    filtered by the session and the regime (``entry_mask``: where entries may stand and the regime's warm-up,
+    from :func:`_entry_mask`, worked out once per symbol); and the largest warm-up."""
     signals = {}
-    warmup = 0
+    allowed, warmup = entry_mask
     named = list(rules_of(strategy))
     for (path, _), (held, warm) in zip(named, rule_columns(evaluators, [rule for _, rule in named]), strict=True):
         if allowed is not None and path.startswith("entries"):
@@ -281,7 +293,7 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
     if len(frames) == 1:
         bars = next(iter(frames.values()))
         cache = IndicatorCache(bars)
-        allowed, flat_at = _session_mask(strategy, bars), _session_ends(strategy, bars)
+        allowed, flat_at = _entry_mask(strategy, bars), _session_ends(strategy, bars)
         swept = list((sweep or {}).keys())
         labels = (pd.MultiIndex.from_tuples([tuple(s[k] for k in swept) for s in chosen], names=swept)
                   if swept else None)
@@ -301,7 +313,7 @@ def compile_strategy(strategy: Strategy, data: Bars | MultiBars | Mapping[str, B
     for symbol, bars in frames.items():
         cache = IndicatorCache(bars)
         ev = Evaluator(strategy, cache, chosen[0])
-        signals, warm = _signals(strategy, [ev], _session_mask(strategy, bars))
+        signals, warm = _signals(strategy, [ev], _entry_mask(strategy, bars))
         per_symbol[symbol] = _engine_kwargs(strategy, ev, bars, _session_ends(strategy, bars)) | {
             name: held[:, 0] for name, held in signals.items()}
         warmup = max(warmup, warm)

@@ -35,6 +35,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -42,6 +43,7 @@ from pydantic import (
     Field,
     PlainValidator,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -53,8 +55,10 @@ from backgrid.errors import BackgridError
 
 __all__ = [
     "KILL_ZONES", "PRICE_FIELDS", "SCHEMA_VERSION", "All", "AnyOf", "Between", "Compare", "Costs", "Cross",
-    "Entries", "Execution", "Exits", "Indicator", "Lookback", "Market", "Not", "Operand", "Parameter", "Risk",
-    "Rule", "Session", "Sizing", "Slope", "Stop", "Strategy", "did_you_mean", "json_schema", "parse_operand", "steps",
+    "Entries", "EventsFilter", "Execution", "Exits", "HmmFilter", "HmmParams", "Indicator", "Lookback", "Market",
+    "Not", "Operand", "Parameter", "RegimeFilter", "Risk", "Rule", "Session", "Sizing", "Slope", "Stop", "Strategy",
+    "TrendFilter", "TrendParams", "VolatilityFilter", "VolatilityParams", "did_you_mean", "json_schema",
+    "parse_operand", "regime_names", "steps",
 ]
 
 #: The version this code writes and reads natively; older documents migrate forward (see ``migrate``).
@@ -299,8 +303,6 @@ _RULE_KEYS: dict[str, str] = {
     "between": "between", "rising": "slope", "falling": "slope", "ago": "lookback", "within": "lookback",
     "all": "all", "any": "any", "not": "not",
 }
-#: Tags pydantic inserts into error locations; the error formatter drops them.
-RULE_TAGS = frozenset(f"rule:{kind}" for kind in _RULE_KEYS.values())
 
 
 def _rule_shape(value: Any) -> Any:
@@ -469,17 +471,235 @@ class Indicator(_Model):
     source: Annotated[str, Field(pattern=rf"^{_NAME}(?:\.{_NAME})?$")] | None = None
 
 
+# --- regime filters ------------------------------------------------------------------------------------------
+
+#: The labels each regime method of :mod:`backgrid.analysis` gives (the HMM's depend on ``states``, the event
+#: method's on its windows: see :func:`regime_names`); the suite checks them against the functions.
+TREND_NAMES = ("bull", "bear", "range")
+VOLATILITY_NAMES = ("low", "normal", "high")
+_HMM_NAMES = {2: ("bear", "bull"), 3: ("bear", "range", "bull")}
+
+
+class _RegimeParams(_Model):
+    """A regime method's options, named as its function's keyword arguments; a ``$param`` is refused (the
+    regime is worked out once per symbol, not per parameter set)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_swept(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, str) and value.startswith("$"):
+                    msg = f"{key}: a regime's options cannot be swept; give a value instead of {value!r}"
+                    raise ValueError(msg)
+        return data
+
+
+PositiveInt = Annotated[int, Field(ge=1, strict=True)]
+
+
+class TrendParams(_RegimeParams):
+    """The options of :func:`backgrid.analysis.trend_regime`."""
+
+    adx_period: PositiveInt = 14
+    sma_period: PositiveInt = 50
+    slope_bars: PositiveInt = 10
+    adx_threshold: Annotated[float, Field(gt=0, lt=100)] = 25.0
+
+
+class VolatilityParams(_RegimeParams):
+    """The options of :func:`backgrid.analysis.volatility_regime`."""
+
+    measure: Literal["atr_percent", "realised"] = "atr_percent"
+    window: PositiveInt = 14
+    lookback: Annotated[int, Field(ge=2, strict=True)] = 252
+    low: Annotated[float, Field(gt=0, lt=1)] = 1 / 3
+    high: Annotated[float, Field(gt=0, lt=1)] = 2 / 3
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.low >= self.high:
+            msg = f"low must be below high, got low={self.low:g}, high={self.high:g}"
+            raise ValueError(msg)
+        return self
+
+
+class HmmParams(_RegimeParams):
+    """The options of :func:`backgrid.analysis.hmm_regime` (needs the ``analysis`` extra, hmmlearn)."""
+
+    states: Annotated[int, Field(ge=2, strict=True)] = 2
+    train: Annotated[int, Field(ge=2, strict=True)] = 500
+    refit_every: PositiveInt | None = None
+    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+    features: tuple[Literal["log_return", "volatility"], ...] = ("log_return",)
+    window: PositiveInt = 20
+    iterations: PositiveInt = 100
+
+
+class EventsParams(_RegimeParams):
+    """The option of :func:`backgrid.analysis.event_regime`: the label of bars outside every window."""
+
+    default: Name = "normal"
+
+
+def _when(value: Any) -> str:
+    """A window's end as ISO text: a date stays a date (it covers its whole day), a time stays a time."""
+    if isinstance(value, date):  # YAML reads 2020-02-20 as a date (and a datetime is a date)
+        return value.isoformat()
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        msg = f"expected a date (2020-02-20) or a time (2020-02-20T14:30), got {value!r}"
+        raise ValueError(msg) from None
+    return str(value)
+
+
+When = Annotated[str, PlainValidator(_when), WithJsonSchema({"type": "string", "examples": ["2020-02-20"]})]
+
+
+def regime_names(method: str, params: BaseModel, windows: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """The labels regime ``method`` gives with ``params`` (and an event filter's ``windows``), in code order."""
+    if isinstance(params, HmmParams):
+        return _HMM_NAMES.get(params.states, tuple(f"state_{k + 1}" for k in range(params.states)))
+    if isinstance(params, EventsParams):
+        return (params.default, *(windows or {}))
+    return {"trend": TREND_NAMES, "volatility": VOLATILITY_NAMES}[method]
+
+
+def _allowed_name(value: str, info: ValidationInfo) -> str:
+    """An ``allowed`` name checked against the method's labels (once ``params`` and ``windows`` are valid)."""
+    method, params = info.data.get("method"), info.data.get("params")
+    if params is None or method is None or (method == "events" and "windows" not in info.data):
+        return value  # their own error is reported
+    names = regime_names(str(method), params, info.data.get("windows"))
+    if value not in names:
+        msg = (f"{value!r} is not a label of the {method} method{did_you_mean(value, names)} "
+               f"(expected one of {', '.join(names)})")
+        raise ValueError(msg)
+    return value
+
+
+_Label = Annotated[str, AfterValidator(_allowed_name)]
+#: ``allowed``: at least one label, each one the method gives (an enum in the schema where the labels are fixed)
+_AnyLabels = Annotated[list[_Label], Field(min_length=1)]
+_TrendLabels = Annotated[list[Annotated[_Label, WithJsonSchema({"type": "string", "enum": list(TREND_NAMES)})]],
+                         Field(min_length=1)]
+_VolatilityLabels = Annotated[list[Annotated[_Label, WithJsonSchema({"type": "string",
+                                                                       "enum": list(VOLATILITY_NAMES)})]],
+                              Field(min_length=1)]
+
+
+#: ``min_confidence``: a label counts at or above it (declared last in each filter, the order a dump shows)
+_Confidence = Annotated[float, Field(ge=0, le=1)]
+
+
+class _RegimeFilter(_Model):
+    """A regime filter: ``method``, its ``params``, the ``allowed`` labels and their ``min_confidence``."""
+
+
+class TrendFilter(_RegimeFilter):
+    """Entries only in the ``allowed`` trend regimes (bull, bear, range) of :func:`backgrid.analysis.trend_regime`."""
+
+    method: Literal["trend"]
+    params: TrendParams = Field(default_factory=TrendParams)
+    allowed: _TrendLabels
+    min_confidence: _Confidence = 0.0
+
+
+class VolatilityFilter(_RegimeFilter):
+    """Entries only in the ``allowed`` volatility regimes (low, normal, high) of
+    :func:`backgrid.analysis.volatility_regime`."""
+
+    method: Literal["volatility"]
+    params: VolatilityParams = Field(default_factory=VolatilityParams)
+    allowed: _VolatilityLabels
+    min_confidence: _Confidence = 0.0
+
+
+class HmmFilter(_RegimeFilter):
+    """Entries only in the ``allowed`` states of :func:`backgrid.analysis.hmm_regime`: bear, bull (2 states);
+    bear, range, bull (3); state_1 ... state_k from the lowest mean return up (more)."""
+
+    method: Literal["hmm"]
+    params: HmmParams = Field(default_factory=HmmParams)
+    allowed: _AnyLabels
+    min_confidence: _Confidence = 0.0
+
+
+class EventsFilter(_RegimeFilter):
+    """Entries only in the ``allowed`` windows of :func:`backgrid.analysis.event_regime` (named inclusive
+    ``[start, end]`` pairs; a date covers its whole day) or, naming ``params.default``, outside all of them."""
+
+    method: Literal["events"]
+    params: EventsParams = Field(default_factory=EventsParams)
+    windows: Annotated[dict[Name, Annotated[list[tuple[When, When]], Field(min_length=1)]], Field(min_length=1)]
+    allowed: _AnyLabels
+    min_confidence: _Confidence = 0.0
+
+    @model_validator(mode="after")
+    def _windows(self) -> Self:
+        if self.params.default in self.windows:
+            msg = f"window {self.params.default!r} has the name of params.default; pick another name"
+            raise ValueError(msg)
+        return self
+
+
+_REGIME_FILTERS: dict[str, type[_RegimeFilter]] = {"trend": TrendFilter, "volatility": VolatilityFilter,
+                                                   "hmm": HmmFilter, "events": EventsFilter}
+
+#: Tags pydantic inserts into error locations (of rules and regime filters); the error formatter drops them.
+RULE_TAGS = frozenset(f"rule:{kind}" for kind in _RULE_KEYS.values()) | {f"regime:{m}" for m in _REGIME_FILTERS}
+
+
+def _regime_shape(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value
+    if not isinstance(value, dict):
+        msg = f"expected a regime filter: a mapping with method, allowed...; got {type(value).__name__} {value!r}"
+        raise ValueError(msg)  # noqa: TRY004  # pydantic turns ValueError into a located error
+    method = value.get("method")
+    if method not in _REGIME_FILTERS:
+        found = "no method" if method is None else f"method {method!r}{did_you_mean(method, _REGIME_FILTERS)}"
+        msg = f"a regime filter needs a method, one of {', '.join(_REGIME_FILTERS)}; got {found}"
+        raise ValueError(msg)
+    return value
+
+
+def _regime_tag(value: Any) -> str | None:
+    method = value.get("method") if isinstance(value, dict) else getattr(value, "method", None)
+    return f"regime:{method}" if method in _REGIME_FILTERS else None
+
+
+#: ``{method: trend, allowed: [bull, range], min_confidence: 0.8, params: {...}}``: entries only where the
+#: regime known at the deciding bar's close is allowed, with at least that confidence.
+RegimeFilter = Annotated[
+    Annotated[TrendFilter, Tag("regime:trend")] | Annotated[VolatilityFilter, Tag("regime:volatility")]
+    | Annotated[HmmFilter, Tag("regime:hmm")] | Annotated[EventsFilter, Tag("regime:events")],
+    Discriminator(_regime_tag),
+    BeforeValidator(_regime_shape),
+]
+
+
 class Entries(_Model):
-    """Entry rules per direction; a rule given without a direction is long."""
+    """Entry rules per direction; a rule given without a direction is long.
+
+    ``regime`` restricts the entries of both directions to market regimes, as ``market.session`` restricts
+    them to hours: an entry signal at bar ``t`` stands only where the regime label known at ``t``'s close is
+    one of ``allowed`` with a confidence of at least ``min_confidence`` (never while the label is unknown, in
+    the regime's warm-up); exits are not filtered. It sits beside the rules it filters; a strategy that wants
+    other regimes for its shorts runs them as a second strategy.
+    """
 
     long: Rule | None = None
     short: Rule | None = None
+    regime: RegimeFilter | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _direction_default(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data and not set(data) & {"long", "short"}:
-            return {"long": data}
+        if isinstance(data, dict) and set(data) - {"regime"} and not set(data) & {"long", "short"}:
+            rule = {k: v for k, v in data.items() if k != "regime"}
+            return {"long": rule} | ({"regime": data["regime"]} if "regime" in data else {})
         return data
 
     @model_validator(mode="after")
@@ -625,6 +845,10 @@ class Execution(_Model):
     corporate_actions: bool = True
 
 
+#: Optional fields added to schema_version 3 after its first release, by section (see ``Strategy.fingerprint``).
+_LATER_FIELDS = {"entries": ("regime",)}
+
+
 class Strategy(_Model):
     """A whole strategy document (see the module docstring)."""
 
@@ -675,8 +899,15 @@ class Strategy(_Model):
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
     def fingerprint(self) -> str:
-        """A sha256 of the canonical document (defaults included): the run's identity."""
-        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        """A sha256 of the canonical document (defaults included): the run's identity.
+
+        A field added to the format after documents were fingerprinted (``entries.regime``) is left out while
+        unset, so that those documents keep their fingerprints.
+        """
+        unset = {section: {name for name in names if getattr(getattr(self, section), name) is None}
+                 for section, names in _LATER_FIELDS.items()}
+        data = self.model_dump(mode="json", by_alias=True, exclude={k: v for k, v in unset.items() if v})
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -27,6 +27,7 @@ _COMPARE = {">": "is above", "<": "is below", ">=": "is at or above", "<=": "is 
 _DAYS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
          "sat": "Saturday", "sun": "Sunday"}
 _ZONES = {"asia": "Asia", "london": "London", "new_york": "New York", "london_close": "London close"}
+_REGIMES = {"trend": "trend", "volatility": "volatility", "hmm": "HMM", "events": "event"}
 
 
 def _num(value: Any) -> str:
@@ -131,6 +132,16 @@ class _Writer:
             parts.append("on " + (", ".join(days[:-1]) + f" and {days[-1]}" if len(days) > 1 else days[0]))
         return " " + " ".join(parts) if parts else ""
 
+    def regime(self) -> str:
+        """``only in bull or range trend regimes (confidence ≥ 0.8)``, or ``""`` without a regime filter."""
+        regime = self.s.entries.regime
+        if regime is None:
+            return ""
+        names = [name.replace("_", " ") for name in regime.allowed]
+        either = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        confidence = f" (confidence ≥ {_num(regime.min_confidence)})" if regime.min_confidence > 0 else ""
+        return f"only in {either} {_REGIMES[regime.method]} regimes{confidence}"
+
     def exits(self) -> list[str]:
         exits = self.s.exits
         parts = []
@@ -175,6 +186,11 @@ class _Writer:
         if entries.short is not None:
             lead = "go short" if clauses else f"Go short {where}"
             clauses.append(f"{lead} when {self.rule(entries.short)}")
+        regime = self.regime()
+        if regime and entries.long is not None and entries.short is not None:
+            clauses.append(f"enter {regime}")
+        elif regime:
+            clauses[-1] += f", {regime}"
         clauses.extend(self.exits())
         clauses.append(self.sizing())
         return "; ".join(clauses) + "."
