@@ -81,7 +81,8 @@ def field(item: Any, name: str, default: Any = None) -> Any:
 
 # -- headline ----------------------------------------------------------------------------------------------
 def headline(v: RunView, insights: Sequence[Any]) -> str:
-    read = readings(v.stats)  # a plain reading with its band where one is declared, else what the metric is
+    # a plain reading with its band where one is declared, else what the metric is
+    read = readings({str(k): value for k, value in v.stats.items()})
     cards = "".join(f'<div class="card"><div class="value" data-metric="{name}">'
                     f'{format_metric(name, v.stats[name])}</div><div class="name">{escape(name.replace("_", " "))}'
                     f'</div><div class="reading">{escape(read.get(name, METRICS[name].description))}</div></div>'
