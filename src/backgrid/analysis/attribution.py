@@ -132,7 +132,8 @@ def _params(strategy: Strategy, result: Result, params: Mapping[str, Any] | None
     names = list(result.columns.names)
     if all(name in chosen for name in names):
         label = result.columns[0]
-        chosen.update(zip(names, label if isinstance(label, tuple) else (label,), strict=True))
+        values = label if isinstance(label, tuple) else (label,)
+        chosen.update(zip(names, (v.item() if isinstance(v, np.generic) else v for v in values), strict=True))
     unknown = set(params or {}) - set(chosen)
     if unknown:
         msg = f"params names {sorted(unknown)}, which the strategy does not declare; it declares {sorted(chosen)}"
