@@ -129,7 +129,7 @@ def _market(bars: Bars, rows: np.ndarray) -> dict[str, np.ndarray]:
 def _params(strategy: Strategy, result: Result, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """The parameter set of ``result``'s column: the defaults, a sweep's label, then ``params``."""
     chosen: dict[str, Any] = {p.param: p.default for p in strategy.parameters}
-    names = list(result.columns.names)
+    names: list[Any] = list(result.columns.names)
     if all(name in chosen for name in names):
         label = result.columns[0]
         values = label if isinstance(label, tuple) else (label,)
@@ -158,7 +158,8 @@ class _Reader:
 
     def fired(self, candidates: list[str], row: int) -> tuple[str | None, dict[str, float], str | None]:
         """The first of ``candidates`` (top-level paths) true at ``row``, descended into ``any``; its values, text."""
-        for path in candidates:
+        for top in candidates:
+            path = top
             section, side = path.split(".")
             rule = getattr(getattr(self.strategy, section), side)
             if rule is None or not self._true(path, rule, row):
@@ -274,8 +275,9 @@ def explain(trade_row: Mapping[str, Any] | pd.Series) -> str:
     ...        "exit_time": pd.Timestamp("2021-05-02", tz="UTC"), "exit_price": 360.0, "return": -0.053,
     ...        "exit_reason": "stop_loss", "open": False,
     ...        "entry_condition": "SMA(10) crossed above SMA(50)", "entry_values": {"fast": 381.2, "slow": 379.9}}
-    >>> explain(row)
-    'Long entered 2021-03-04 because SMA(10) crossed above SMA(50) (fast 381.20, slow 379.90); exited 2021-05-02 by stop loss at 360.00 (-5.3 %).'
+    >>> print(explain(row).replace("; ", ";\\n"))
+    Long entered 2021-03-04 because SMA(10) crossed above SMA(50) (fast 381.20, slow 379.90);
+    exited 2021-05-02 by stop loss at 360.00 (-5.3 %).
     """
     row = dict(trade_row)
     missing = [k for k in ("side", "entry_time", "exit_time", "exit_price", "return", "exit_reason", "open")
