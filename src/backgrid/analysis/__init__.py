@@ -6,6 +6,7 @@
 'trend'
 """
 
+from backgrid.analysis.attribution import attribute_trades, explain
 from backgrid.analysis.benchmarks import benchmark_stats, buy_and_hold, sma_cross_baseline, warmup
 from backgrid.analysis.compare import compare
 from backgrid.analysis.diff import RunDiff, diff_runs
@@ -22,6 +23,7 @@ from backgrid.analysis.regimes import (
 )
 from backgrid.analysis.regimes_hmm import hmm_regime
 
-__all__ = ["RULES", "Insight", "Regimes", "RunDiff", "benchmark_stats", "buy_and_hold", "compare", "diff_runs",
-           "event_regime", "hmm_regime", "insights", "readings", "regime_stats", "rolling_rank", "sma_cross_baseline",
-           "stored_insights", "trades_with_regime", "trend_regime", "volatility_regime", "warmup"]
+__all__ = ["RULES", "Insight", "Regimes", "RunDiff", "attribute_trades", "benchmark_stats", "buy_and_hold", "compare",
+           "diff_runs", "event_regime", "explain", "hmm_regime", "insights", "readings", "regime_stats",
+           "rolling_rank", "sma_cross_baseline", "stored_insights", "trades_with_regime", "trend_regime",
+           "volatility_regime", "warmup"]

@@ -43,14 +43,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backgrid.analysis.regimes import Regimes, _decision_bars, trades_with_regime
+from backgrid.analysis.regimes import Regimes, decision_bars, trades_with_regime
 from backgrid.data.bars import Bars
 from backgrid.errors import AnalysisError, BackgridError
 from backgrid.indicators import compute
 from backgrid.strategy.evaluate import Evaluator, IndicatorCache
 from backgrid.strategy.references import rule_operands
 from backgrid.strategy.spec import AnyOf, Rule, Strategy, parse_operand
-from backgrid.strategy.summary import _Writer
+from backgrid.strategy.summary import RuleWriter
 
 if TYPE_CHECKING:
     from backgrid.engine.result import Result
@@ -147,7 +147,7 @@ class _Reader:
     def __init__(self, strategy: Strategy, bars: Bars, params: dict[str, Any]) -> None:
         self.strategy = strategy
         self.ev = Evaluator(strategy, IndicatorCache(bars), params)
-        self.writer = _Writer(strategy)
+        self.writer = RuleWriter(strategy)
         self.writer.defaults = params  # the writer reads parameters from its defaults
         self.held: dict[str, np.ndarray] = {}
 
@@ -184,8 +184,8 @@ def _reasons(strategy: Strategy, data: Any, one: Result, trades: pd.DataFrame, p
     chosen = _params(strategy, one, params)
     symbols = trades["symbol"] if "symbol" in trades else pd.Series([None] * len(trades), dtype=object)
     readers: dict[Any, tuple[_Reader, Bars]] = {}
-    entry_bar = _decision_bars(one, trades["entry_idx"].to_numpy())
-    exit_bar = _decision_bars(one, trades["exit_idx"].to_numpy())
+    entry_bar = decision_bars(one, trades["entry_idx"].to_numpy())
+    exit_bar = decision_bars(one, trades["exit_idx"].to_numpy())
     out: dict[str, list[Any]] = {k: [] for k in ("entry_rule", "entry_values", "entry_condition", "exit_rule",
                                                  "exit_values", "exit_condition")}
     for k, (symbol, side, reason) in enumerate(zip(symbols, trades["side"], trades["exit_reason"], strict=True)):
@@ -235,7 +235,7 @@ def attribute_trades(result: Result, *, strategy: Strategy | None = None, data: 
     trades = one.trades if regimes is None else trades_with_regime(one, regimes)
     ledger = one.ledger()
     entry_idx = trades["entry_idx"].to_numpy()
-    decision = _decision_bars(one, entry_idx)
+    decision = decision_bars(one, entry_idx)
     equity = ledger["equity"].to_numpy()
     before = np.r_[float(one.params["cash"][0]), equity][entry_idx]
     added: dict[str, Any] = {

@@ -45,7 +45,7 @@ from backgrid.metrics import trades as tr
 if TYPE_CHECKING:
     from backgrid.engine.result import Result
 
-__all__ = ["Regimes", "event_regime", "regime_stats", "rolling_rank", "trades_with_regime",
+__all__ = ["Regimes", "decision_bars", "event_regime", "regime_stats", "rolling_rank", "trades_with_regime",
            "trend_regime", "volatility_regime"]
 
 UNKNOWN = -1
@@ -275,7 +275,7 @@ def _account(result: Result, regimes: Regimes, column: Any) -> tuple[int, pd.Dat
     return (0 if column is None else list(result.columns).index(column)), ledger
 
 
-def _decision_bars(result: Result, entry_idx: np.ndarray) -> np.ndarray:
+def decision_bars(result: Result, entry_idx: np.ndarray) -> np.ndarray:
     """The bar at whose close each entry was decided: the fill bar's, or the one before (-1: before the data)."""
     same_close = result.config is not None and result.config.fill == "same_close"
     return entry_idx if same_close else entry_idx - 1
@@ -303,7 +303,7 @@ def trades_with_regime(result: Result, regimes: Regimes, *, column: Any = None) 
     if not result.single:
         label = result.columns[position]  # a sweep's label may be a tuple, which == would compare element-wise
         trades = trades[[c == label for c in trades["column"]]].reset_index(drop=True)
-    codes, confidence = _codes_at(regimes, _decision_bars(result, trades["entry_idx"].to_numpy()))
+    codes, confidence = _codes_at(regimes, decision_bars(result, trades["entry_idx"].to_numpy()))
     return trades.assign(regime=_categorical(codes, regimes.names),
                          regime_confidence=confidence)
 
@@ -328,7 +328,7 @@ def regime_stats(result: Result, regimes: Regimes, *, column: Any = None) -> pd.
     nxt = np.r_[returns[1:], np.nan]  # the return of the bar after each close
     held = ledger["exposure"].to_numpy() != 0.0  # gross: a long and a short that cancel still hold
     records = result.records[result.records["col"] == position]
-    trade_codes, _ = _codes_at(regimes, _decision_bars(result, records["entry_idx"]))
+    trade_codes, _ = _codes_at(regimes, decision_bars(result, records["entry_idx"]))
     ppy = result.stats_input(column).ppy  # the run's own annualisation
     codes = regimes.codes.astype(np.int64)
     groups = list(enumerate(regimes.names)) + ([(UNKNOWN, "unknown")] if (codes == UNKNOWN).any() else [])

@@ -21,7 +21,7 @@ from backgrid.strategy.spec import (
     parse_operand,
 )
 
-__all__ = ["summary"]
+__all__ = ["RuleWriter", "summary"]
 
 _COMPARE = {">": "is above", "<": "is below", ">=": "is at or above", "<=": "is at or below", "==": "equals"}
 _DAYS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
@@ -41,7 +41,9 @@ def _article(number: str) -> str:
     return "an" if vowel else "a"
 
 
-class _Writer:
+class RuleWriter:
+    """Writes a strategy's rules, operands and stops in plain English (``defaults``: the parameter values used)."""
+
     def __init__(self, strategy: Strategy) -> None:
         self.s = strategy
         self.defaults = {p.param: p.default for p in strategy.parameters}
@@ -199,4 +201,4 @@ class _Writer:
 def summary(strategy: Strategy) -> str:
     """The strategy in plain English, e.g. "Go long DEMO-BTC on 1h when SMA(10) crosses above SMA(50) and
     RSI(14) is below 70; exit at a 2% stop-loss or a 4% take-profit; risk 1% of equity per trade."."""
-    return _Writer(strategy).sentence()
+    return RuleWriter(strategy).sentence()
