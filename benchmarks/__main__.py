@@ -1,14 +1,15 @@
-"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research] [--rows N] [--repeat R]
+"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research,analysis] [--rows N] [--repeat R]
 [--peers all|none]``."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import data_layer, engine, indicators, research
+from benchmarks import analysis, data_layer, engine, indicators, research
 
 SUITES = {"data": (data_layer.run, 10_000_000), "indicators": (indicators.run, 1_000_000),
-          "engine": (engine.run, 0), "research": (research.run, 0)}
+          "engine": (engine.run, 0), "research": (research.run, 0),
+          "analysis": (analysis.run, 1_000_000)}
 
 
 def main() -> None:

@@ -54,3 +54,10 @@ def test_a_line_is_downsampled_and_log_axis_is_logarithmic() -> None:
     assert np.allclose(np.diff(heights), np.diff(heights)[0], atol=0.15)  # exp growth is a straight line on log
     for tick in (">10<", ">100<", ">1,000<"):
         assert tick in page
+
+
+def test_a_line_without_a_value_draws_its_axes():
+    # a rolling Sharpe ratio of flat equity is NaN at every bar: the chart spans the bars and draws no line
+    page = svg.line_chart([svg.Line("flat", np.arange(10.0), np.full(10, np.nan), svg.PALETTE[0])])
+    assert page.startswith("<svg")
+    assert "<path" not in page.split("</g>")[-1]

@@ -308,3 +308,11 @@ def test_a_portfolio_names_the_symbol_of_each_trade() -> None:
     assert "<th>symbol</th>" in trades
     assert trades.count("<td>DEMO-ETH</td>") == int((run.trades["symbol"] == "DEMO-ETH").sum()) > 0
     assert cards(page)["buy_and_hold_return"] == expected("buy_and_hold_return", run.stats["buy_and_hold_return"])
+
+
+def test_a_run_without_a_trade_has_a_tear_sheet():
+    bars = random_bars(365, timeframe="1d", seed=2)
+    flat = backgrid.backtest(bars, entries=np.zeros(len(bars), dtype=bool), exits=None)
+    page = tear_sheet(flat)
+    assert "Headline statistics" in page
+    assert f'data-metric="trades">{expected("trades", 0)}<' in page

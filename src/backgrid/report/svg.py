@@ -224,8 +224,10 @@ def line_chart(lines: Sequence[Line], *, bands: Sequence[Band] = (), log: bool =
         step = max(1, math.ceil(band.x.size / MAX_POINTS))
         bx, lower, upper = (np.asarray(a, dtype=np.float64)[::step] for a in (band.x, band.lower, band.upper))
         thinned.append((band, bx, lower, upper))
-    xs = [k[1] for k in kept] + [t[1] for t in thinned]
+    # the axis spans every x given, also where a line has no value (a rolling Sharpe ratio of flat equity)
+    xs = [np.asarray(line.x, dtype=np.float64) for line in lines] + [t[1] for t in thinned]
     x_all = np.concatenate(xs) if xs else np.zeros(1)
+    x_all = x_all if x_all.size else np.zeros(1)
     ys = [k[2] for k in kept] + [t[2] for t in thinned] + [t[3] for t in thinned]
     y0, y1 = _limits(ys, log=log, include_zero=any(line.fill for line in lines))
     f = _Frame(float(x_all.min()), float(x_all.max()), y0, y1, height, log)
