@@ -27,7 +27,7 @@ from backgrid.data.bars import Bars
 from backgrid.engine.result import Result
 from backgrid.errors import AnalysisError, BackgridError, ResultFileError
 from backgrid.strategy.document import load
-from backgrid.strategy.manifest import read_manifest
+from backgrid.strategy.manifest import json_value, read_manifest
 
 if TYPE_CHECKING:
     from backgrid.strategy.spec import Strategy
@@ -90,21 +90,13 @@ class RunDiff:
             "positions": None if self.positions is None else self.positions.to_dict(),
             "signals": None if self.signals is None else self.signals.to_dict(), "signals_note": self.signals_note,
             "trades": self.trades,
-            "stats": [{"metric": k, "a": _plain(r["a"]), "b": _plain(r["b"]), "difference": _plain(r["difference"])}
-                      for k, r in self.stats.iterrows()],
+            "stats": [{"metric": k, "a": json_value(r["a"]), "b": json_value(r["b"]),
+                       "difference": json_value(r["difference"])} for k, r in self.stats.iterrows()],
         }
 
     def render(self) -> str:
         """The differences in lines of at most 80 characters."""
         return "\n".join(_render(self)) + "\n"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -203,7 +195,7 @@ def _indicator_values(strategy: Strategy, bars: Any, bar: int) -> dict[str, Any]
         outputs, _, _ = evaluator.indicator(name)
         for output, series in outputs.items():
             key = name if len(outputs) == 1 else f"{name}.{output}"
-            values[key] = _plain(float(np.asarray(series)[bar]))
+            values[key] = json_value(float(np.asarray(series)[bar]))
     return values
 
 
@@ -247,12 +239,12 @@ def _trades(a: Result, b: Result) -> dict[str, Any]:
         fields = [f for f in TRADE_FIELDS if x[f] != y[f]]
         if fields:
             changed.append({"symbol": key[0], "side": key[1], "entry_time": key[2].isoformat(), "fields": fields,
-                            "a": {f: _plain(x[f]) if f != "exit_time" else x[f].isoformat() for f in fields},
-                            "b": {f: _plain(y[f]) if f != "exit_time" else y[f].isoformat() for f in fields}})
+                            "a": {f: json_value(x[f]) if f != "exit_time" else x[f].isoformat() for f in fields},
+                            "b": {f: json_value(y[f]) if f != "exit_time" else y[f].isoformat() for f in fields}})
 
     def only(frame: pd.DataFrame, keys: pd.Index) -> list[dict[str, Any]]:
         return [{"symbol": k[0], "side": k[1], "entry_time": k[2].isoformat(),
-                 "pnl": _plain(frame.loc[k, "pnl"])} for k in keys]
+                 "pnl": json_value(frame.loc[k, "pnl"])} for k in keys]
 
     return {"a": len(left), "b": len(right), "matched": len(common), "identical": len(common) - len(changed),
             "changed": changed, "only_a": only(left, left.index.difference(right.index, sort=False)),
@@ -347,5 +339,5 @@ def _render(d: RunDiff) -> Iterator[str]:
     yield "statistics:"
     yield f"  {'metric':<28} {'A':>15} {'B':>15} {'B - A':>15}"
     for name, x, y, change in d.stats[["a", "b", "difference"]].itertuples():
-        yield (f"  {_short(name, 28):<28} {_short(_plain(x), 15):>15} {_short(_plain(y), 15):>15} "
-               f"{_short(_plain(change), 15):>15}")
+        yield (f"  {_short(name, 28):<28} {_short(json_value(x), 15):>15} {_short(json_value(y), 15):>15} "
+               f"{_short(json_value(change), 15):>15}")

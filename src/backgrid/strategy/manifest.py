@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from backgrid.strategy.compiler import Compiled
     from backgrid.strategy.spec import Strategy
 
-__all__ = ["FORMAT", "MANIFEST", "build_manifest", "file_digest", "read_manifest", "write_manifest"]
+__all__ = ["FORMAT", "MANIFEST", "build_manifest", "file_digest", "json_value", "read_manifest", "write_manifest"]
 
 #: the layout of ``run.json``
 FORMAT = "backgrid-run/1"
@@ -49,7 +49,7 @@ FORMAT = "backgrid-run/1"
 MANIFEST = "run.json"
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A value as JSON writes it: numpy scalars as Python ones, NaN and infinities as ``None``."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -98,13 +98,13 @@ def build_manifest(compiled: Compiled, result: Result, *, document: Strategy | N
         "strategy": {"name": spec.name, "schema_version": spec.schema_version, "fingerprint": spec.fingerprint(),
                      "file": "strategy.yaml"},
         "config": {"fingerprint": None if config is None else config.fingerprint,
-                   "options": None if config is None else {k: _json_value(v) for k, v in config.to_dict().items()}},
+                   "options": None if config is None else {k: json_value(v) for k, v in config.to_dict().items()}},
         "data": _data(compiled.data),
         "run": {"bars": int(result.index.size), "warmup": int(compiled.warmup),
                 "parameter_sets": len(compiled.parameter_sets),
-                "grid": {k: [_json_value(v) for v in values] for k, values in (grid or {}).items()},
-                "chosen": {k: _json_value(v) for k, v in (chosen or {}).items()}, "seed": None},
-        "stats": None if picked is None else {str(k): _json_value(v) for k, v in picked.items()},
+                "grid": {k: [json_value(v) for v in values] for k, values in (grid or {}).items()},
+                "chosen": {k: json_value(v) for k, v in (chosen or {}).items()}, "seed": None},
+        "stats": None if picked is None else {str(k): json_value(v) for k, v in picked.items()},
         "files": {path.name: file_digest(path) for path in files},
     }
 
