@@ -36,16 +36,20 @@ def report(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the tear sheet to this file (.html or "
                                     ".pdf) instead of the run folder.", show_default=False),
     plain: bool = typer.Option(False, "--plain", help="Write the insights without jargon."),
+    benchmark: str | None = typer.Option(None, "--benchmark", "-b", help="Compare with this stored symbol (its "
+                                         "closes at the run's timeframe) instead of buy and hold.",
+                                         show_default=False),
 ) -> None:
     """Write the tear sheet of a run folder: statistics with plain readings, insights, charts, regimes, trades."""
-    write_report(run, out=out, pdf=pdf, plain=plain)
+    write_report(run, out=out, pdf=pdf, plain=plain, benchmark=benchmark)
 
 
-def write_report(run: Path, *, out: Path | None = None, pdf: bool = False, plain: bool = False) -> None:
+def write_report(run: Path, *, out: Path | None = None, pdf: bool = False, plain: bool = False,
+                 benchmark: str | None = None) -> None:
     """Write a run folder's tear sheet and say where (and, on stderr, what was left out)."""
     from backgrid.report import report_run  # noqa: PLC0415
 
-    written = report_run(run, out, pdf=pdf, plain=plain)
+    written = report_run(run, out, pdf=pdf, plain=plain, benchmark=benchmark)
     if written.note:
         error_console().print(f"note: {written.note}", markup=False, soft_wrap=True)
     console().print(f"wrote {written.path}", markup=False, soft_wrap=True)

@@ -4,6 +4,10 @@
 regime table is the trend regime (:func:`backgrid.analysis.trend_regime`, its defaults) of the bars the run
 used, when the store still holds them with the fingerprint ``run.json`` recorded (one symbol); otherwise the
 page goes without it and the returned note says why. The footer carries the manifest's fingerprints.
+
+The benchmark is the run's buy and hold, or a stored series (``benchmark="SPY"``: its closes at the run's
+timeframe, from the store), which the equity chart draws and the benchmark insight compares with
+(:func:`backgrid.analysis.benchmark_stats`: alpha, beta, information ratio, captures over the bars it covers).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from backgrid.analysis import insights, regime_stats, trend_regime
+from backgrid.analysis import benchmark_stats, insights, regime_stats, trend_regime
 from backgrid.engine.result import Result
 from backgrid.errors import BackgridError, ResultFileError
 from backgrid.report.tearsheet import tear_sheet
@@ -61,12 +65,21 @@ def _regimes(folder: Path, manifest: Mapping[str, Any], result: Result) -> tuple
     return regime_stats(result, trend_regime(bars)), None  # type: ignore[arg-type]
 
 
+def _stored_close(symbol: str, manifest: Mapping[str, Any]) -> pd.Series:
+    """The closes of a stored series at the run's timeframe, on bar times."""
+    from backgrid.data.store import DataStore  # noqa: PLC0415
+
+    timeframe = manifest["data"][0]["timeframe"]
+    bars = DataStore().read(symbol, timeframe)
+    return pd.Series(bars.close, index=bars.index, name=symbol)
+
+
 def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool = False,
-               plain: bool = False) -> Written:
+               plain: bool = False, benchmark: str | None = None) -> Written:
     """Write the tear sheet of the run folder ``folder`` and return where (default ``folder/tear.html``).
 
     ``pdf`` writes ``tear.pdf`` instead (the ``pdf`` extra); ``path`` names the file (its suffix decides).
-    ``plain`` writes the insights without jargon.
+    ``plain`` writes the insights without jargon; ``benchmark`` names a stored symbol to compare with.
     """
     run = Path(folder)
     manifest = read_manifest(run)
@@ -77,9 +90,13 @@ def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool 
     result = Result.load(stored)
     table, note = _regimes(run, manifest, result)
     strategy = manifest["strategy"]["name"]
-    found = insights(result, plain=plain, regimes=table, parameters=len(manifest["run"]["grid"]) or None)
+    series = None if benchmark is None else _stored_close(benchmark, manifest)
+    compared = None if series is None else benchmark_stats(result, series) | {"name": benchmark}
+    found = insights(result, plain=plain, regimes=table, parameters=len(manifest["run"]["grid"]) or None,
+                     benchmark=compared)
     out = Path(path) if path is not None else run / ("tear.pdf" if pdf else "tear.html")
     chosen = manifest["run"]["chosen"]
     title = strategy + (f" — {', '.join(f'{k}={v}' for k, v in chosen.items())}" if chosen else "")
-    written = tear_sheet(result, out, title=title, insights=found, regimes=table, manifest=footer(manifest))
+    written = tear_sheet(result, out, title=title, benchmark=series, insights=found, regimes=table,
+                         manifest=footer(manifest))
     return Written(Path(written), note)
