@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backgrid.data.bars import Bars
+from backgrid.data.bars import Bars, checksum
 from backgrid.data.calendar import CALENDARS, Calendar
 from backgrid.data.sources import DataSource
-from backgrid.data.store import DataStore, SeriesInfo, _checksum, _decode_name, _encode_name
+from backgrid.data.store import DataStore, SeriesInfo, _decode_name, _encode_name
 from backgrid.data.timeframe import TIMEFRAMES, Timeframe
 from backgrid.errors import AmbiguousSeriesError, DataError, SeriesNotFoundError, SourceError, StoreError
 
@@ -151,7 +151,8 @@ def test_write_then_read_round_trips_bit_identically(bars):
         assert info.columns == ("ts", *bars.columns)
         assert info.first_ts == (pd.Timestamp(int(bars.ts[0]), tz="UTC") if len(bars) else None)
         assert info.last_ts == (pd.Timestamp(int(bars.ts[-1]), tz="UTC") if len(bars) else None)
-        assert info.checksum == _checksum({"ts": bars.ts, **{c: bars.column(c) for c in bars.columns}})
+        assert info.checksum == checksum({"ts": bars.ts, **{c: bars.column(c) for c in bars.columns}})
+        assert info.checksum == bars.fingerprint()
         assert info.size_bytes == info.path.stat().st_size
         assert store.list() == [info]
 

@@ -70,7 +70,6 @@ def test_a_stored_symbol_as_the_benchmark(folder: Path):
     page = unescape((folder / "btc.html").read_text(encoding="utf-8"))
     stored = Result.load(folder / "result.npz")
     btc = demo_bars("DEMO-BTC", "1d")
-    import pandas as pd
 
     stats = benchmark_stats(stored, pd.Series(btc.close, index=btc.index))
     found = [i for i in insights(stored, benchmark=stats | {"name": "DEMO-BTC"}) if "benchmark" in i.id]
