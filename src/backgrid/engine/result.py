@@ -132,7 +132,7 @@ class Result:
         metrics), the frame of several has an int64 column for each count.
         """
         if self.single:  # a float64 Series would turn the counts into floats
-            return pd.Series(compute_stats(self.stats_input()), name="stats", dtype=object)
+            return pd.Series(compute_stats(self._stats_input(None, None, "stats")), name="stats", dtype=object)
         return self.metrics()  # several columns: every metric of all of them at once, the same values
 
     def stats_input(self, column: Any = None, *, benchmark: np.ndarray | None = None) -> StatsInput:
@@ -142,8 +142,11 @@ class Result:
         of the traded close (one price or equity value per bar). ``METRICS[name].fn(result.stats_input())``
         is ``result.stats[name]``.
         """
+        return self._stats_input(column, benchmark, "metrics")
+
+    def _stats_input(self, column: Any, benchmark: np.ndarray | None, what: str) -> StatsInput:
         c = self._column_position(column)
-        ts, ppy, held = self._stats_inputs("metrics")
+        ts, ppy, held = self._stats_inputs(what)
         return StatsInput(equity=self._equity[:, c], cash=float(self.params["cash"][c]), ts=ts, bar_ns=self._bar_ns,
                           ppy=ppy, trades=self.records[self.records["col"] == c],
                           benchmark=held if benchmark is None else np.asarray(benchmark, dtype=np.float64))
