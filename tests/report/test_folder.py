@@ -94,3 +94,17 @@ def test_a_folder_without_a_result_is_refused(folder: Path):
     outcome = runner.invoke(app, ["run", "sma-cross", "--report"])
     assert outcome.exit_code == 2
     assert "give --out too" in outcome.output
+
+
+def test_plain_reads_the_headline_metrics_without_jargon(folder: Path):
+    from backgrid.analysis import readings
+
+    _cli("report", folder, "--plain", "--out", folder / "plain.html")
+    page = unescape((folder / "plain.html").read_text(encoding="utf-8"))
+    stats = Result.load(folder / "result.npz").stats
+    plain, jargon = readings(stats.to_dict(), plain=True), readings(stats.to_dict())
+    assert plain["sharpe_ratio"] != jargon["sharpe_ratio"]
+    for name in HEADLINE:
+        if name in plain:
+            assert plain[name] in page, name
+    assert jargon["sharpe_ratio"] not in page

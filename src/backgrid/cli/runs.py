@@ -35,7 +35,7 @@ def report(
     pdf: bool = typer.Option(False, "--pdf", help="Write tear.pdf (needs backgrid[pdf]) instead of tear.html."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the tear sheet to this file (.html or "
                                     ".pdf) instead of the run folder.", show_default=False),
-    plain: bool = typer.Option(False, "--plain", help="Write the insights without jargon."),
+    plain: bool = typer.Option(False, "--plain", help="Write the insights and readings without jargon."),
     benchmark: str | None = typer.Option(None, "--benchmark", "-b", help="Compare with this stored symbol (its "
                                          "closes at the run's timeframe) instead of buy and hold.",
                                          show_default=False),

@@ -79,7 +79,8 @@ def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool 
     """Write the tear sheet of the run folder ``folder`` and return where (default ``folder/tear.html``).
 
     ``pdf`` writes ``tear.pdf`` instead (the ``pdf`` extra); ``path`` names the file (its suffix decides).
-    ``plain`` writes the insights without jargon; ``benchmark`` names a stored symbol to compare with.
+    ``plain`` writes the insights and the headline readings without jargon; ``benchmark`` names a stored
+    symbol to compare with.
     """
     run = Path(folder)
     manifest = read_manifest(run)
@@ -98,5 +99,5 @@ def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool 
     chosen = manifest["run"]["chosen"]
     title = strategy + (f" — {', '.join(f'{k}={v}' for k, v in chosen.items())}" if chosen else "")
     written = tear_sheet(result, out, title=title, benchmark=series, insights=found, regimes=table,
-                         manifest=footer(manifest))
+                         manifest=footer(manifest), plain=plain)
     return Written(Path(written), note)

@@ -80,9 +80,9 @@ def field(item: Any, name: str, default: Any = None) -> Any:
 
 
 # -- headline ----------------------------------------------------------------------------------------------
-def headline(v: RunView, insights: Sequence[Any]) -> str:
+def headline(v: RunView, insights: Sequence[Any], *, plain: bool = False) -> str:
     # a plain reading with its band where one is declared, else what the metric is
-    read = readings({str(k): value for k, value in v.stats.items()})
+    read = readings({str(k): value for k, value in v.stats.items()}, plain=plain)
     cards = "".join(f'<div class="card"><div class="value" data-metric="{name}">'
                     f'{format_metric(name, v.stats[name])}</div><div class="name">{escape(name.replace("_", " "))}'
                     f'</div><div class="reading">{escape(read.get(name, METRICS[name].description))}</div></div>'
@@ -321,7 +321,8 @@ def trade_list(v: RunView) -> str:
     return section("trades", "Trades", note, f'<div class="trades">{listing}</div>')
 
 
-def sections(v: RunView, *, insights: Sequence[Any], regimes: pd.DataFrame | None, log_scale: bool) -> list[str]:
+def sections(v: RunView, *, insights: Sequence[Any], regimes: pd.DataFrame | None, log_scale: bool,
+             plain: bool = False) -> list[str]:
     """The result's sections in page order (the validation section and the footer come from their modules)."""
-    return [headline(v, insights), equity(v, log_scale=log_scale), drawdown(v), periodic(v), rolling(v),
+    return [headline(v, insights, plain=plain), equity(v, log_scale=log_scale), drawdown(v), periodic(v), rolling(v),
             distributions(v), holding(v), excursions(v), long_short(v), regime_table(regimes), trade_list(v)]

@@ -104,13 +104,14 @@ def _header(v: RunView, title: str | None) -> str:
 
 def render(result: Result, *, column: Any = None, benchmark: Any = None, title: str | None = None,
            insights: Sequence[Any] | None = None, regimes: pd.DataFrame | None = None,
-           validation: Any = None, manifest: Mapping[str, Any] | None = None, log_scale: bool = False) -> str:
+           validation: Any = None, manifest: Mapping[str, Any] | None = None, log_scale: bool = False,
+           plain: bool = False) -> str:
     """The tear sheet's HTML (see :func:`tear_sheet`)."""
     v = view(result, column, benchmark)
     if regimes is not None and not isinstance(regimes, pd.DataFrame):
         msg = f"regimes: expected a pandas DataFrame (one row per regime), got {type(regimes).__name__}"
         raise ReportError(msg)
-    parts = [*sections(v, insights=list(insights or ()), regimes=regimes, log_scale=log_scale),
+    parts = [*sections(v, insights=list(insights or ()), regimes=regimes, log_scale=log_scale, plain=plain),
              validation_section(validation)]
     present = {a for a, _ in _NAV if f'<section id="{a}"' in "".join(parts)} | {"reproducibility"}
     nav = "<nav>" + "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in _NAV if a in present) + "</nav>"
@@ -123,7 +124,7 @@ def render(result: Result, *, column: Any = None, benchmark: Any = None, title: 
 def tear_sheet(result: Result, path: str | Path | None = None, *, column: Any = None, title: str | None = None,
                benchmark: Any = None, insights: Sequence[Any] | None = None, regimes: pd.DataFrame | None = None,
                validation: Any = None, manifest: Mapping[str, Any] | None = None,
-               log_scale: bool = False) -> Path | str:
+               log_scale: bool = False, plain: bool = False) -> Path | str:
     """Write the tear sheet of ``result`` to ``path`` (``.html`` or ``.pdf``) and return the path; no path: the HTML.
 
     ``column`` picks the parameter set of a sweep (default: the first). ``insights`` are mappings or objects
@@ -133,8 +134,9 @@ def tear_sheet(result: Result, path: str | Path | None = None, *, column: Any = 
     the run's robustness (see :mod:`backgrid.report.validation`). ``manifest`` fills the footer
     (``document_hash``, ``data_hash``, ``config_hash``, ``engine_version``, ``seed``, ``generated``; the
     config's fingerprint, the version and the time are known by default). ``log_scale`` draws equity on a
-    log axis. ``benchmark`` (prices: a Series on times, or one value per bar) replaces the run's buy and
-    hold in the equity chart; the statistics (alpha, beta, buy and hold return) keep the run's buy and hold.
+    log axis; ``plain`` reads the headline metrics without jargon. ``benchmark`` (prices: a Series on times,
+    or one value per bar) replaces the run's buy and hold in the equity chart; the statistics (alpha, beta,
+    buy and hold return) keep the run's buy and hold.
     A PDF needs the ``pdf`` extra (WeasyPrint).
 
     >>> import backgrid
@@ -148,7 +150,7 @@ def tear_sheet(result: Result, path: str | Path | None = None, *, column: Any = 
         msg = f"path: expected a name ending in .html or .pdf, got {str(out)!r}"
         raise ReportError(msg)
     page = render(result, column=column, benchmark=benchmark, title=title, insights=insights, regimes=regimes,
-                  validation=validation, manifest=manifest, log_scale=log_scale)
+                  validation=validation, manifest=manifest, log_scale=log_scale, plain=plain)
     if out is None:
         return page
     if out.suffix.lower() == ".pdf":
