@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backgrid.data.bars import Bars
 from backgrid.engine.result import Result
 from backgrid.errors import AnalysisError, BackgridError, ResultFileError
 from backgrid.strategy.document import load
-from backgrid.strategy.manifest import json_value, read_manifest
+from backgrid.strategy.manifest import compile_again, json_value, read_manifest
 
 if TYPE_CHECKING:
     from backgrid.strategy.spec import Strategy
@@ -169,17 +168,11 @@ def _positions(a: Result, b: Result) -> Divergence | None:
 
 def _compiled_signals(run: _Run) -> tuple[dict[str, np.ndarray], Any]:
     """The run's signals compiled again on its data, and the bars; AnalysisError when the data changed."""
-    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
-    from backgrid.strategy.market import market_data  # noqa: PLC0415
-
-    compiled = compile_strategy(run.strategy, market_data(run.strategy))  # the document's range of the bars
-    recorded = {(d["symbol"], d["timeframe"]): d["fingerprint"] for d in run.manifest["data"]}
-    bars = compiled.data
-    for one in [bars] if isinstance(bars, Bars) else [bars[s] for s in bars]:
-        if recorded.get((one.symbol, one.timeframe.code)) != one.fingerprint():
-            msg = (f"the store's {one.symbol} {one.timeframe} is not the data {run.folder} ran on "
-                   "(its fingerprint changed)")
-            raise AnalysisError(msg)
+    compiled, changed = compile_again(run.strategy, run.manifest)
+    if changed:
+        msg = (f"the store's {', '.join(changed)} {run.strategy.market.timeframe} is not the data {run.folder} "
+               "ran on (its fingerprint changed)")
+        raise AnalysisError(msg)
     signals = {name: np.asarray(value).reshape(len(compiled.data), -1) for name, value in compiled.kwargs.items()
                if name in ("entries", "exits", "short_entries", "short_exits")}
     return signals, compiled.data

@@ -20,11 +20,12 @@ from typing import Any
 import pandas as pd
 
 from backgrid.analysis import benchmark_stats, insights, regime_stats, trend_regime
+from backgrid.data.bars import Bars
 from backgrid.engine.result import Result
 from backgrid.errors import BackgridError, ResultFileError
 from backgrid.report.tearsheet import tear_sheet
 from backgrid.strategy.document import load
-from backgrid.strategy.manifest import read_manifest
+from backgrid.strategy.manifest import compile_again, read_manifest
 
 __all__ = ["Written", "footer", "report_run"]
 
@@ -49,20 +50,15 @@ def footer(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 def _regimes(folder: Path, manifest: Mapping[str, Any], result: Result) -> tuple[pd.DataFrame | None, str | None]:
     """The trend regime table of the run's bars, or why there is none."""
-    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
-    from backgrid.strategy.market import market_data  # noqa: PLC0415
-
     if len(manifest["data"]) != 1:
         return None, "regimes are shown for single-symbol runs"
-    (recorded,) = manifest["data"]
     try:
-        strategy = load(folder / manifest["strategy"]["file"])
-        bars = compile_strategy(strategy, market_data(strategy)).data  # the document's range of the stored bars
+        compiled, changed = compile_again(load(folder / manifest["strategy"]["file"]), manifest)
     except BackgridError as exc:
         return None, f"regimes left out: the run's bars cannot be read ({exc})"
-    if bars.fingerprint() != recorded["fingerprint"]:  # type: ignore[union-attr]  # one symbol: Bars
-        return None, f"regimes left out: the store's {recorded['symbol']} is not the data the run used"
-    return regime_stats(result, trend_regime(bars)), None  # type: ignore[arg-type]
+    if changed or not isinstance(compiled.data, Bars):
+        return None, f"regimes left out: the store's {manifest['data'][0]['symbol']} is not the data the run used"
+    return regime_stats(result, trend_regime(compiled.data)), None
 
 
 def _stored_close(symbol: str, manifest: Mapping[str, Any]) -> pd.Series:

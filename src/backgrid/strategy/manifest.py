@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from backgrid.strategy.compiler import Compiled
     from backgrid.strategy.spec import Strategy
 
-__all__ = ["FORMAT", "MANIFEST", "build_manifest", "file_digest", "json_value", "read_manifest", "write_manifest"]
+__all__ = ["FORMAT", "MANIFEST", "build_manifest", "compile_again", "file_digest", "json_value", "read_manifest",
+           "write_manifest"]
 
 #: the layout of ``run.json``
 FORMAT = "backgrid-run/1"
@@ -133,3 +134,20 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         msg = f"{path} holds the layout {found!r}; this backgrid reads {FORMAT!r}"
         raise ResultFileError(msg)
     return manifest
+
+
+def compile_again(strategy: Strategy, manifest: Mapping[str, Any]) -> tuple[Compiled, list[str]]:
+    """``strategy`` compiled again on the store's bars over its document's range, and the symbols whose bars
+    are not the ones ``manifest`` recorded (their fingerprint changed, or the run did not record them).
+
+    This is how a diff or a report of a run folder reads the run's data without running the engine.
+    """
+    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415  # the compiler imports analysis
+    from backgrid.strategy.market import market_data  # noqa: PLC0415
+
+    compiled = compile_strategy(strategy, market_data(strategy))
+    recorded = {(d["symbol"], d["timeframe"]): d["fingerprint"] for d in manifest["data"]}
+    bars = compiled.data
+    series = [bars] if isinstance(bars, Bars) else [bars[symbol] for symbol in bars]
+    changed = [b.symbol for b in series if recorded.get((b.symbol, b.timeframe.code)) != b.fingerprint()]
+    return compiled, changed
