@@ -52,6 +52,7 @@ def test_a_run_against_itself_is_the_same(runs):
     assert found.trades["matched"] == found.trades["identical"] == len(trades)
     assert (found.stats["difference"].dropna() == 0).all()
     assert "the runs are the same" in found.render()
+    assert max(len(line) for line in found.render().splitlines()) <= 80  # many trades: still 80 columns
 
 
 def test_another_parameter_is_found_with_the_first_bar_and_the_indicator_values_there(runs):

@@ -325,8 +325,8 @@ def _render(d: RunDiff) -> Iterator[str]:
     else:
         yield "signals: the same at every bar"
     t = d.trades
-    yield (f"trades: A {t['a']}, B {t['b']}; matched {t['matched']} ({t['identical']} identical, "
-           f"{len(t['changed'])} changed), only in A {len(t['only_a'])}, only in B {len(t['only_b'])}")
+    yield f"trades: A {t['a']}, B {t['b']}; only in A {len(t['only_a'])}, only in B {len(t['only_b'])}"
+    yield f"  matched {t['matched']}: {t['identical']} identical, {len(t['changed'])} changed"
     for row in t["changed"][:SHOWN]:
         yield f"  {row['entry_time'][:16]} {row['side']:<5} changed: {', '.join(row['fields'])}"
     yield "statistics:"
