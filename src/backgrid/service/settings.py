@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
     auth: Literal["local", "users"] = Field(default=
         "local", description="local: one implicit user, for `serve` on this machine; users: accounts and tokens.")
-    secret_key: SecretStr = Field(default=SecretStr(""), description="Key that signs tokens (default: made once in the home).")
+    secret_key: SecretStr = Field(default=SecretStr(""),
+                                  description="Key that signs tokens (default: made once in the home).")
     access_token_minutes: int = Field(default=15, ge=1, description="Lifetime of an access token.")
     refresh_token_days: int = Field(default=30, ge=1, description="Lifetime of a refresh token.")
     registration: Literal["open", "invite", "closed"] = Field(default=
