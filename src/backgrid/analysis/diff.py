@@ -31,7 +31,7 @@ from backgrid.strategy.manifest import compile_again, json_value, read_manifest
 if TYPE_CHECKING:
     from backgrid.strategy.spec import Strategy
 
-__all__ = ["Divergence", "RunDiff", "diff_runs"]
+__all__ = ["Divergence", "RunDiff", "diff_runs", "document_diff"]
 
 #: trade fields compared between matched trades
 TRADE_FIELDS = ("exit_time", "size", "entry_price", "exit_price", "pnl", "exit_reason")
@@ -110,7 +110,8 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def _document_diff(a: Strategy, b: Strategy) -> list[tuple[str, Any, Any]]:
+def document_diff(a: Strategy, b: Strategy) -> list[tuple[str, Any, Any]]:
+    """Every path where two documents differ, with A's and B's value (``None`` where a path is absent)."""
     left, right = dict(_walk(a.to_dict())), dict(_walk(b.to_dict()))
     return [(p, left.get(p), right.get(p)) for p in sorted(left.keys() | right.keys()) if left.get(p) != right.get(p)]
 
@@ -263,7 +264,7 @@ def diff_runs(a: str | Path, b: str | Path) -> RunDiff:
     signals, note = _signals(left, right)
     return RunDiff(
         a=str(a), b=str(b),
-        document=_document_diff(left.strategy, right.strategy),
+        document=document_diff(left.strategy, right.strategy),
         config=_mapping_diff(ma["config"]["options"] or {}, mb["config"]["options"] or {}),
         data=_data_diff(ma["data"], mb["data"]),
         versions=_mapping_diff(ma["versions"], mb["versions"]),

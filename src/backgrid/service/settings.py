@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(default=0.2, gt=0, description="Longest wait of an idle worker between claims.")
     max_request_bytes: int = Field(default=10_000_000, ge=1_000, description="Largest request body accepted (413).")
     tiers: dict[str, Limits] = Field(default_factory=_default_tiers, description="Limits per user tier.")
+    rate_limit_storage: str = Field(default="memory://",
+                                    description="Where request counts live: memory:// (one API process), redis://...")
     log_format: Literal["console", "json"] = Field(default="console", description="Log lines for people or machines.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Least level logged.")
     cluster: str | None = Field(default=None, description="Dask scheduler address that sweeps inside a job fan out on.")
@@ -110,6 +112,10 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The store's URL: ``database_url``, else SQLite under the home."""
         return self.database_url or f"sqlite:///{self.home / 'service.sqlite'}"
+
+    def limits(self, tier: str) -> Limits:
+        """The limits of ``tier`` (a tier no longer configured gets the free tier's)."""
+        return self.tiers.get(tier) or self.tiers["free"]
 
     @property
     def artifacts(self) -> Path:

@@ -1,0 +1,139 @@
+"""What routes depend on, as ``Annotated`` aliases: the settings, a store session, the caller.
+
+The caller is found from ``Authorization: Bearer <access token>`` or ``X-API-Key: bg_...``; in local
+mode (``auth = "local"``, ``serve`` on this machine) every request is the implicit local user. Each
+caller's requests per minute are limited by their tier (429 with ``Retry-After``); the counting is the
+``limits`` library's moving window, the engine slowapi is built on, applied here because only after
+authentication is the caller's tier known.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import Session
+
+from backgrid.service.api.errors import ApiError
+from backgrid.service.security import TokenError, hash_api_key, read_token
+from backgrid.service.settings import Settings
+from backgrid.service.store import repository
+from backgrid.service.store.db import Store
+from backgrid.service.store.models import User
+
+__all__ = ["AdminDep", "CallerDep", "Context", "SessionDep", "SettingsDep", "StoreDep"]
+
+#: requests per minute from one address to the routes that need no caller (log in, register)
+ANONYMOUS_PER_MINUTE = 30
+
+
+@dataclass
+class Context:
+    """What one app holds for its routes (``app.state.context``)."""
+
+    settings: Settings
+    store: Store
+    limiter: MovingWindowRateLimiter
+
+    @classmethod
+    def open(cls, settings: Settings) -> Context:
+        """Open the store (migrated) and the rate limiter of ``settings``."""
+        store = Store(settings.store_url)
+        store.migrate()
+        return cls(settings, store, MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)))
+
+    def limit(self, key: str, per_minute: int) -> None:
+        """Count one request of ``key``; 429 with ``Retry-After`` past ``per_minute``."""
+        item = RateLimitItemPerMinute(per_minute)
+        if self.limiter.hit(item, key):
+            return
+        reset = self.limiter.get_window_stats(item, key).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        raise ApiError(429, "rate_limited", f"more than {per_minute} requests per minute; retry in {wait} s",
+                       {"limit_per_minute": per_minute, "retry_after": wait}, headers={"Retry-After": str(wait)})
+
+
+def _context(request: Request) -> Context:
+    return request.app.state.context  # type: ignore[no-any-return]
+
+
+ContextDep = Annotated[Context, Depends(_context)]
+
+
+def _settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def _store(context: ContextDep) -> Store:
+    return context.store
+
+
+def _session(context: ContextDep) -> Iterator[Session]:
+    with context.store.session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+StoreDep = Annotated[Store, Depends(_store)]
+SessionDep = Annotated[Session, Depends(_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
+_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from POST /api/v1/auth/keys.")
+
+
+_UNKNOWN_KEY = "the API key is unknown or revoked"
+_GONE = "the token's user no longer exists"
+_LOG_IN = "log in: send Authorization: Bearer <access token> or X-API-Key: <key>"
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _caller(context: ContextDep, session: SessionDep,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+            key: Annotated[str | None, Depends(_key)]) -> User:
+    settings = context.settings
+    if settings.auth == "local":
+        found: User | None = repository.local_user(session)
+    elif key:
+        found = repository.api_key_user(session, hash_api_key(key))
+        if found is None:
+            raise _unauthenticated(_UNKNOWN_KEY)
+    elif bearer is not None:
+        try:
+            user_id = read_token(bearer.credentials, "access", key=settings.signing_key())
+        except TokenError as exc:
+            raise _unauthenticated(str(exc)) from None
+        found = repository.user(session, user_id)
+        if found is None:
+            raise _unauthenticated(_GONE)
+    else:
+        raise _unauthenticated(_LOG_IN)
+    assert found is not None  # noqa: S101  # every branch above found a user or raised
+    context.limit(f"user:{found.id}", settings.limits(found.tier).requests_per_minute)
+    return found
+
+
+def _admin(caller: Annotated[User, Depends(_caller)]) -> User:
+    if caller.role != "admin":
+        raise ApiError(403, "forbidden", "this needs an administrator")
+    return caller
+
+
+def anonymous_limit(request: Request, context: ContextDep) -> None:
+    """Limit requests that need no caller by the client's address."""
+    host = request.client.host if request.client else "unknown"
+    context.limit(f"address:{host}", ANONYMOUS_PER_MINUTE)
+
+
+CallerDep = Annotated[User, Depends(_caller)]
+AdminDep = Annotated[User, Depends(_admin)]
