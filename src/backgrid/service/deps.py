@@ -83,7 +83,8 @@ def _session(context: ContextDep) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
-SessionDep = Annotated[Session, Depends(_session)]
+# "function": the transaction commits before the answer leaves, so a client that reads next sees the write
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
 _key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from POST /api/v1/auth/keys.")
