@@ -1,15 +1,16 @@
-"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research,analysis] [--rows N] [--repeat R]
+"""Run the benchmarks: ``python -m benchmarks [--suite data,indicators,engine,research,analysis,service]
+[--rows N] [--repeat R]
 [--peers all|none]``."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import analysis, data_layer, engine, indicators, research
+from benchmarks import analysis, data_layer, engine, indicators, research, service
 
 SUITES = {"data": (data_layer.run, 10_000_000), "indicators": (indicators.run, 1_000_000),
           "engine": (engine.run, 0), "research": (research.run, 0),
-          "analysis": (analysis.run, 1_000_000)}
+          "analysis": (analysis.run, 1_000_000), "service": (service.run, 1000)}
 
 
 def main() -> None:

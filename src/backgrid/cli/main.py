@@ -16,6 +16,7 @@ from backgrid.cli import indicators as indicator_commands
 from backgrid.cli import optimize as optimize_commands
 from backgrid.cli import robustness as robustness_commands
 from backgrid.cli import runs as run_commands
+from backgrid.cli import service as service_commands
 from backgrid.cli import strategies as strategy_commands
 from backgrid.cli.common import App
 
@@ -36,6 +37,8 @@ app.command("robustness")(robustness_commands.robustness)
 app.command("demo")(demo_command.demo)
 app.command("diff")(run_commands.diff)
 app.command("report")(run_commands.report)
+app.command("serve")(service_commands.serve)
+app.command("worker")(service_commands.worker)
 
 
 @app.callback(invoke_without_command=True)

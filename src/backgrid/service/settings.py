@@ -10,6 +10,7 @@ store ``service.sqlite``, the artifacts folder, the market-data store, and the s
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -139,7 +140,10 @@ class Settings(BaseSettings):
         rows = []
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
-            rows.append({"setting": name, "variable": f"BACKGRID_{name.upper()}",
-                         "value": "***" if isinstance(value, SecretStr) else value,
+            if isinstance(value, SecretStr):
+                value = "***"
+            elif name == "tiers":  # as BACKGRID_TIERS takes it
+                value = json.dumps({tier: limits.model_dump() for tier, limits in value.items()})
+            rows.append({"setting": name, "variable": f"BACKGRID_{name.upper()}", "value": value,
                          "description": field.description or ""})
         return rows

@@ -15,13 +15,13 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
 
-from backgrid.errors import SpecError
+from backgrid.errors import AmbiguousSeriesError, SeriesNotFoundError, SpecError
 from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
 from backgrid.service.deps import CallerDep, SessionDep, SettingsDep, StoreDep
-from backgrid.service.results import equity_points, json_records, load_result
+from backgrid.service.results import equity_points, json_records, load_result, user_store
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
 from backgrid.service.store.models import FINISHED_STATES, RUN_STATES, Run, User
@@ -62,8 +62,25 @@ def _parameter_sets(spec: Strategy, body: schemas.RunIn) -> int:
                        [{"path": "body.options.sweep", "message": str(exc)}]) from None
 
 
-def _quota(session: Session, caller: User, settings: Settings) -> None:
+def _bars(spec: Strategy, settings: Settings, user_id: str) -> int:
+    """Bars of the strategy's series that the caller's store holds (a series not stored yet counts 0)."""
+    store = user_store(settings.home, user_id)
+    total = 0
+    for symbol in spec.market.symbols:
+        try:
+            total += store.info(symbol, spec.market.timeframe, spec.market.source).rows
+        except (SeriesNotFoundError, AmbiguousSeriesError):
+            continue
+    return total
+
+
+def _quota(session: Session, caller: User, settings: Settings, spec: Strategy, sets: int) -> None:
     limits = settings.limits(caller.tier)
+    work = sets * _bars(spec, settings, caller.id)
+    if work > limits.bar_sets_per_run:
+        raise ApiError(429, "quota_exceeded", f"this run simulates {work:,} bars × parameter sets; your tier "
+                       f"allows {limits.bar_sets_per_run:,} per run: sweep fewer sets or a shorter period",
+                       {"bar_sets": work, "bar_sets_per_run": limits.bar_sets_per_run})
     hour_ago = time.time() - 3600
     if repository.runs_since(session, caller.id, hour_ago) >= limits.runs_per_hour:
         raise ApiError(429, "quota_exceeded", f"your tier allows {limits.runs_per_hour} runs per hour",
@@ -84,7 +101,7 @@ def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, settings
     """Queue a run of a saved strategy's version or of an inline document (a QuantMetrics request too)."""
     spec, version_id = _document(body, caller, session)
     sets = _parameter_sets(spec, body)
-    _quota(session, caller, settings)
+    _quota(session, caller, settings, spec, sets)
     row = repository.create_run(session, user_id=caller.id, kind=body.kind, priority=body.priority,
                                 request={"document": spec.to_dict(), "options": body.options, "sets": sets},
                                 strategy_version_id=version_id, max_attempts=settings.max_attempts,

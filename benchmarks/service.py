@@ -1,0 +1,158 @@
+"""The service over loopback: ``python -m benchmarks --suite service [--rows JOBS]``.
+
+``backgrid serve`` runs as its own process with a fresh home (SQLite store, 4 workers, local mode); a
+load generator in this process talks HTTP to it, as a user's scripts would.
+
+* S1: JOBS backtest runs (default 1,000), each one year of hourly bars (the ready ``sma-cross`` on
+  DEMO-BTC 1h, ``period: 1y``), submitted through the API as fast as it answers; jobs per second from the
+  first submission to the last result (target: 50/s on this 2-core machine; seed 001: 10/s).
+* S2: ``GET /api/v1/runs/{id}`` at a fixed 200 requests per second for 10 s (open loop: a slow answer
+  does not slow the senders); p50 and p99 latency (target: p99 < 20 ms; seed 004: < 100 ms).
+* S3: a run's submission to its first progress event on ``/events`` and to the event that shows a worker
+  running it (target: < 100 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backgrid.strategy.library import load_library
+
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+WORKERS = 4
+READ_RATE = 200
+READ_SECONDS = 10.0
+
+
+def _document() -> dict[str, Any]:
+    doc = load_library("sma-cross").to_dict()
+    doc["market"] = {"symbols": ["DEMO-BTC"], "timeframe": "1h", "period": "1y"}
+    return doc
+
+
+def _start(home: Path) -> subprocess.Popen[bytes]:
+    tiers = {"free": {"runs_per_hour": 1_000_000, "concurrent_runs": 1_000_000,
+                      "requests_per_minute": 10_000_000}}
+    env = {**os.environ, "BACKGRID_HOME": str(home), "BACKGRID_WORKERS": str(WORKERS),
+           "BACKGRID_PORT": str(PORT), "BACKGRID_TIERS": json.dumps({**tiers, "pro": tiers["free"]}),
+           "BACKGRID_LOG_LEVEL": "warning"}
+    process = subprocess.Popen([sys.executable, "-m", "backgrid", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{BASE}/ready", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(process.stderr.read().decode() if process.stderr else "serve did not start")
+
+
+def _wait(client: httpx.Client, ids: list[str], timeout: float = 600) -> None:
+    pending = set(ids)
+    deadline = time.time() + timeout
+    while pending and time.time() < deadline:
+        done = client.get("/api/v1/runs", params={"limit": 500, "status": "succeeded"}).json()["total"]
+        failed = client.get("/api/v1/runs", params={"limit": 1, "status": "failed"}).json()["total"]
+        if failed:
+            msg = f"{failed} runs failed"
+            raise RuntimeError(msg)
+        if done >= len(ids):
+            return
+        time.sleep(0.05)
+    msg = f"runs not finished after {timeout} s"
+    raise RuntimeError(msg)
+
+
+def s1(client: httpx.Client, jobs: int) -> dict[str, Any]:
+    doc = _document()
+    warm = client.post("/api/v1/runs", json={"document": doc}).json()["id"]  # demo bars built, kernels loaded
+    _wait(client, [warm])
+    started = time.perf_counter()
+    ids = [client.post("/api/v1/runs", json={"document": doc}).json()["id"] for _ in range(jobs)]
+    submitted = time.perf_counter() - started
+    _wait(client, [warm, *ids])
+    elapsed = time.perf_counter() - started
+    return {"jobs": jobs, "seconds": elapsed, "jobs_per_second": jobs / elapsed,
+            "submissions_per_second": jobs / submitted}
+
+
+async def _reads(run_id: str) -> list[float]:
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=BASE, limits=httpx.Limits(max_connections=64)) as client:
+        async def one() -> None:
+            t = time.perf_counter()
+            response = await client.get(f"/api/v1/runs/{run_id}")
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - t)
+
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(READ_RATE * READ_SECONDS)):
+            delay = start + i / READ_RATE - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def s2(run_id: str) -> dict[str, Any]:
+    latencies = sorted(asyncio.run(_reads(run_id)))
+    n = len(latencies)
+    return {"requests": n, "p50_ms": 1000 * latencies[n // 2], "p99_ms": 1000 * latencies[int(n * 0.99) - 1]}
+
+
+def s3(client: httpx.Client) -> dict[str, Any]:
+    first, running = [], []
+    for _ in range(20):
+        t = time.perf_counter()
+        run_id = client.post("/api/v1/runs", json={"document": _document()}).json()["id"]
+        seen_first = None
+        with client.stream("GET", f"/api/v1/runs/{run_id}/events") as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                state = json.loads(line[5:])
+                seen_first = seen_first or time.perf_counter() - t
+                if state["status"] != "queued":
+                    running.append(time.perf_counter() - t)
+                    break
+        first.append(seen_first or float("nan"))
+        _wait(client, [run_id])
+    first.sort()
+    running.sort()
+    return {"first_event_ms": 1000 * first[len(first) // 2], "running_event_ms": 1000 * running[len(running) // 2]}
+
+
+def run(rows: int = 1000, repeat: int = 1) -> None:  # noqa: ARG001  # one pass: each figure is many samples already
+    with tempfile.TemporaryDirectory() as home:
+        process = _start(Path(home))
+        try:
+            with httpx.Client(base_url=BASE, timeout=30) as client:
+                one = s1(client, rows)
+                last = client.get("/api/v1/runs", params={"limit": 1}).json()["items"][0]["id"]
+                reads = s2(last)
+                events = s3(client)
+        finally:
+            process.terminate()
+            process.wait(30)
+    print(f"service over loopback ({WORKERS} workers, SQLite, {os.cpu_count()} cores)")
+    print(f"S1 {one['jobs']:,} one-year hourly backtests: {one['jobs_per_second']:.1f} jobs/s "
+          f"({one['seconds']:.1f} s; submissions {one['submissions_per_second']:.0f}/s)  target >= 50/s")
+    print(f"S2 GET a run at {READ_RATE}/s for {READ_SECONDS:.0f} s: p50 {reads['p50_ms']:.1f} ms, "
+          f"p99 {reads['p99_ms']:.1f} ms  target p99 < 20 ms")
+    print(f"S3 submission to first event {events['first_event_ms']:.1f} ms, to 'running' "
+          f"{events['running_event_ms']:.1f} ms (medians of 20)  target < 100 ms")

@@ -1,0 +1,42 @@
+"""The long-running processes: ``serve_forever`` (the API and its local workers) and ``work_forever``.
+
+Embedded, ``serve`` starts ``workers`` processes on the ``manual`` queue and one on ``scheduled``, so that
+automatic re-runs never wait behind, nor delay, a user's own runs. With the procrastinate executor the API
+only queues; ``backgrid worker`` processes on any machine run the jobs.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import ExitStack
+
+from backgrid.service.settings import Settings
+
+__all__ = ["serve_forever", "work_forever"]
+
+
+def serve_forever(settings: Settings) -> None:
+    """Serve the API on ``settings.host:port`` until interrupted, with the local workers running beside it."""
+    import uvicorn  # noqa: PLC0415  # the server loads only for `backgrid serve`
+
+    from backgrid.service.app import create_app  # noqa: PLC0415
+    from backgrid.service.jobs.pool import WorkerPool  # noqa: PLC0415
+
+    app = create_app(settings)
+    with ExitStack() as stack:
+        if settings.executor == "lease" and settings.workers > 0:
+            stack.enter_context(WorkerPool(settings, settings.workers, queue="manual"))
+            stack.enter_context(WorkerPool(settings, 1, queue="scheduled"))
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def work_forever(settings: Settings, *, queue: str, processes: int) -> None:
+    """Work ``queue`` with ``processes`` processes until SIGINT or SIGTERM (each finishes its run first)."""
+    from backgrid.service.jobs.pool import WorkerPool  # noqa: PLC0415
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with WorkerPool(settings, processes, queue=queue):
+        stop.wait()
