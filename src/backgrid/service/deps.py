@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -29,7 +29,7 @@ from backgrid.service.store import repository
 from backgrid.service.store.db import Store
 from backgrid.service.store.models import User
 
-__all__ = ["AdminDep", "CallerDep", "Context", "SessionDep", "SettingsDep", "StoreDep"]
+__all__ = ["AdminDep", "CallerDep", "Context", "ContextDep", "SessionDep", "SettingsDep", "StoreDep"]
 
 #: requests per minute from one address to the routes that need no caller (log in, register)
 ANONYMOUS_PER_MINUTE = 30
@@ -42,13 +42,21 @@ class Context:
     settings: Settings
     store: Store
     limiter: MovingWindowRateLimiter
+    #: offers a committed run to the workers (procrastinate); ``None`` where workers poll the runs table
+    dispatch: Callable[[str, str, int], None] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Context:
-        """Open the store (migrated) and the rate limiter of ``settings``."""
+        """Open the store (migrated), the rate limiter and, scaled out, the job queue of ``settings``."""
         store = Store(settings.store_url)
         store.migrate()
-        return cls(settings, store, MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)))
+        dispatch = None
+        if settings.executor == "procrastinate":
+            from backgrid.service.jobs.scaled import open_dispatcher  # noqa: PLC0415  # the `scaled` extra
+
+            dispatch = open_dispatcher(settings)
+        return cls(settings, store, MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
+                   dispatch)
 
     def limit(self, key: str, per_minute: int) -> None:
         """Count one request of ``key``; 429 with ``Retry-After`` past ``per_minute``."""

@@ -7,6 +7,7 @@ only queues; ``backgrid worker`` processes on any machine run the jobs.
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import threading
 from contextlib import ExitStack
@@ -35,8 +36,29 @@ def work_forever(settings: Settings, *, queue: str, processes: int) -> None:
     """Work ``queue`` with ``processes`` processes until SIGINT or SIGTERM (each finishes its run first)."""
     from backgrid.service.jobs.pool import WorkerPool  # noqa: PLC0415
 
+    if settings.executor == "procrastinate":
+        _procrastinate_workers(settings, queue=queue, processes=processes)
+        return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with WorkerPool(settings, processes, queue=queue):
         stop.wait()
+
+
+def _procrastinate_workers(settings: Settings, *, queue: str, processes: int) -> None:
+    from backgrid.service.jobs.scaled import work  # noqa: PLC0415  # the `scaled` extra
+
+    if processes == 1:
+        work(settings, queue=queue)
+        return
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=work, args=(settings,), kwargs={"queue": queue}) for _ in range(processes)]
+    for child in children:
+        child.start()
+    try:
+        for child in children:
+            child.join()
+    finally:
+        for child in children:
+            child.terminate()

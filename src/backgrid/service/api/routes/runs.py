@@ -20,7 +20,7 @@ from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
-from backgrid.service.deps import CallerDep, SessionDep, SettingsDep, StoreDep
+from backgrid.service.deps import CallerDep, ContextDep, SessionDep, SettingsDep, StoreDep
 from backgrid.service.results import equity_points, json_records, load_result, user_store
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
@@ -97,8 +97,9 @@ def _config_hash(spec: Strategy, body: schemas.RunIn) -> str:
 
 
 @router.post("", status_code=202, response_model=schemas.RunOut)
-def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> object:
+def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, context: ContextDep) -> object:
     """Queue a run of a saved strategy's version or of an inline document (a QuantMetrics request too)."""
+    settings = context.settings
     spec, version_id = _document(body, caller, session)
     sets = _parameter_sets(spec, body)
     _quota(session, caller, settings, spec, sets)
@@ -107,6 +108,9 @@ def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, settings
                                 strategy_version_id=version_id, max_attempts=settings.max_attempts,
                                 config_hash=_config_hash(spec, body))
     repository.add_event(session, user_id=caller.id, name="run_created", properties={"kind": body.kind})
+    if context.dispatch is not None:
+        session.commit()  # a worker given the id must find the row
+        context.dispatch(row.id, row.queue, row.priority)
     return row
 
 
