@@ -111,16 +111,25 @@ def test_secrets_are_masked_at_any_depth(lines: io.StringIO) -> None:
         "login", email="a@example.com", **secrets,
         headers={"Authorization": "Bearer abc", "X-API-Key": "k", "accept": "json"},
         settings=[{"smtp_password": "p", "smtp_host": "mail"}],
-        database_url="postgresql+psycopg://app:s3cret@db:5432/backgrid")
+        database_url="postgresql+psycopg://app:s3cret@db:5432/backgrid",
+        fetched="https://api.example.com/v2/aggs?symbol=AAPL&apiKey=abc123&limit=5 and ?x=1&access_token=zz#top")
     (line,) = _read(lines)
     text = json.dumps(line)
-    for secret in ("hunter2", "t0k", "Bearer abc", '"k"', '"p"', "s3cret"):
+    for secret in ("hunter2", "t0k", "Bearer abc", '"k"', '"p"', "s3cret", "abc123", "zz"):
         assert secret not in text
     assert line["password"] == line["access_token"] == MASK
     assert line["headers"] == {"Authorization": "***", "X-API-Key": "***", "accept": "json"}
     assert line["settings"] == [{"smtp_password": "***", "smtp_host": "mail"}]
     assert line["database_url"] == "postgresql+psycopg://app:***@db:5432/backgrid"
+    assert line["fetched"] == ("https://api.example.com/v2/aggs?symbol=AAPL&apiKey=***&limit=5"
+                               " and ?x=1&access_token=***#top")
     assert line["email"] == "a@example.com"
+
+
+def test_a_logged_url_loses_its_credentials(lines: io.StringIO) -> None:
+    logging.getLogger("httpx").info("HTTP Request: GET %s", "https://min-api.example.com/data?fsym=BTC&api_key=s3")
+    (line,) = _read(lines)
+    assert line["event"] == "HTTP Request: GET https://min-api.example.com/data?fsym=BTC&api_key=***"
 
 
 def _app() -> RequestContext:

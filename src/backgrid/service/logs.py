@@ -6,8 +6,9 @@ worker with :func:`bound`), ``user_id`` (bound by the API once it knows the call
 loggers (uvicorn, SQLAlchemy, Alembic) go through the same renderer, so a JSON log is all JSON.
 
 Secrets never reach a line: a value whose key names one (``password``, ``token``, ``secret``,
-``authorization``, ``api_key``, ``cookie``, at any depth of nested dicts) is written ``***``, and so is the
-password of a URL (``postgresql://user:***@host/db``).
+``authorization``, ``api_key``, ``cookie``, at any depth of nested dicts) is written ``***``, and so are the
+password of a URL (``postgresql://user:***@host/db``) and its query's credentials (``?apiKey=***``), in any
+string, the message included.
 
     configure_logging("json", "info")
     with bound(run_id=run.id):
@@ -39,6 +40,9 @@ __all__ = ["LoggingError", "RequestContext", "bound", "configure_logging", "mask
 SECRET_KEYS = ("password", "passwd", "token", "secret", "authorization", "api_key", "apikey", "cookie")
 MASK = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
+#: a URL's query parameter that carries a credential (vendors take ``?apiKey=``, HTTP clients log the URL)
+_URL_QUERY_SECRET = re.compile(rf"(?P<head>[?&][^=&\s]*(?:{'|'.join((*SECRET_KEYS, 'key', 'signature'))})"
+                               r"[^=&\s]*=)[^&#\s]+", re.IGNORECASE)
 #: a request id taken from a client: short and printable, so that it cannot forge or break a log line
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HANDLER = "backgrid"
@@ -59,7 +63,7 @@ def _masked(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_masked(v) for v in value)
     if isinstance(value, str) and "://" in value:
-        return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", value)
+        return _URL_QUERY_SECRET.sub(rf"\g<head>{MASK}", _URL_PASSWORD.sub(rf"\g<head>{MASK}@", value))
     return value
 
 
