@@ -166,7 +166,8 @@ def test_opted_in_users_get_last_weeks_runs(tmp_path: Path, sink: Sink, store: S
         version = _strategy(session, ann, "rsi <reversion>")
         sweep = _run(session, ann, MONDAY - 3 * DAY, summary={"total_return": 0.1234, "sharpe_ratio": 1.456},
                      version=version)
-        _run(session, ann, MONDAY - 2 * DAY, status="failed", request={"document": {"name": "macd-trend"}})
+        _run(session, ann, MONDAY - 2 * DAY, status="failed", request={"document": {"name": "macd-trend"}},
+             summary={"total_return": True, "sharpe_ratio": float("nan")})
         _run(session, ann, MONDAY - 2 * DAY, parent=sweep.id)  # a sweep's child is not a line of its own
         _run(session, ann, MONDAY - 8 * DAY, request={"document": {"name": "too-old"}})
         _run(session, ann, MONDAY + 60, request={"document": {"name": "this-week"}})

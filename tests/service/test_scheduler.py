@@ -261,3 +261,22 @@ def test_the_scheduler_drives_the_refresh(tmp_path: Path, store: Store) -> None:
     clock.at = _when(3.5)
     assert scheduler.run_due() == []
     assert scheduler.next_times()["refresh"] == _when(4)
+
+
+def test_a_task_still_running_after_stop_keeps_a_second_thread_out() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(_settings: Settings, _store: Store, _at: float) -> None:
+        entered.set()
+        release.wait(5)
+
+    scheduler = Scheduler(Settings(), None, [Task("slow", 60, slow)])  # type: ignore[arg-type]
+    scheduler.start()
+    assert entered.wait(5)
+    scheduler.stop(timeout=0.05)
+    assert scheduler.running
+    with pytest.raises(SchedulerError, match="running already"):
+        scheduler.start()
+    release.set()
+    scheduler.stop()
+    assert not scheduler.running

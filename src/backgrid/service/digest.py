@@ -14,6 +14,7 @@ STARTTLS when the server offers it), ``smtp_user`` and ``smtp_password`` when th
 from __future__ import annotations
 
 import html
+import math
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -70,7 +71,9 @@ def last_week(at: float) -> tuple[float, float]:
 
 def _number(summary: dict[str, Any] | None, key: str) -> float | None:
     value = (summary or {}).get(key)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None  # not written, or not a number a person can read (a Sharpe of a run without trades: NaN)
+    return float(value)
 
 
 def _runs(session: Session, user_id: str, start: float, end: float) -> list[RunLine]:

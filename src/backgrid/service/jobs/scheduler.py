@@ -119,10 +119,18 @@ class Scheduler:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the thread once the task it is running returns (waits up to ``timeout`` seconds)."""
+        """Stop the thread once the task it is running returns (waits up to ``timeout`` seconds).
+
+        A task still running after ``timeout`` finishes on its own (the thread is a daemon); until then
+        :attr:`running` stays true and :meth:`start` refuses, so that two threads never run the tasks.
+        """
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._thread is None:
+            return
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            _log.warning("the scheduler is still running a task after stop", timeout_s=timeout)
+        else:
             self._thread = None
 
     @property
