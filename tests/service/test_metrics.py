@@ -122,25 +122,29 @@ def _store(tmp_path: Path) -> Store:
 
 def test_runs_by_state_and_queue_depth_are_read_at_scrape(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    metrics = Metrics(store)
-    runs = [("manual", "queued"), ("manual", "queued"), ("scheduled", "queued"), ("manual", "running"),
-            ("manual", "succeeded"), ("scheduled", "succeeded"), ("manual", "dead")]
+    metrics = Metrics(store, clock=lambda: 1000.0)
+    runs = [("manual", "queued", 900.0), ("manual", "queued", 990.0), ("scheduled", "queued", 995.0),
+            ("manual", "running", 100.0), ("manual", "succeeded", 0.0), ("scheduled", "succeeded", 0.0),
+            ("manual", "dead", 0.0)]
     with store.session() as session:
         user = User(id=new_id(), email="a@example.com", password_hash="!", created_at=now())  # noqa: S106
         session.add(user)
         session.flush()  # no relationships in the models: the user goes in first
         session.add_all(Run(id=new_id(), user_id=user.id, kind="backtest", queue=queue, status=status, request={},
-                            created_at=now()) for queue, status in runs)
+                            created_at=created_at) for queue, status, created_at in runs)
     samples = _samples(render(metrics.registry)[0].decode())
     assert {dict(labels)["status"]: v for (name, labels), v in samples.items() if name == "backgrid_runs"} == {
         "queued": 3, "running": 1, "succeeded": 2, "failed": 0, "cancelled": 0, "dead": 1}
     assert {dict(labels)["queue"]: v for (name, labels), v in samples.items() if name == "backgrid_queue_depth"} == {
         "manual": 2, "scheduled": 1}
+    assert {dict(labels)["queue"]: v for (name, labels), v in samples.items()
+            if name == "backgrid_queue_oldest_seconds"} == {"manual": 100.0, "scheduled": 5.0}
     assert samples[("backgrid_store_up", ())] == 1
     with store.session() as session:  # read again at the next scrape, not cached
         session.query(Run).filter(Run.status == "queued").update({"status": "running"})
     assert metrics.registry.get_sample_value("backgrid_runs", {"status": "running"}) == 4
     assert metrics.registry.get_sample_value("backgrid_queue_depth", {"queue": "manual"}) == 0
+    assert metrics.registry.get_sample_value("backgrid_queue_oldest_seconds", {"queue": "manual"}) == 0
     store.dispose()
 
 
@@ -149,5 +153,5 @@ def test_a_store_that_cannot_be_read_says_so(tmp_path: Path) -> None:
     metrics = Metrics(store)
     samples = _samples(render(metrics.registry)[0].decode())
     assert samples[("backgrid_store_up", ())] == 0
-    assert not any(name in ("backgrid_runs", "backgrid_queue_depth") for name, _ in samples)
+    assert {name for name, _ in samples} == {"backgrid_store_up"}
     store.dispose()

@@ -7,6 +7,7 @@
 ``backgrid_cache_hits_total``            lookups a ``cache`` answered (and ``..._misses_total``, those it did not)
 ``backgrid_runs``                        runs in each state, read from the store at each scrape
 ``backgrid_queue_depth``                 queued runs of each queue, read from the store at each scrape
+``backgrid_queue_oldest_seconds``        age of each queue's oldest queued run (0 when empty): a stuck queue grows
 ``backgrid_store_up``                    1 when the scrape could read the store, else 0
 =======================================  ======================================================
 
@@ -30,10 +31,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.routing import Mount
 
+from backgrid.service.store.db import now
 from backgrid.service.store.models import QUEUES, RUN_STATES, Run
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from prometheus_client.metrics_core import Metric
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,10 +52,11 @@ JOB_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
 
 
 class RunsCollector(Collector):
-    """Runs by state and queue depth, counted in the store when Prometheus scrapes (two grouped queries)."""
+    """Runs by state, queue depth and age, counted in the store when Prometheus scrapes (two grouped queries)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, clock: Callable[[], float] = now) -> None:
         self.store = store
+        self.clock = clock
         self.log = structlog.get_logger("backgrid.service.metrics")
 
     def describe(self) -> Iterable[Metric]:
@@ -62,34 +65,41 @@ class RunsCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         """Read the counts from the store; a store that cannot be read reports ``backgrid_store_up 0``."""
-        runs, queued, up = self._families()
+        runs, queued, oldest, up = self._families()
         try:
             with self.store.engine.connect() as connection:
                 by_state = dict(connection.execute(sa.select(Run.status, sa.func.count()).group_by(Run.status)).all())
-                by_queue = dict(connection.execute(sa.select(Run.queue, sa.func.count())
-                                                   .where(Run.status == "queued").group_by(Run.queue)).all())
+                by_queue = {queue: (count, first) for queue, count, first in connection.execute(
+                    sa.select(Run.queue, sa.func.count(), sa.func.min(Run.created_at))
+                    .where(Run.status == "queued").group_by(Run.queue))}
         except sa.exc.SQLAlchemyError as exc:  # the scrape still answers, so an alert can fire on store_up
             self.log.warning("metrics could not read the store", error=str(exc))
             up.add_metric([], 0)
             return [up]
+        at = self.clock()
         for state in dict.fromkeys([*RUN_STATES, *by_state]):
             runs.add_metric([state], by_state.get(state, 0))
         for queue in dict.fromkeys([*QUEUES, *by_queue]):
-            queued.add_metric([queue], by_queue.get(queue, 0))
+            count, first = by_queue.get(queue, (0, None))
+            queued.add_metric([queue], count)
+            oldest.add_metric([queue], 0.0 if first is None else max(at - first, 0.0))
         up.add_metric([], 1)
-        return [runs, queued, up]
+        return [runs, queued, oldest, up]
 
     @staticmethod
-    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
         return (GaugeMetricFamily("backgrid_runs", "Runs in each state.", labels=["status"]),
                 GaugeMetricFamily("backgrid_queue_depth", "Queued runs of each queue.", labels=["queue"]),
+                GaugeMetricFamily("backgrid_queue_oldest_seconds", "Age of the oldest queued run of each queue.",
+                                  labels=["queue"]),
                 GaugeMetricFamily("backgrid_store_up", "1 when the metrics could read the store."))
 
 
 class Metrics:
-    """The service's meters, on ``registry`` (default: a new one); with a ``store``, its runs too."""
+    """The service's meters, on ``registry`` (default: a new one); with a ``store``, its runs (aged by ``clock``)."""
 
-    def __init__(self, store: Store | None = None, *, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, registry: CollectorRegistry | None = None,
+                 clock: Callable[[], float] = now) -> None:
         self.registry = CollectorRegistry() if registry is None else registry
         self.requests = Counter("backgrid_http_requests", "HTTP requests answered.",
                                 ["method", "route", "status"], registry=self.registry)
@@ -102,7 +112,7 @@ class Metrics:
         self.cache_misses = Counter("backgrid_cache_misses", "Lookups a cache could not answer.", ["cache"],
                                     registry=self.registry)
         if store is not None:
-            self.registry.register(RunsCollector(store))
+            self.registry.register(RunsCollector(store, clock=clock))
 
     def observe_job(self, kind: str, status: str, seconds: float) -> None:
         """Count one finished job of ``kind`` that ended ``status`` after ``seconds``."""
