@@ -12,6 +12,8 @@ from backgrid.service.api import errors
 from backgrid.service.api.middleware import BodyLimit
 from backgrid.service.api.routes import auth, catalog, data, feedback, health, runs, strategies
 from backgrid.service.deps import Context
+from backgrid.service.logs import RequestContext
+from backgrid.service.metrics import Instrument
 from backgrid.service.schemas import ErrorOut
 from backgrid.service.settings import Settings
 
@@ -33,7 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Design, backtest and validate trading strategies. Errors: {error, code, details}.")
     app.state.context = Context.open(settings)
     errors.install(app)
+    # added innermost first: the request id is outermost, so every other line carries it
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(Instrument, metrics=app.state.context.metrics)
+    app.add_middleware(RequestContext)
     for router in (auth.router, auth.invites, strategies.router, runs.router, catalog.router, data.router,
                    feedback.router):
         app.include_router(router, prefix="/api/v1")

@@ -23,6 +23,8 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from backgrid.service.api.errors import ApiError
+from backgrid.service.metrics import Metrics
+from backgrid.service.results import ResultCache
 from backgrid.service.security import TokenError, hash_api_key, read_token
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
@@ -42,6 +44,8 @@ class Context:
     settings: Settings
     store: Store
     limiter: MovingWindowRateLimiter
+    metrics: Metrics
+    results: ResultCache
     #: offers a committed run to the workers (procrastinate); ``None`` where workers poll the runs table
     dispatch: Callable[[str, str, int], None] | None = None
 
@@ -55,8 +59,10 @@ class Context:
             from backgrid.service.jobs.scaled import open_dispatcher  # noqa: PLC0415  # the `scaled` extra
 
             dispatch = open_dispatcher(settings)
+        metrics = Metrics(store)
+        results = ResultCache(on_lookup=lambda hit: metrics.cache("results", hit=hit))
         return cls(settings, store, MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
-                   dispatch)
+                   metrics, results, dispatch)
 
     def limit(self, key: str, per_minute: int) -> None:
         """Count one request of ``key``; 429 with ``Retry-After`` past ``per_minute``."""

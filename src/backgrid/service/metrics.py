@@ -113,6 +113,23 @@ class Metrics:
                                     registry=self.registry)
         if store is not None:
             self.registry.register(RunsCollector(store, clock=clock))
+        self._finished_after = clock()  # jobs that finished before this process started were counted by its past
+
+    def observe_finished(self, store: Store) -> int:
+        """Observe the jobs that finished since the last call, from the store (workers are other processes).
+
+        Returns how many were observed.
+        """
+        query = (sa.select(Run.kind, Run.status, Run.started_at, Run.finished_at)
+                 .where(Run.finished_at > self._finished_after, Run.started_at.is_not(None))
+                 .order_by(Run.finished_at))
+        with store.session() as session:
+            rows = session.execute(query).all()
+        for kind, status, started, finished in rows:
+            self.observe_job(kind, status, float(finished) - float(started))
+        if rows:
+            self._finished_after = float(rows[-1].finished_at)
+        return len(rows)
 
     def observe_job(self, kind: str, status: str, seconds: float) -> None:
         """Count one finished job of ``kind`` that ended ``status`` after ``seconds``."""

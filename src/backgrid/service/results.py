@@ -6,43 +6,50 @@ are kept in memory (keyed by the file's path and size: an attempt's files never 
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from backgrid.data.store import DataStore
 from backgrid.engine.result import Result
 from backgrid.report.lttb import lttb
 from backgrid.strategy.manifest import json_value
 
-__all__ = ["equity_points", "json_records", "load_result", "user_store"]
+__all__ = ["ResultCache", "equity_points", "json_records"]
 
 #: results kept in memory per process
 CACHED_RESULTS = 32
 
 
-def user_store(home: Path, user_id: str) -> DataStore:
-    """The market-data store of one user (uploads, fetched series, demo bars): nobody else reads it."""
-    return DataStore(home / "users" / user_id)
+class ResultCache:
+    """The results read last, by file (see the module docstring); ``on_lookup(hit)`` counts each lookup."""
 
+    def __init__(self, size: int = CACHED_RESULTS, on_lookup: Callable[[bool], None] | None = None) -> None:
+        self.size, self.on_lookup = size, on_lookup
+        self._results: OrderedDict[tuple[str, int], Result] = OrderedDict()
+        self._lock = threading.Lock()
 
-@lru_cache(maxsize=CACHED_RESULTS)
-def _load(path: str, _size: int) -> Result:
-    return Result.load(path)
-
-
-def load_result(path: Path) -> Result:
-    """The result in ``path`` (cached; see the module docstring)."""
-    return _load(str(path), path.stat().st_size)
-
-
-def cache_info() -> tuple[int, int]:
-    """Hits and misses of the result cache (for the metrics)."""
-    info = _load.cache_info()
-    return info.hits, info.misses
+    def load(self, path: Path) -> Result:
+        """The result in ``path``."""
+        key = (str(path), path.stat().st_size)
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+        if self.on_lookup is not None:
+            self.on_lookup(found is not None)
+        if found is not None:
+            return found
+        result = Result.load(path)
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+        return result
 
 
 def _cell(value: Any) -> Any:

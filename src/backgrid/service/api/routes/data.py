@@ -15,8 +15,8 @@ from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.deps import CallerDep, SessionDep, SettingsDep
-from backgrid.service.results import user_store
 from backgrid.service.store import repository
+from backgrid.service.userdata import user_store
 
 router = APIRouter(prefix="/data", tags=["data"])
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from backgrid._version import __version__
 from backgrid.service.api.errors import ApiError
-from backgrid.service.deps import StoreDep
+from backgrid.service.deps import ContextDep, StoreDep
+from backgrid.service.metrics import render
 
 router = APIRouter(tags=["health"])
 
@@ -28,3 +29,12 @@ def ready(store: StoreDep) -> dict[str, str]:
         raise ApiError(503, "not_ready", f"the store does not answer: {type(exc).__name__}") from None
     return {"status": "ready", "store": store.dialect}
 
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition."}})
+def metrics(context: ContextDep) -> Response:
+    """Requests, latency, jobs by state, job durations, queue depth, cache hits (Prometheus)."""
+    context.metrics.observe_finished(context.store)
+    body, content_type = render(context.metrics.registry)
+    return Response(body, media_type=content_type)

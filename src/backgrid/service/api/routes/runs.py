@@ -20,11 +20,12 @@ from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
-from backgrid.service.deps import CallerDep, ContextDep, SessionDep, SettingsDep, StoreDep
-from backgrid.service.results import equity_points, json_records, load_result, user_store
+from backgrid.service.deps import CallerDep, Context, ContextDep, SessionDep, SettingsDep, StoreDep
+from backgrid.service.results import equity_points, json_records
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
 from backgrid.service.store.models import FINISHED_STATES, RUN_STATES, Run, User
+from backgrid.service.userdata import user_store
 from backgrid.strategy.compiler import parameter_sets
 from backgrid.strategy.spec import Strategy
 
@@ -134,13 +135,13 @@ def list_runs(caller: CallerDep, session: SessionDep, limit: Limit = 50, offset:
 
 
 @router.get("/compare", response_model=schemas.Comparison)
-def compare(caller: CallerDep, session: SessionDep, settings: SettingsDep,
+def compare(caller: CallerDep, session: SessionDep, context: ContextDep,
             ids: Annotated[list[str], Query(min_length=2, max_length=20, description="Run ids, 2 to 20.")]) -> object:
     """Headline statistics of several finished runs side by side."""
     runs = [_owned(session, caller, run_id) for run_id in ids]
     stats = {}
     for row in runs:
-        result = _result(session, settings, row)
+        result = _result(session, context, row)
         values = result.stats if result.single else result.stats.iloc[0]
         stats[row.id] = {str(k): v for k, v in json_records(values.to_frame().T)[0].items()}
     metrics = sorted({m for s in stats.values() for m in s})
@@ -231,16 +232,16 @@ def _artifact_path(session: Session, settings: Settings, row: Run, name: str) ->
     return settings.artifacts / found.path
 
 
-def _result(session: Session, settings: Settings, row: Run) -> Any:
+def _result(session: Session, context: Context, row: Run) -> Any:
     _finished(row)
-    return load_result(_artifact_path(session, settings, row, "result.npz"))
+    return context.results.load(_artifact_path(session, context.settings, row, "result.npz"))
 
 
 @router.get("/{run_id}/results", response_model=schemas.Results)
-def results(run_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> object:
+def results(run_id: str, caller: CallerDep, session: SessionDep, context: ContextDep) -> object:
     """Every statistic of each parameter set, the warnings, and the plain-language insights."""
     row = _owned(session, caller, run_id)
-    result = _result(session, settings, row)
+    result = _result(session, context, row)
     stats = result.stats.to_frame().T if result.single else result.stats
     insights = [i.to_dict() for i in result.insights()] if result.single else []
     return {"stats": json_records(stats.reset_index(names="column") if not result.single else stats),
@@ -248,27 +249,27 @@ def results(run_id: str, caller: CallerDep, session: SessionDep, settings: Setti
 
 
 @router.get("/{run_id}/trades", response_model=schemas.Page[dict[str, Any]])
-def trades(run_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+def trades(run_id: str, caller: CallerDep, session: SessionDep, context: ContextDep,
            limit: Limit = 100, offset: Offset = 0) -> object:
     """The trades, in entry order, a page at a time."""
-    frame = _result(session, settings, _owned(session, caller, run_id)).trades
+    frame = _result(session, context, _owned(session, caller, run_id)).trades
     return page(json_records(frame.iloc[offset:offset + limit]), len(frame), limit, offset)
 
 
 @router.get("/{run_id}/orders", response_model=schemas.Page[dict[str, Any]])
-def orders(run_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+def orders(run_id: str, caller: CallerDep, session: SessionDep, context: ContextDep,
            limit: Limit = 100, offset: Offset = 0) -> object:
     """Every order event (fills and refusals), in time order, a page at a time."""
-    frame = _result(session, settings, _owned(session, caller, run_id)).orders
+    frame = _result(session, context, _owned(session, caller, run_id)).orders
     return page(json_records(frame.iloc[offset:offset + limit]), len(frame), limit, offset)
 
 
 @router.get("/{run_id}/equity", response_model=list[schemas.EquityPoint])
-def equity(run_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+def equity(run_id: str, caller: CallerDep, session: SessionDep, context: ContextDep,
            points: Annotated[int, Query(ge=3, le=20_000, description="Most points returned (LTTB).")] = 1000,
            ) -> object:
     """The equity curve, downsampled to ``points`` (its shape kept: every peak and trough that shows)."""
-    result = _result(session, settings, _owned(session, caller, run_id))
+    result = _result(session, context, _owned(session, caller, run_id))
     return equity_points(result, points)
 
 
