@@ -14,7 +14,6 @@ import structlog
 import structlog.testing
 
 from backgrid.data.bars import Bars
-from backgrid.data.store import DataStore
 from backgrid.errors import ProviderUnavailableError, SourceError
 from backgrid.service.jobs.scheduler import (
     Scheduler,
@@ -25,6 +24,7 @@ from backgrid.service.jobs.scheduler import (
     refresh_watched,
 )
 from backgrid.service.settings import Settings
+from backgrid.service.userdata import user_store
 from backgrid.service.store.db import Store, new_id
 from backgrid.service.store.models import Run, Strategy, StrategyVersion, User
 
@@ -187,9 +187,9 @@ def test_new_bars_queue_the_strategies_that_trade_them(tmp_path: Path, store: St
         _old, moved = _strategy(session, ann, "moved", ["AAA"], ["CCC"])  # the newest version trades CCC only
         (bob_pair,) = _strategy(session, bob, "pair", ["BBB", "AAA"])
         (bbb,) = _strategy(session, bob, "bbb", ["BBB"])
-    data = DataStore(tmp_path)
+    data = user_store(tmp_path, ann.id)  # each user watches in their own store
     data.watch("AAA", "1d", "crypto", ttl="1d")
-    data.watch("BBB", "1d", "crypto", ttl="1d")
+    user_store(tmp_path, bob.id).watch("BBB", "1d", "crypto", ttl="1d")
     settings = Settings(home=tmp_path, max_attempts=5)
     vendor = Vendor("crypto", until=10)
     at = _when(10)
@@ -221,8 +221,9 @@ def test_new_bars_queue_the_strategies_that_trade_them(tmp_path: Path, store: St
 
 def test_a_failed_refresh_queues_nothing(tmp_path: Path, store: Store) -> None:
     with store.session() as session:
-        _strategy(session, _user(session, "ann@example.com"), "aaa", ["AAA"])
-    DataStore(tmp_path).watch("AAA", "1d", "crypto", ttl="1d")
+        ann = _user(session, "ann@example.com")
+        _strategy(session, ann, "aaa", ["AAA"])
+    user_store(tmp_path, ann.id).watch("AAA", "1d", "crypto", ttl="1d")
     down = Vendor("crypto", until=10, fail=True)
     assert refresh_watched(Settings(home=tmp_path), store, _when(10), sources={"crypto": down}.__getitem__) == []
     assert _runs(store) == []
@@ -249,8 +250,9 @@ def test_the_embedded_tasks_follow_the_settings(tmp_path: Path) -> None:
 
 def test_the_scheduler_drives_the_refresh(tmp_path: Path, store: Store) -> None:
     with store.session() as session:
-        _strategy(session, _user(session, "ann@example.com"), "aaa", ["AAA"])
-    DataStore(tmp_path).watch("AAA", "1d", "crypto", ttl="1d")
+        ann = _user(session, "ann@example.com")
+        _strategy(session, ann, "aaa", ["AAA"])
+    user_store(tmp_path, ann.id).watch("AAA", "1d", "crypto", ttl="1d")
     vendor = Vendor("crypto", until=3)
     settings = Settings(home=tmp_path, refresh_every_minutes=60 * 24)
     clock = Clock(_when(3))

@@ -23,12 +23,18 @@ def serve_forever(settings: Settings) -> None:
 
     from backgrid.service.app import create_app  # noqa: PLC0415
     from backgrid.service.jobs.pool import WorkerPool  # noqa: PLC0415
+    from backgrid.service.jobs.scheduler import Scheduler, embedded_tasks  # noqa: PLC0415
+    from backgrid.service.logs import configure_logging  # noqa: PLC0415
 
+    configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
     with ExitStack() as stack:
         if settings.executor == "lease" and settings.workers > 0:
             stack.enter_context(WorkerPool(settings, settings.workers, queue="manual"))
             stack.enter_context(WorkerPool(settings, 1, queue="scheduled"))
+        scheduler = Scheduler(settings, app.state.context.store, embedded_tasks(settings))
+        scheduler.start()
+        stack.callback(scheduler.stop)
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
@@ -36,6 +42,9 @@ def work_forever(settings: Settings, *, queue: str, processes: int) -> None:
     """Work ``queue`` with ``processes`` processes until SIGINT or SIGTERM (each finishes its run first)."""
     from backgrid.service.jobs.pool import WorkerPool  # noqa: PLC0415
 
+    from backgrid.service.logs import configure_logging  # noqa: PLC0415
+
+    configure_logging(settings.log_format, settings.log_level)
     if settings.executor == "procrastinate":
         _procrastinate_workers(settings, queue=queue, processes=processes)
         return

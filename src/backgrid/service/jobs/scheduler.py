@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import structlog
 
-from backgrid.data.store import DataStore
 from backgrid.errors import BackgridError, SpecError
 from backgrid.service.digest import send_digests
 from backgrid.service.logs import bound
 from backgrid.service.store.db import new_id, now
 from backgrid.service.store.models import Run, Strategy, StrategyVersion
+from backgrid.service.userdata import user_store, users_with_data
 from backgrid.strategy.document import parse
 
 if TYPE_CHECKING:
@@ -150,8 +150,11 @@ def _symbols(version: StrategyVersion) -> set[str]:
     return set(parse(version.document, source=f"strategy version {version.id}").market.symbols)
 
 
-def enqueue_auto_updates(settings: Settings, store: Store, symbols: Collection[str], at: float) -> list[str]:
+def enqueue_auto_updates(settings: Settings, store: Store, symbols: Collection[str], at: float, *,
+                         user_id: str | None = None) -> list[str]:
     """Queue a backtest of the newest version of each ``auto_update`` strategy that trades one of ``symbols``.
+
+    With ``user_id``, only that user's strategies (the symbols landed in that user's store).
 
     The run goes into the ``scheduled`` queue with the request ``{"document": ..., "options": {}}``, owned by
     the strategy's user. A version that has such a run still queued gets no second one (new data landing
@@ -169,11 +172,11 @@ def enqueue_auto_updates(settings: Settings, store: Store, symbols: Collection[s
             .join(newest, newest.c.strategy_id == Strategy.id)
             .join(StrategyVersion, sa.and_(StrategyVersion.strategy_id == Strategy.id,
                                            StrategyVersion.number == newest.c.number))
-            .where(Strategy.auto_update.is_(True))
+            .where(Strategy.auto_update.is_(True), *(() if user_id is None else (Strategy.user_id == user_id,)))
             .order_by(Strategy.created_at, Strategy.id)).all()
         waiting = set(session.scalars(sa.select(Run.strategy_version_id)
                                       .where(Run.queue == QUEUE, Run.status == "queued")))
-        for user_id, version in versions:
+        for owner, version in versions:
             try:
                 traded = _symbols(version)
             except SpecError as exc:  # a version saved under older rules: its owner sees it when they open it
@@ -182,7 +185,7 @@ def enqueue_auto_updates(settings: Settings, store: Store, symbols: Collection[s
                 continue
             if version.id in waiting or not traded & landed:
                 continue
-            run = Run(id=new_id(), user_id=user_id, kind=KIND, queue=QUEUE, status="queued",
+            run = Run(id=new_id(), user_id=owner, kind=KIND, queue=QUEUE, status="queued",
                       request={"document": version.document, "options": {}}, strategy_version_id=version.id,
                       max_attempts=settings.max_attempts, created_at=at)
             session.add(run)
@@ -194,18 +197,23 @@ def enqueue_auto_updates(settings: Settings, store: Store, symbols: Collection[s
 
 def refresh_watched(settings: Settings, store: Store, at: float, *,
                     sources: Callable[[str], DataSource] | None = None) -> list[str]:
-    """Refresh the home's watched series that are due at ``at``; queue the auto updates of those with new bars.
+    """Refresh each user's watched series that are due at ``at``; queue that user's auto updates of new bars.
 
     ``sources`` makes the data source of a provider name (default: the vendors' registry); a test passes a
     fake. Returns the ids of the runs queued.
     """
-    results = DataStore(settings.home).refresh_watched(datetime.fromtimestamp(at, UTC), sources=sources)
-    for result in results:
-        if result.status == "failed":
-            _log.warning("watched series not refreshed", symbol=result.watch.symbol,
-                         timeframe=result.watch.timeframe.code, provider=result.watch.provider, error=result.error)
-    landed = {r.watch.symbol for r in results if r.status == "refreshed" and r.added > 0}
-    return enqueue_auto_updates(settings, store, landed, at)
+    made = []
+    for user_id in users_with_data(settings.home):
+        results = user_store(settings.home, user_id).refresh_watched(datetime.fromtimestamp(at, UTC),
+                                                                     sources=sources)
+        for result in results:
+            if result.status == "failed":
+                _log.warning("watched series not refreshed", symbol=result.watch.symbol, user_id=user_id,
+                             timeframe=result.watch.timeframe.code, provider=result.watch.provider,
+                             error=result.error)
+        landed = {r.watch.symbol for r in results if r.status == "refreshed" and r.added > 0}
+        made += enqueue_auto_updates(settings, store, landed, at, user_id=user_id)
+    return made
 
 
 def embedded_tasks(settings: Settings, *, sources: Callable[[str], DataSource] | None = None) -> list[Task]:
