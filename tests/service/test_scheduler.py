@@ -24,9 +24,9 @@ from backgrid.service.jobs.scheduler import (
     refresh_watched,
 )
 from backgrid.service.settings import Settings
-from backgrid.service.userdata import user_store
 from backgrid.service.store.db import Store, new_id
 from backgrid.service.store.models import Run, Strategy, StrategyVersion, User
+from backgrid.service.userdata import user_store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -41,7 +41,6 @@ def serve_forever(settings: Settings) -> None:
 def work_forever(settings: Settings, *, queue: str, processes: int) -> None:
     """Work ``queue`` with ``processes`` processes until SIGINT or SIGTERM (each finishes its run first)."""
     from backgrid.service.jobs.pool import WorkerPool  # noqa: PLC0415
-
     from backgrid.service.logs import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.log_format, settings.log_level)
