@@ -22,7 +22,7 @@ from backgrid.service.store.models import Artifact, Run, User
 
 USER = "u" * 32
 #: the users of these tests never log in
-NO_PASSWORD = "-"
+NO_PASSWORD = "-"  # noqa: S105  # not a secret: no test logs in
 #: the PostgreSQL the tests use when it is there
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

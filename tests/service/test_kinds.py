@@ -1,0 +1,126 @@
+"""The kinds, run by a worker on real strategy documents and demo data: summaries, files, errors, cancels."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from backgrid.data.store import DataStore
+from backgrid.service.jobs.kinds import RequestError, error_of
+from backgrid.service.jobs.worker import Worker
+from backgrid.service.settings import Settings
+from backgrid.service.store.db import Store
+from backgrid.service.store.models import Run
+from backgrid.strategy import run
+from backgrid.strategy.document import parse
+from backgrid.strategy.library import load_library
+from backgrid.strategy.market import market_data
+from tests.service.conftest import USER, artifact_rows, insert_run, run_row
+
+
+@pytest.fixture
+def document() -> dict:
+    """sma-cross on DEMO-SPY daily bars, over a short window (a quick run)."""
+    data = load_library("sma-cross").to_dict()
+    data["market"]["start"] = "2020-01-01"
+    return data
+
+
+def _run(store: Store, settings: Settings, kind: str, request: dict) -> object:
+    run_id = insert_run(store, kind=kind, request=request)
+    assert Worker(settings, store=store).run_once()
+    return run_row(store, run_id)
+
+
+def test_backtest_matches_the_library_exactly(store: Store, settings: Settings, document: dict) -> None:
+    row = _run(store, settings, "backtest", {"document": document, "options": {"report": True}})
+    assert row.status == "succeeded", row.error
+    spec = parse(document)
+    expected = run(spec, market_data(spec, DataStore(settings.home / "data" / USER))).stats
+    assert row.summary["stats"]["total_return"] == float(expected["total_return"])
+    assert row.summary["stats"]["trades"] == int(expected["trades"])
+    assert row.summary["bars"] > 100
+    artifacts = artifact_rows(store, row.id)
+    assert [a.name for a in artifacts] == ["equity.csv", "result.npz", "run.json", "strategy.yaml", "tear.html",
+                                           "trades.csv"]
+    for artifact in artifacts:
+        path = settings.artifacts / artifact.path
+        assert artifact.path.startswith(f"{row.id}/attempt-1/")
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == artifact.sha256
+        assert path.stat().st_size == artifact.size
+    assert "<html" in (settings.artifacts / artifacts[4].path).read_text(encoding="utf-8").lower()
+
+
+def test_a_bad_document_fails_at_once_naming_the_path(store: Store, settings: Settings, document: dict) -> None:
+    document["indicators"]["fast"]["params"]["period"] = -3
+    row = _run(store, settings, "backtest", {"document": document})
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.error["code"] == "spec_error"
+    assert any(d["path"].startswith("indicators.fast") for d in row.error["details"]), row.error
+    assert artifact_rows(store, row.id) == []
+
+
+def test_a_malformed_request_fails_naming_the_option(store: Store, settings: Settings, document: dict) -> None:
+    row = _run(store, settings, "sweep", {"document": document, "options": {"sweep": {"fast": []}, "x": 1}})
+    assert (row.status, row.error["code"]) == ("failed", "request_error")
+    assert row.error["details"] == [{"path": "options.x", "message": "not an option of this kind; expected one "
+                                                                      "of sweep, report"}]
+
+
+def test_errors_other_than_bad_input_are_retryable() -> None:
+    assert error_of(RequestError([("kind", "no")]))[1] is False
+    error, retryable = error_of(OSError("disk full"))
+    assert (error, retryable) == ({"error": "disk full", "code": "o_s_error", "details": None}, True)
+
+
+def test_sweep_finds_the_best_set_in_chunks(store: Store, settings: Settings, document: dict) -> None:
+    grid = {"fast": [5, 10, 20], "slow": [50, 100]}
+    row = _run(store, settings, "sweep", {"document": document, "options": {"sweep": grid}})
+    assert row.status == "succeeded", row.error
+    spec = parse(document)
+    stats = run(spec, market_data(spec, DataStore(settings.home / "data" / USER)), grid).stats
+    best = stats["sharpe_ratio"].astype(float).idxmax()
+    assert row.summary["sets"] == 6
+    assert (row.summary["best"]["params"]["fast"], row.summary["best"]["params"]["slow"]) == best
+    assert row.summary["best"]["stats"]["total_return"] == float(stats.loc[best, "total_return"])
+    assert "stats.csv" in [a.name for a in artifact_rows(store, row.id)]
+
+
+def test_optimise_returns_its_trials(store: Store, settings: Settings, document: dict) -> None:
+    options = {"method": "grid", "space": {"fast": [5, 10], "slow": {"low": 50, "high": 70, "step": 10}},
+               "objective": "sharpe"}
+    row = _run(store, settings, "optimise", {"document": document, "options": options})
+    assert row.status == "succeeded", row.error
+    assert row.summary["trials"] == 6
+    assert {tuple(sorted(row.summary["best"]["params"].items()))} <= {
+        (("fast", f), ("slow", s)) for f in (5, 10) for s in (50, 60, 70)}
+    assert {"trials.csv", "best.json", "summary.txt"} <= {a.name for a in artifact_rows(store, row.id)}
+
+
+def test_a_cancelled_sweep_stops_within_a_second(store: Store, settings: Settings, document: dict) -> None:
+    grid = {"fast": [5, 10, 15, 20, 25, 30, 35, 40], "slow": [50, 60, 70, 80, 90, 100, 110, 120, 130, 140]}
+    del document["market"]["start"]  # every bar: a sweep that takes a while
+    run_id = insert_run(store, kind="sweep", request={"document": document, "options": {"sweep": grid}})
+    worker = Worker(settings, store=store)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while run_row(store, run_id).progress < 0.2:  # some chunks done: the sweep is under way
+        assert time.monotonic() < deadline, "the sweep never got going"
+        time.sleep(0.01)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(Run.__table__).values(cancel_requested=True))
+    asked = time.monotonic()
+    thread.join(10)
+    stopped = time.monotonic() - asked
+    row = run_row(store, run_id)
+    assert row.status == "cancelled"
+    assert row.progress < 0.9
+    assert stopped < 1.0
+    assert worker.outcomes["cancelled"] == 1
+    assert not list(Path(settings.artifacts, run_id, "attempt-1").glob("result.npz"))
