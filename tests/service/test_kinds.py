@@ -124,3 +124,22 @@ def test_a_cancelled_sweep_stops_within_a_second(store: Store, settings: Setting
     assert stopped < 1.0
     assert worker.outcomes["cancelled"] == 1
     assert not list(Path(settings.artifacts, run_id, "attempt-1").glob("result.npz"))
+
+
+def test_walkforward_folds(store: Store, settings: Settings, document: dict) -> None:
+    options = {"train": 250, "folds": 3, "space": {"fast": [5, 10], "slow": [50]}, "objective": "sharpe"}
+    row = _run(store, settings, "walkforward", {"document": document, "options": options})
+    assert row.status == "succeeded", row.error
+    assert len(row.summary["folds"]) == 3
+    assert {f["params"]["fast"] for f in row.summary["folds"]} <= {5, 10}
+    assert "total_return" in row.summary["out_of_sample"]
+    assert {"folds.csv", "equity.csv", "trades.csv", "summary.txt"} == {a.name for a in artifact_rows(store, row.id)}
+
+
+def test_robustness_of_a_given_set(store: Store, settings: Settings, document: dict) -> None:
+    options = {"params": {"fast": 10, "slow": 50}, "shuffles": 50, "random": 5, "jitter": 3, "paths": 3}
+    row = _run(store, settings, "robustness", {"document": document, "options": options})
+    assert row.status == "succeeded", row.error
+    assert row.summary["params"] == {"fast": 10, "slow": 50}
+    assert "deflated_sharpe" in row.summary["checks"]
+    assert "report.csv" in {a.name for a in artifact_rows(store, row.id)}

@@ -6,7 +6,12 @@ A request is ``{"document": <strategy document>, "options": {...}}`` (the API no
     sweep      ``{"sweep": {name: [values]}}``: every combination, in chunks; the best set (by Sharpe) is
                written as a backtest is, with stats.csv of every set
     optimise   ``{"method", "trials", "objective", "constraints", "space", "conditions", "seed", "batch"}``
-               as ``backgrid optimize`` takes them; trials.csv, best.json, the best set's strategy.yaml
+               as ``backgrid optimize`` takes them (``space``: ``{name: [choices] | value | {low, high,
+               step, log}}``); trials.csv, best.json, summary.txt; the trials in :attr:`Outcome.trials`
+    walkforward  the search options and ``{"train", "test" | "folds", "gap", "embargo", "anchored"}`` as
+               ``backgrid walkforward`` takes them; folds.csv, equity.csv, trades.csv, summary.txt
+    robustness   the search options (or ``{"params": {...}}``, the set to check) and the counts
+               ``{"shuffles", "random", "jitter", "paths"}`` as ``backgrid robustness``; report.csv
 
 Bad input (a malformed document or request, data or settings that cannot work) fails the run at once
 (:func:`error_of` says it is not retryable); anything else is retried. A kind reports its progress through
@@ -364,34 +369,49 @@ def _trial(result: Any, number: Any, row: pd.Series, metrics: Sequence[str]) -> 
             "state": str(row["state"])}
 
 
-def _optimise(claim: Claim, ctx: JobContext) -> Outcome:
-    import json  # noqa: PLC0415
-
-    from backgrid.optimize import TrialLedger, optimize  # noqa: PLC0415
+def _search(ctx: JobContext, spec: Strategy, options: Mapping[str, Any], data: Any) -> dict[str, Any]:
+    """What :func:`backgrid.optimize.optimize` is given for the search options, with batches of 5 % at most."""
+    from backgrid.optimize import TrialLedger  # noqa: PLC0415
     from backgrid.optimize.evaluate import DocumentTarget  # noqa: PLC0415
-    from backgrid.optimize.search import DEFAULT_MEMORY, value_columns  # noqa: PLC0415
+    from backgrid.optimize.search import DEFAULT_MEMORY  # noqa: PLC0415
 
-    spec = _document(claim.request)
-    options = _options(claim.request, _SEARCH)
     method = options.get("method", "grid")
     space = _space(spec, options.get("space"), options.get("conditions") or [])
-    total = len(space.grid()) if method == "grid" else options.get("trials")
-    data = _data(ctx, spec)
-    search: dict[str, Any] = {"method": method, "trials": options.get("trials"),
+    search: dict[str, Any] = {"method": method, "trials": options.get("trials"), "space": space,
                               "objective": options.get("objective", "sharpe"),
-                              "constraints": options.get("constraints"), "seed": options.get("seed", 0)}
+                              "constraints": options.get("constraints"), "seed": options.get("seed", 0),
+                              "ledger": TrialLedger(f"sqlite:///{ctx.data_store().home / 'ledger.sqlite'}")}
+    total = len(space.grid()) if method == "grid" else options.get("trials")
     if isinstance(total, int) and total > 0:  # else the library names what is wrong with the trials
-        # a batch (one engine call, one progress report) is 5 % of the trials at most
+        # a batch (one engine call, one progress report, one cancel check) is 5 % of the trials at most
         step = math.ceil(total / CHUNKS)
         search["batch"] = options.get("batch") or step
         search["memory"] = min(DEFAULT_MEMORY, int(DocumentTarget(spec).set_bytes(data) * step) + 1)
-    ledger = TrialLedger(f"sqlite:///{ctx.settings.home / 'data' / claim.user_id / 'ledger.sqlite'}")
+    return search
+
+
+def _one_symbol(data: Mapping[str, Bars], kind: str) -> Bars:
+    if len(data) != 1:
+        raise RequestError([("document.market.symbols", f"a {kind} trades one symbol, got {', '.join(data)}")])
+    return next(iter(data.values()))
+
+
+def _optimise(claim: Claim, ctx: JobContext) -> Outcome:
+    import json  # noqa: PLC0415
+
+    from backgrid.optimize import optimize  # noqa: PLC0415
+    from backgrid.optimize.search import value_columns  # noqa: PLC0415
+
+    spec = _document(claim.request)
+    options = _options(claim.request, _SEARCH)
+    data = _data(ctx, spec)
+    search = _search(ctx, spec, options, data)
+    method = search["method"]
 
     def report(done: int, of: int) -> None:
         ctx.progress(0.05 + 0.9 * done / max(of, 1), f"{done:,} of {of:,} trials")
 
-    result = optimize(spec, data, space=space, study=ctx.folder / "study", resume=False, ledger=ledger,
-                      progress=report, **search)
+    result = optimize(spec, data, study=ctx.folder / "study", resume=False, progress=report, **search)
     skip = {*result.params, *value_columns(len(result.objectives)), "feasible", "state"}
     metrics = [str(c) for c in result.trials.columns if c not in skip]
     trials = [_trial(result, number, row, metrics) for number, row in result.trials.iterrows()]
@@ -409,5 +429,95 @@ def _optimise(claim: Claim, ctx: JobContext) -> Outcome:
     return Outcome(summary, files, trials)
 
 
+# --- walkforward and robustness ---------------------------------------------------------------------------------
+
+_FOLDS = ["train", "test", "folds", "gap", "embargo", "anchored"]
+
+
+def _walkforward(claim: Claim, ctx: JobContext) -> Outcome:
+    from backgrid.data.bars import Bars  # noqa: PLC0415
+    from backgrid.optimize import walk_forward  # noqa: PLC0415
+    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
+    from backgrid.strategy.document import parse  # noqa: PLC0415
+
+    spec = _document(claim.request)
+    options = _options(claim.request, [*_SEARCH, *_FOLDS])
+    if "train" not in options or ("test" in options) == ("folds" in options):
+        raise RequestError([("options", "expected train, and one of test (a window) or folds (a count)")])
+    objective = options.get("objective", "sharpe")
+    if not isinstance(objective, str):
+        raise RequestError([("options.objective", "a walk-forward measures one objective in and out of sample")])
+    bars = _one_symbol(_data(ctx, spec), "walk-forward")
+    document = spec.to_dict()
+    window = [document["market"].pop(key) for key in ("start", "end", "period") if key in document["market"]]
+    if window:  # the folds cut the document's window: a fold's run must not cut it again
+        windowed = compile_strategy(spec, bars).data
+        if isinstance(windowed, Bars):  # one symbol in, one symbol's bars out
+            bars = windowed
+        spec = parse(document, source="document (its window cut into folds)")
+    search = _search(ctx, spec, options, bars)
+    for name in ("batch", "memory"):  # each fold's search is small: its own batches
+        search.pop(name, None)
+    search["objective"] = objective
+    cut = {name: options[name] for name in _FOLDS if name in options}
+
+    def report(done: int, of: int) -> None:
+        ctx.progress(0.05 + 0.9 * done / max(of, 1), f"{done:,} of {of:,} folds")
+
+    result = walk_forward(spec, bars, progress=report, **cut, **search)
+    files = [ctx.folder / name for name in ("folds.csv", "equity.csv", "trades.csv", "summary.txt")]
+    result.folds.to_csv(files[0])
+    result.equity.to_csv(files[1])
+    result.trades.to_csv(files[2], index=False)
+    files[3].write_text(result.summary() + "\n", encoding="utf-8")
+    folds = [{"fold": _json(number), **{k: str(row[k]) for k in ("train_start", "train_end", "test_start",
+                                                                   "test_end")},
+              "params": {name: _json(row[name]) for name in result.params},
+              **{k: _json(row[k]) for k in ("is_value", "oos_value", "degradation", "trades")}}
+             for number, row in result.folds.iterrows()]
+    summary = {"objective": result.objective, "efficiency": _json(result.efficiency), "folds": folds,
+               "out_of_sample": _stats(result.stats), "text": result.summary()}
+    return Outcome(summary, files)
+
+
+_CHECKS = {"shuffles": 10_000, "random": 500, "jitter": 50, "paths": 50}
+
+
+def _robustness(claim: Claim, ctx: JobContext) -> Outcome:
+    from backgrid.optimize import optimize  # noqa: PLC0415
+    from backgrid.robustness import report  # noqa: PLC0415
+
+    spec = _document(claim.request)
+    options = _options(claim.request, [*_SEARCH, *_CHECKS, "params"])
+    bars = _one_symbol(_data(ctx, spec), "robustness check")
+    search = _search(ctx, spec, options, bars)
+    params = options.get("params")
+    if params is not None and not isinstance(params, dict):
+        found_type = type(params).__name__
+        raise RequestError([("options.params", f"expected an object of parameter values, got {found_type}")])
+    found = None
+    if params is None:
+
+        def searched(done: int, of: int) -> None:
+            ctx.progress(0.05 + 0.45 * done / max(of, 1), f"{done:,} of {of:,} trials")
+
+        found = optimize(spec, bars, progress=searched, **search)
+    ctx.progress(0.5, "robustness checks")
+    counts = {name: options.get(name, default) for name, default in _CHECKS.items()}
+    checked = report(spec, bars, params=params, search=found, shuffles=counts["shuffles"],
+                     random_runs=counts["random"], jitter_sets=counts["jitter"], paths=counts["paths"],
+                     seed=search["seed"], ledger=search["ledger"])
+    frame = checked.to_frame()
+    files = [ctx.folder / "report.csv", ctx.folder / "summary.txt"]
+    frame.to_csv(files[0], index=False)
+    files[1].write_text(checked.summary() + "\n", encoding="utf-8")
+    summary = {"params": {k: _json(v) for k, v in checked.params.items()},
+               "checks": {name: {k: _json(v) for k, v in figures.items()}
+                          for name, figures in checked.sections.items()},
+               "text": checked.summary()}
+    return Outcome(summary, files)
+
+
 #: the kinds, by the name a run's ``kind`` holds
-KINDS: dict[str, Kind] = {"backtest": _backtest, "sweep": _sweep, "optimise": _optimise}
+KINDS: dict[str, Kind] = {"backtest": _backtest, "sweep": _sweep, "optimise": _optimise,
+                          "walkforward": _walkforward, "robustness": _robustness}
