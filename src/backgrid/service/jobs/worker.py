@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import socket
@@ -20,12 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import sqlalchemy as sa
+
 from backgrid.service.jobs import kinds, lease
 from backgrid.service.jobs.artifacts import attempt_folder, describe
 from backgrid.service.jobs.kinds import Cancelled, JobContext, Outcome, error_of
 from backgrid.service.jobs.lease import Claim, LeaseLost
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
+from backgrid.service.store.models import QUEUES
 
 __all__ = ["Execute", "Stop", "Worker", "main"]
 
@@ -94,15 +98,18 @@ class Worker:
     def run(self, stop: Stop) -> None:
         """Claim and run until ``stop`` is set; idle, wait with a backoff and reap expired runs now and then."""
         wait = FIRST_POLL
-        reaped_at = 0.0
+        reaped_at = -math.inf
         while not stop.is_set():
-            if self.run_once():
-                wait = FIRST_POLL
-                continue
-            if time.monotonic() - reaped_at > self.settings.lease_seconds:
-                reaped_at = time.monotonic()
-                if count := lease.reap(self.store):
-                    log.warning("sent %d run(s) whose leases expired to the dead letter", count)
+            try:
+                if time.monotonic() - reaped_at > self.settings.lease_seconds:
+                    reaped_at = time.monotonic()
+                    if count := lease.reap(self.store):
+                        log.warning("sent %d run(s) whose leases expired to the dead letter", count)
+                if self.run_once():
+                    wait = FIRST_POLL
+                    continue
+            except sa.exc.SQLAlchemyError:  # the store is unreachable or busy: wait, as an idle worker does
+                log.exception("worker %s could not reach the store", self.name)
             stop.wait(wait)
             wait = min(wait * 2, self.settings.poll_seconds)
 
@@ -113,6 +120,7 @@ class Worker:
         beat.start()
         try:
             outcome = self.execute(claim, ctx)
+            artifacts = describe(outcome.files, self.settings.artifacts)
         except Cancelled:
             self._ended(claim, "cancelled" if lease.cancelled(self.store, claim) else "fenced")
             return
@@ -130,7 +138,6 @@ class Worker:
             return
         finally:
             beat.stopped.set()
-        artifacts = describe(outcome.files, self.settings.artifacts)
         held = lease.complete(self.store, claim, summary=outcome.summary, artifacts=artifacts)
         self._ended(claim, "succeeded" if held else "fenced")
 
@@ -146,7 +153,7 @@ class Worker:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a worker until SIGTERM or Ctrl-C (``--once``: run one claimable run, if any, and exit)."""
     parser = argparse.ArgumentParser(prog="backgrid worker", description=__doc__.splitlines()[0])
-    parser.add_argument("--queue", default="manual", help="the queue to take runs from (manual, scheduled)")
+    parser.add_argument("--queue", default="manual", choices=QUEUES, help="the queue to take runs from")
     parser.add_argument("--name", default=None, help="the worker's name in the runs it claims (host:pid)")
     parser.add_argument("--once", action="store_true", help="run one claimable run, if any, and exit")
     args = parser.parse_args(argv)
