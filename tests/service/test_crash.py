@@ -23,7 +23,7 @@ from tests.service.conftest import artifact_rows, insert_run, run_row, sleepy, s
 pytestmark = pytest.mark.slow
 
 RUNS = 100
-KILLS = 40
+KILLS = 25
 
 
 def _running_pids(store: Store) -> set[int]:

@@ -6,12 +6,14 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from backgrid.service.jobs.kinds import JobContext, Outcome
 from backgrid.service.jobs.lease import Claim
 from backgrid.service.jobs.worker import Worker, main
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
+from backgrid.service.store.models import Run
 from tests.service.conftest import artifact_rows, insert_run, run_row, sleepy, stall
 
 
@@ -28,6 +30,31 @@ def broken(claim: Claim, ctx: JobContext) -> Outcome:
     del ctx  # the kind's signature; it fails before any work
     msg = f"attempt {claim.attempt} ran out of disk"
     raise OSError(msg)
+
+
+def spinning(claim: Claim, ctx: JobContext) -> Outcome:
+    """Checks in every 10 ms without progress (nothing to store: only the heartbeat sees a cancel) for 20 s."""
+    for _ in range(2000):
+        time.sleep(0.01)
+        ctx.progress(0.0)
+    return sleepy(claim, ctx)
+
+
+def test_the_heartbeat_sees_a_cancel_within_a_second(store: Store, settings: Settings) -> None:
+    run_id = insert_run(store, kind="fake")
+    worker = Worker(settings, execute=spinning, store=store)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    while run_row(store, run_id).status != "running":
+        time.sleep(0.005)
+    time.sleep(0.3)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(Run.__table__).values(cancel_requested=True))
+    asked = time.monotonic()
+    thread.join(10)
+    assert time.monotonic() - asked < 1.0
+    assert run_row(store, run_id).status == "cancelled"
+    assert worker.outcomes == {"cancelled": 1}
 
 
 def test_the_loop_runs_every_queued_run_then_idles(store: Store, settings: Settings) -> None:

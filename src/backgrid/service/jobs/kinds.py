@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "Cancelled", "JobContext", "Outcome", "RequestError", "error_of", "execute"]
 
 #: the smallest step of progress stored (a little under the 5 % of their work the kinds report at, which
-#: maps to 4.5 % of the run's progress), and the longest wait between two stores (seconds)
+#: is 4.25 % of the run's progress or more), and the longest wait between two stores (seconds)
 PROGRESS_STEP = 0.04
 PROGRESS_SECONDS = 0.5
 #: chunks a sweep is cut into: one progress report (and one cancel check) per chunk
@@ -299,8 +299,8 @@ def _sweep(claim: Claim, ctx: JobContext) -> Outcome:
         frame = stats.to_frame().T if isinstance(stats, pd.Series) else stats
         frames.append(frame.set_axis(range(part.start, part.stop)))
         done = part.stop / len(sets)
-        ctx.progress(0.05 + 0.9 * done, f"{part.stop:,} of {len(sets):,} parameter sets "
-                                        f"({time.monotonic() - started:.1f} s)")
+        ctx.progress(0.05 + 0.85 * done, f"{part.stop:,} of {len(sets):,} parameter sets "
+                                         f"({time.monotonic() - started:.1f} s)")
     table = pd.concat(frames)
     names = list(grid)
     table.insert(0, "set", range(len(sets)))
@@ -314,7 +314,7 @@ def _sweep(claim: Claim, ctx: JobContext) -> Outcome:
         if param["param"] in chosen:
             param["default"] = chosen[param["param"]]
     best_spec = parse(document, source="document (the best parameter set)")
-    ctx.progress(0.9, "writing the best set's files")
+    ctx.progress(0.9, "running the best set and writing its files")
     compiled = compile_strategy(best_spec, data)
     result = compiled.run()
     stats_file = ctx.folder / "stats.csv"
