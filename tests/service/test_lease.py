@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -159,3 +160,21 @@ def test_reap_sends_exhausted_expired_runs_to_the_dead_letter(store: Store) -> N
     assert (dead.status, dead.error["code"]) == ("dead", "lease_expired")
     assert dead.error["details"]["previous"]["error"] == "earlier"
     assert run_row(store, exhausted).status == "dead"
+
+
+def test_concurrent_claims_take_each_run_once(store: Store) -> None:
+    runs = {insert_run(store) for _ in range(60)}
+    taken: list[list[str]] = [[] for _ in range(4)]
+
+    def take(mine: list[str]) -> None:
+        while (claim := lease.claim(store, queue="manual", worker="w", lease_seconds=30)) is not None:
+            mine.append(claim.run_id)
+
+    threads = [threading.Thread(target=take, args=(mine,)) for mine in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    claimed = [run_id for mine in taken for run_id in mine]
+    assert sorted(claimed) == sorted(runs)
+    assert {run_row(store, run_id).attempts for run_id in runs} == {1}

@@ -132,3 +132,12 @@ def test_main_runs_one(store: Store, settings: Settings, monkeypatch: pytest.Mon
     assert main(["--queue", "scheduled", "--once", "--name", "cli"]) == 0
     row = run_row(store, run_id)
     assert (row.status, row.worker) == ("failed", "cli")
+
+
+def test_the_worker_on_postgresql(postgres_store: Store, settings: Settings) -> None:
+    run_id = insert_run(postgres_store, kind="fake", request={"seconds": 0.01})
+    worker = Worker(settings, execute=sleepy, store=postgres_store, name="pg")
+    assert worker.run_once()
+    row = run_row(postgres_store, run_id)
+    assert (row.status, row.worker, row.summary["attempt"]) == ("succeeded", "pg", 1)
+    assert len(artifact_rows(postgres_store, run_id)) == 2
