@@ -16,6 +16,7 @@ serialises claims.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -64,6 +65,39 @@ def _fence(run: Claim) -> sa.ColumnElement[bool]:
     return sa.and_(_RUNS.c.id == run.run_id, _RUNS.c.attempts == run.attempt, _RUNS.c.status == "running")
 
 
+def _bound_fence() -> sa.ColumnElement[bool]:
+    """The fence with the run and its attempt as parameters (``run_id``, ``attempt``), for a statement built once."""
+    return sa.and_(_RUNS.c.id == sa.bindparam("run_id"), _RUNS.c.attempts == sa.bindparam("attempt"),
+                   _RUNS.c.status == "running")
+
+
+# The hot statements (claim, heartbeat, completion) are built once per shape with bound parameters: building
+# SQLAlchemy expressions for every call cost more than running them on SQLite.
+
+@functools.cache
+def _claim_statement(dialect: str, *, by_id: bool) -> sa.Update:
+    at: sa.BindParameter[float] = sa.bindparam("at", type_=sa.Float)
+    claimable = sa.or_(
+        sa.and_(_RUNS.c.status == "queued", _RUNS.c.not_before <= at),
+        sa.and_(_RUNS.c.status == "running", _RUNS.c.lease_expires_at < at,
+                _RUNS.c.attempts < _RUNS.c.max_attempts),
+    )
+    pick = sa.select(_RUNS.c.id).where(_RUNS.c.queue == sa.bindparam("of_queue"), claimable)
+    if by_id:
+        pick = pick.where(_RUNS.c.id == sa.bindparam("run_id"))
+    pick = pick.order_by(_RUNS.c.priority.desc(), _RUNS.c.created_at).limit(1)
+    if dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        sa.update(_RUNS)
+        .where(_RUNS.c.id == pick.scalar_subquery())
+        .values(status="running", attempts=_RUNS.c.attempts + 1, worker=sa.bindparam("by_worker"),
+                lease_expires_at=sa.bindparam("expires"), heartbeat_at=at,
+                started_at=sa.func.coalesce(_RUNS.c.started_at, at))
+        .returning(_RUNS.c.id, _RUNS.c.attempts, _RUNS.c.kind, _RUNS.c.request, _RUNS.c.user_id, _RUNS.c.parent_id)
+    )
+
+
 def claim(store: Store, *, queue: str, worker: str, lease_seconds: float, run_id: str | None = None) -> Claim | None:
     """Claim the best claimable run of ``queue`` (or exactly ``run_id`` when it is claimable), or ``None``.
 
@@ -71,26 +105,10 @@ def claim(store: Store, *, queue: str, worker: str, lease_seconds: float, run_id
     left. The claim holds the run for ``lease_seconds`` unless renewed.
     """
     at = now()
-    claimable = sa.or_(
-        sa.and_(_RUNS.c.status == "queued", _RUNS.c.not_before <= at),
-        sa.and_(_RUNS.c.status == "running", _RUNS.c.lease_expires_at < at,
-                _RUNS.c.attempts < _RUNS.c.max_attempts),
-    )
-    pick = sa.select(_RUNS.c.id).where(_RUNS.c.queue == queue, claimable)
-    if run_id is not None:
-        pick = pick.where(_RUNS.c.id == run_id)
-    pick = pick.order_by(_RUNS.c.priority.desc(), _RUNS.c.created_at).limit(1)
-    if store.dialect == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    statement = (
-        sa.update(_RUNS)
-        .where(_RUNS.c.id == pick.scalar_subquery())
-        .values(status="running", attempts=_RUNS.c.attempts + 1, worker=worker, lease_expires_at=at + lease_seconds,
-                heartbeat_at=at, started_at=sa.func.coalesce(_RUNS.c.started_at, at))
-        .returning(_RUNS.c.id, _RUNS.c.attempts, _RUNS.c.kind, _RUNS.c.request, _RUNS.c.user_id, _RUNS.c.parent_id)
-    )
+    statement = _claim_statement(store.dialect, by_id=run_id is not None)
     with store.engine.begin() as conn:
-        row = conn.execute(statement).first()
+        row = conn.execute(statement, {"at": at, "of_queue": queue, "run_id": run_id, "by_worker": worker,
+                                       "expires": at + lease_seconds}).first()
     if row is None:
         return None
     return Claim(run_id=row.id, attempt=row.attempts, kind=row.kind, request=dict(row.request or {}),
@@ -120,23 +138,28 @@ def reap(store: Store) -> int:
     return reaped
 
 
+@functools.cache
+def _renew_statement(*, with_progress: bool) -> sa.Update:
+    values: dict[str, Any] = {"lease_expires_at": sa.bindparam("expires"), "heartbeat_at": sa.bindparam("at")}
+    if with_progress:
+        values |= {"progress": sa.bindparam("fraction"), "eta_seconds": sa.bindparam("eta"),
+                   "message": sa.func.coalesce(sa.bindparam("text", type_=sa.String), _RUNS.c.message)}
+    return sa.update(_RUNS).where(_bound_fence()).values(**values).returning(_RUNS.c.cancel_requested)
+
+
 def renew(store: Store, run: Claim, *, lease_seconds: float, progress: float | None = None,
           message: str | None = None, eta_seconds: float | None = None) -> bool:
-    """Extend the lease (and store the progress given); whether a cancel was requested.
+    """Extend the lease (and store the progress given, with its message and ETA); whether a cancel was requested.
 
     Raises:
         LeaseLost: the attempt no longer holds the run (another attempt claimed it, or it ended).
     """
     at = now()
-    values: dict[str, Any] = {"lease_expires_at": at + lease_seconds, "heartbeat_at": at}
-    if progress is not None:
-        values["progress"] = min(max(float(progress), 0.0), 1.0)
-        values["eta_seconds"] = eta_seconds
-    if message is not None:
-        values["message"] = message[:500]
+    given = {"run_id": run.run_id, "attempt": run.attempt, "at": at, "expires": at + lease_seconds,
+             "fraction": None if progress is None else min(max(float(progress), 0.0), 1.0), "eta": eta_seconds,
+             "text": None if message is None else message[:500]}
     with store.engine.begin() as conn:
-        row = conn.execute(sa.update(_RUNS).where(_fence(run)).values(**values)
-                           .returning(_RUNS.c.cancel_requested)).first()
+        row = conn.execute(_renew_statement(with_progress=progress is not None), given).first()
         if row is not None:
             return bool(row.cancel_requested)
         found = conn.execute(sa.select(_RUNS.c.status, _RUNS.c.attempts).where(_RUNS.c.id == run.run_id)).first()
@@ -147,6 +170,13 @@ def renew(store: Store, run: Claim, *, lease_seconds: float, progress: float | N
     raise LeaseLost(msg)
 
 
+@functools.cache
+def _complete_statement() -> sa.Update:
+    return (sa.update(_RUNS).where(_bound_fence())
+            .values(status="succeeded", progress=1.0, message="", eta_seconds=0.0, finished_at=sa.bindparam("at"),
+                    summary=sa.bindparam("the_summary"), error=None, lease_expires_at=None))
+
+
 def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts: Sequence[ArtifactFile]) -> bool:
     """Mark the run succeeded with ``summary`` and publish ``artifacts``, in one transaction; whether it held.
 
@@ -154,9 +184,8 @@ def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts:
     """
     at = now()
     with store.engine.begin() as conn:
-        done = conn.execute(sa.update(_RUNS).where(_fence(run))
-                            .values(status="succeeded", progress=1.0, message="", eta_seconds=0.0, finished_at=at,
-                                    summary=dict(summary), error=None, lease_expires_at=None))
+        done = conn.execute(_complete_statement(), {"run_id": run.run_id, "attempt": run.attempt, "at": at,
+                                                    "the_summary": dict(summary)})
         if done.rowcount != 1:
             return False
         if artifacts:
