@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
+import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Self
@@ -27,14 +30,30 @@ log = logging.getLogger(__name__)
 
 #: how often the supervisor looks for dead processes (seconds)
 SUPERVISE_SECONDS = 0.05
+#: a process that dies younger than this (seconds) is restarted after a backoff that doubles, up to
+#: ``MAX_RESTART_DELAY``: a worker that cannot start (a bad setting, an unreachable store) does not spin
+YOUNG_SECONDS = 0.5
+MAX_RESTART_DELAY = 5.0
 #: how long stop waits for a worker to finish its run before terminating it (seconds)
 STOP_SECONDS = 10.0
 
 
 def _serve(settings: Settings, queue: str, execute: Execute, stop: Any) -> None:
     """A worker process's life: one store, runs until ``stop`` is set."""
+    # Ctrl-C reaches the whole process group: the pool's owner stops the workers between runs, not mid-run
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     Worker(settings, queue=queue, execute=execute).run(stop)
+
+
+@dataclass
+class _Slot:
+    """One worker's place in the pool: its process now, when it started, and the backoff of its restarts."""
+
+    process: BaseProcess
+    born: float
+    backoff: float = 0.0
+    restart_at: float | None = None  # set when the process is found dead: when to start the next one
 
 
 class WorkerPool:
@@ -54,7 +73,7 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._stopping = threading.Event()
-        self._workers: list[BaseProcess] = []
+        self._slots: list[_Slot] = []
         self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
 
@@ -62,7 +81,7 @@ class WorkerPool:
     def pids(self) -> list[int]:
         """The process ids of the workers alive now."""
         with self._lock:
-            return [p.pid for p in self._workers if p.pid is not None and p.is_alive()]
+            return [s.process.pid for s in self._slots if s.process.pid is not None and s.process.is_alive()]
 
     def start(self) -> Self:
         """Start the processes and their supervisor."""
@@ -70,7 +89,7 @@ class WorkerPool:
             msg = "the pool is already started"
             raise RuntimeError(msg)
         with self._lock:
-            self._workers = [self._spawn() for _ in range(self.processes)]
+            self._slots = [_Slot(self._spawn(), time.monotonic()) for _ in range(self.processes)]
         self._supervisor = threading.Thread(target=self._supervise, name="worker-pool", daemon=True)
         self._supervisor.start()
         return self
@@ -81,12 +100,12 @@ class WorkerPool:
         self._stop.set()
         if self._supervisor is not None:
             self._supervisor.join()
-        for process in self._workers:
-            process.join(timeout)
-            if process.is_alive():
-                log.warning("worker %s did not stop in %.0f s; terminating it", process.pid, timeout)
-                process.terminate()
-                process.join()
+        for slot in self._slots:
+            slot.process.join(timeout)
+            if slot.process.is_alive():
+                log.warning("worker %s did not stop in %.0f s; terminating it", slot.process.pid, timeout)
+                slot.process.terminate()
+                slot.process.join()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -104,10 +123,22 @@ class WorkerPool:
     def _supervise(self) -> None:
         while not self._stopping.wait(SUPERVISE_SECONDS):
             with self._lock:
-                for position, process in enumerate(self._workers):
-                    if process.is_alive() or self._stopping.is_set():
-                        continue
-                    log.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
-                    process.join()
-                    self._workers[position] = self._spawn()
-                    self.restarts += 1
+                for slot in self._slots:
+                    if not self._stopping.is_set() and not slot.process.is_alive():
+                        self._replace(slot)
+
+    def _replace(self, slot: _Slot) -> None:
+        """Start another process in a dead one's slot: at once, or after the backoff if it died young."""
+        at = time.monotonic()
+        if slot.restart_at is None:  # just found dead
+            lived = at - slot.born
+            slot.process.join()
+            log.warning("worker %s exited with %s after %.1f s; starting another", slot.process.pid,
+                        slot.process.exitcode, lived)
+            young = lived < YOUNG_SECONDS
+            slot.backoff = min(max(slot.backoff * 2, SUPERVISE_SECONDS), MAX_RESTART_DELAY) if young else 0.0
+            slot.restart_at = at + slot.backoff
+        if at < slot.restart_at:
+            return
+        slot.process, slot.born, slot.restart_at = self._spawn(), at, None
+        self.restarts += 1
