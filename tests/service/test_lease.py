@@ -178,3 +178,17 @@ def test_concurrent_claims_take_each_run_once(store: Store) -> None:
     claimed = [run_id for mine in taken for run_id in mine]
     assert sorted(claimed) == sorted(runs)
     assert {run_row(store, run_id).attempts for run_id in runs} == {1}
+
+
+def test_a_run_the_api_cancelled_outright_reads_as_a_cancel(store: Store) -> None:
+    run_id = insert_run(store)
+    claim = _claim(store)
+    assert claim is not None
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(Run.__table__).values(status="cancelled", finished_at=123.0))
+    assert lease.renew(store, claim, lease_seconds=30) is True
+    assert lease.complete(store, claim, summary={}, artifacts=[ARTIFACT]) is False
+    assert lease.cancelled(store, claim) is True
+    row = run_row(store, run_id)
+    assert (row.status, row.finished_at) == ("cancelled", 123.0)
+    assert artifact_rows(store, run_id) == []

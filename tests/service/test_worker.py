@@ -141,3 +141,20 @@ def test_the_worker_on_postgresql(postgres_store: Store, settings: Settings) -> 
     row = run_row(postgres_store, run_id)
     assert (row.status, row.worker, row.summary["attempt"]) == ("succeeded", "pg", 1)
     assert len(artifact_rows(postgres_store, run_id)) == 2
+
+
+def test_a_run_taken_over_stops_its_old_attempt(store: Store, settings: Settings) -> None:
+    run_id = insert_run(store, kind="fake")
+    worker = Worker(settings, execute=spinning, store=store)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    while run_row(store, run_id).status != "running":
+        time.sleep(0.005)
+    with store.engine.begin() as conn:  # as another worker's claim of an expired lease does
+        conn.execute(sa.update(Run.__table__).values(attempts=Run.__table__.c.attempts + 1, worker="other"))
+    taken = time.monotonic()
+    thread.join(10)
+    assert time.monotonic() - taken < 1.0
+    assert worker.outcomes == {"lost": 1}
+    row = run_row(store, run_id)
+    assert (row.status, row.worker, row.summary) == ("running", "other", None)
