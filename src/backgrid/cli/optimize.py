@@ -390,24 +390,12 @@ def _length(text: str) -> int | str:
 
 
 def _fold_data(spec: Strategy, data: Mapping[str, Bars]) -> tuple[Strategy, Bars]:
-    """The one symbol's bars in the strategy's window (--from/--to, market.period), and the strategy without it.
-
-    The folds cut that window; a fold's run must not cut it again.
-    """
-    from backgrid.data.bars import Bars  # noqa: PLC0415
-    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
-    from backgrid.strategy.document import parse  # noqa: PLC0415
+    """The one symbol's bars in the strategy's window (--from/--to, market.period), and the strategy without it."""
+    from backgrid.strategy.compiler import without_window  # noqa: PLC0415
 
     if len(data) != 1:
         _refuse("--symbol", f"a walk-forward trades one symbol, got {', '.join(data)}")
-    bars = next(iter(data.values()))
-    document = spec.to_dict()
-    window = {key: document["market"].pop(key) for key in ("start", "end", "period") if key in document["market"]}
-    if not window:
-        return spec, bars
-    windowed = compile_strategy(spec, bars).data
-    assert isinstance(windowed, Bars)  # noqa: S101  # one symbol in, one symbol's bars out
-    return parse(document, source=f"{spec.name} (its window cut into folds)"), windowed
+    return without_window(spec, next(iter(data.values())))
 
 
 def _when(value: pd.Timestamp) -> str:

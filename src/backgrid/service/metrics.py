@@ -126,9 +126,9 @@ class Metrics:
         with store.session() as session:
             rows = session.execute(query).all()
         for kind, status, started, finished in rows:
-            self.observe_job(kind, status, float(finished) - float(started))
-        if rows:
-            self._finished_after = float(rows[-1].finished_at)
+            if started is not None and finished is not None:  # both are, by the query; the columns may be null
+                self.observe_job(kind, status, finished - started)
+                self._finished_after = finished
         return len(rows)
 
     def observe_job(self, kind: str, status: str, seconds: float) -> None:

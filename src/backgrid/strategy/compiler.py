@@ -363,3 +363,17 @@ def run(strategy: Strategy, data: Bars | MultiBars | Mapping[str, Bars],
         sweep: Mapping[str, Sequence[Any]] | None = None) -> Result:
     """Compile ``strategy`` on ``data`` and run the engine (see :func:`compile_strategy`)."""
     return compile_strategy(strategy, data, sweep).run()
+
+
+def without_window(strategy: Strategy, bars: Bars) -> tuple[Strategy, Bars]:
+    """The bars in the strategy's window (``market.start``/``end``/``period``) and the strategy without it.
+
+    A walk-forward cuts that window into folds, so a fold's run must not cut it again.
+    """
+    from backgrid.strategy.document import parse  # noqa: PLC0415  # document imports this module
+
+    document = strategy.to_dict()
+    window = {key: document["market"].pop(key) for key in ("start", "end", "period") if key in document["market"]}
+    if not window:
+        return strategy, bars
+    return parse(document, source=f"{strategy.name} (its window cut into folds)"), _window(strategy, bars)

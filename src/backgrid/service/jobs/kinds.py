@@ -40,6 +40,7 @@ from backgrid.errors import (
     SpecError,
 )
 from backgrid.service.jobs.lease import Claim, LeaseLost, renew
+from backgrid.service.userdata import user_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,10 +102,8 @@ class JobContext:
         self._lost: LeaseLost | None = None
 
     def data_store(self) -> DataStore:
-        """The user's market-data store (``<home>/data/<user_id>``)."""
-        from backgrid.data.store import DataStore  # noqa: PLC0415
-
-        return DataStore(self.settings.home / "data" / self.claim.user_id)
+        """The user's market-data store (see ``service.userdata``)."""
+        return user_store(self.settings.home, self.claim.user_id)
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report ``fraction`` (0 to 1) of the work done; stored every ~5 % or 0.5 s at most, with an ETA.
@@ -436,10 +435,8 @@ _FOLDS = ["train", "test", "folds", "gap", "embargo", "anchored"]
 
 
 def _walkforward(claim: Claim, ctx: JobContext) -> Outcome:
-    from backgrid.data.bars import Bars  # noqa: PLC0415
     from backgrid.optimize import walk_forward  # noqa: PLC0415
-    from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
-    from backgrid.strategy.document import parse  # noqa: PLC0415
+    from backgrid.strategy.compiler import without_window  # noqa: PLC0415
 
     spec = _document(claim.request)
     options = _options(claim.request, [*_SEARCH, *_FOLDS])
@@ -448,14 +445,7 @@ def _walkforward(claim: Claim, ctx: JobContext) -> Outcome:
     objective = options.get("objective", "sharpe")
     if not isinstance(objective, str):
         raise RequestError([("options.objective", "a walk-forward measures one objective in and out of sample")])
-    bars = _one_symbol(_data(ctx, spec), "walk-forward")
-    document = spec.to_dict()
-    window = [document["market"].pop(key) for key in ("start", "end", "period") if key in document["market"]]
-    if window:  # the folds cut the document's window: a fold's run must not cut it again
-        windowed = compile_strategy(spec, bars).data
-        if isinstance(windowed, Bars):  # one symbol in, one symbol's bars out
-            bars = windowed
-        spec = parse(document, source="document (its window cut into folds)")
+    spec, bars = without_window(spec, _one_symbol(_data(ctx, spec), "walk-forward"))
     search = _search(ctx, spec, options, bars)
     for name in ("batch", "memory"):  # each fold's search is small: its own batches
         search.pop(name, None)
