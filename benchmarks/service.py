@@ -47,8 +47,9 @@ def _start(home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BACKGRID_HOME": str(home), "BACKGRID_WORKERS": str(WORKERS),
            "BACKGRID_PORT": str(PORT), "BACKGRID_TIERS": json.dumps({**tiers, "pro": tiers["free"]}),
            "BACKGRID_LOG_LEVEL": "warning"}
+    log = (home / "serve.log").open("wb")  # a pipe nobody reads would fill and stall the server
     process = subprocess.Popen([sys.executable, "-m", "backgrid", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -57,7 +58,7 @@ def _start(home: Path) -> subprocess.Popen[bytes]:
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(process.stderr.read().decode() if process.stderr else "serve did not start")
+    raise RuntimeError((home / "serve.log").read_text()[-3000:])
 
 
 def _wait(client: httpx.Client, ids: list[str], timeout: float = 600) -> None:
@@ -146,9 +147,12 @@ def run(rows: int = 1000, repeat: int = 1) -> None:  # noqa: ARG001  # one pass:
                 last = client.get("/api/v1/runs", params={"limit": 1}).json()["items"][0]["id"]
                 reads = s2(last)
                 events = s3(client)
+        except Exception:
+            print((Path(home) / "serve.log").read_text()[-3000:], file=sys.stderr)
+            raise
         finally:
             process.terminate()
-            process.wait(30)
+            process.wait(60)
     print(f"service over loopback ({WORKERS} workers, SQLite, {os.cpu_count()} cores)")
     print(f"S1 {one['jobs']:,} one-year hourly backtests: {one['jobs_per_second']:.1f} jobs/s "
           f"({one['seconds']:.1f} s; submissions {one['submissions_per_second']:.0f}/s)  target >= 50/s")

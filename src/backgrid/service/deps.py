@@ -54,6 +54,9 @@ class Context:
         """Open the store (migrated), the rate limiter and, scaled out, the job queue of ``settings``."""
         store = Store(settings.store_url)
         store.migrate()
+        if settings.auth == "local":
+            with store.session() as session:
+                repository.local_user(session)  # made here, so that a read never has to write it
         dispatch = None
         if settings.executor == "procrastinate":
             from backgrid.service.jobs.scaled import open_dispatcher  # noqa: PLC0415  # the `scaled` extra
@@ -90,8 +93,9 @@ def _store(context: ContextDep) -> Store:
     return context.store
 
 
-def _session(context: ContextDep) -> Iterator[Session]:
-    with context.store.session() as session:
+def _session(request: Request, context: ContextDep) -> Iterator[Session]:
+    # a GET only reads: its session takes no write lock, so reads never queue behind the workers' writes
+    with context.store.session(write=request.method not in ("GET", "HEAD")) as session:
         yield session
 
 
@@ -123,6 +127,8 @@ def _caller(context: ContextDep, session: SessionDep,
         found = repository.api_key_user(session, hash_api_key(key))
         if found is None:
             raise _unauthenticated(_UNKNOWN_KEY)
+        with context.store.session() as writing:  # its own short write: the request's session may only read
+            repository.key_used(writing, hash_api_key(key))
     elif bearer is not None:
         try:
             user_id = read_token(bearer.credentials, "access", key=settings.signing_key())

@@ -3,7 +3,9 @@
 SQLite is opened with ``journal_mode=WAL`` (readers never wait for the writer), ``busy_timeout`` (a
 writer waits for another instead of failing), ``foreign_keys=ON`` and ``synchronous=NORMAL`` (durable
 at each checkpoint, which is what WAL promises). Transactions that write start with ``BEGIN IMMEDIATE``
-so that two workers claiming at once queue for the write lock instead of deadlocking on an upgrade.
+so that two workers claiming at once queue for the write lock instead of deadlocking on an upgrade;
+read-only sessions (``store.session(write=False)``, the API's GET requests) start a plain ``BEGIN`` and
+never wait for a writer.
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
+
+
+#: the execution option that marks a read-only session's connection
+_READ = "backgrid_read_only"
 
 
 class Store:
@@ -61,11 +67,15 @@ class Store:
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{_READ: True}), expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose transaction commits when the block ends and rolls back when it raises."""
-        with self._sessions.begin() as session:
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session whose transaction commits when the block ends and rolls back when it raises.
+
+        ``write=False``: a session that only reads (on SQLite it does not take the write lock).
+        """
+        with (self._sessions if write else self._readers).begin() as session:
             yield session
 
     def migrate(self) -> None:

@@ -31,9 +31,9 @@ from backgrid.service.store.models import (
 __all__ = [
     "LOCAL_EMAIL", "Page", "active_runs", "add_event", "add_feedback", "api_key_user", "artifact", "artifacts",
     "cancel_run", "create_api_key", "create_invite", "create_run", "create_strategy", "create_user",
-    "delete_api_key", "delete_run", "delete_series", "delete_strategy", "funnel", "list_api_keys", "list_runs",
-    "list_series", "list_strategies", "local_user", "put_series", "run", "runs_since", "save_version", "series",
-    "strategy", "use_invite", "user", "user_by_email", "version", "versions",
+    "delete_api_key", "delete_run", "delete_series", "delete_strategy", "funnel", "key_used", "list_api_keys",
+    "list_runs", "list_series", "list_strategies", "local_user", "put_series", "run", "runs_since", "save_version",
+    "series", "strategy", "strategy_named", "use_invite", "user", "user_by_email", "version", "versions",
 ]
 
 #: the implicit user of ``auth = "local"`` (``serve`` on one's own machine)
@@ -105,12 +105,20 @@ def delete_api_key(session: Session, user_id: str, key_id: str) -> bool:
 
 
 def api_key_user(session: Session, digest: str) -> User | None:
-    """The owner of a live key, noting when it was used."""
+    """The owner of a live key."""
     key = session.scalar(sa.select(ApiKey).where(ApiKey.digest == digest, ApiKey.revoked.is_(False)))
-    if key is None:
-        return None
-    key.last_used_at = now()
-    return session.get(User, key.user_id)
+    return None if key is None else session.get(User, key.user_id)
+
+
+#: seconds between two notes of a key's use (a script's every request need not write)
+KEY_USE_RESOLUTION = 60.0
+
+
+def key_used(session: Session, digest: str) -> None:
+    """Note that a key was used (to the minute)."""
+    t = now()
+    session.execute(sa.update(ApiKey).where(ApiKey.digest == digest, sa.or_(
+        ApiKey.last_used_at.is_(None), ApiKey.last_used_at < t - KEY_USE_RESOLUTION)).values(last_used_at=t))
 
 
 # -- strategies and their versions -----------------------------------------------------------------------------
