@@ -1,0 +1,131 @@
+"""Scaled out on the real PostgreSQL: the API queues through procrastinate, `backgrid worker` processes run.
+
+Each test has a schema of its own (procrastinate's tables too) and drops it after; without a PostgreSQL at
+127.0.0.1:5432 the tests skip and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from backgrid.service.app import create_app
+from backgrid.service.settings import Settings
+from backgrid.service.store.db import new_id
+from backgrid.service.store.models import Artifact, Run
+from backgrid.strategy.library import load_library
+from tests.service.conftest import POSTGRES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    schema = f"scaled_{new_id()[:12]}"
+    admin = sa.create_engine(POSTGRES)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES} ({type(exc).__name__})")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+class Workers:
+    """`backgrid worker` processes of the procrastinate executor; a killed one is started again."""
+
+    def __init__(self, home: Path, url: str, count: int) -> None:
+        self.env = {**os.environ, "BACKGRID_HOME": str(home), "BACKGRID_DATABASE_URL": url,
+                    "BACKGRID_EXECUTOR": "procrastinate", "BACKGRID_LEASE_SECONDS": "2",
+                    "BACKGRID_HEARTBEAT_SECONDS": "0.3", "BACKGRID_LOG_LEVEL": "warning"}
+        self.home = home
+        self.processes = [self._start() for _ in range(count)]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        log = (self.home / f"worker-{time.time_ns()}.log").open("wb")
+        process = subprocess.Popen([sys.executable, "-m", "backgrid", "worker", "--queue", "manual"], env=self.env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        log.close()  # the child holds its own copy
+        return process
+
+    def kill_one(self, pid: int) -> bool:
+        for i, process in enumerate(self.processes):
+            if process.pid == pid:
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+                self.processes[i] = self._start()
+                return True
+        return False
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def output(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.home.glob("worker-*.log")))
+
+
+def _document() -> dict:
+    doc = load_library("sma-cross").to_dict()
+    doc["market"]["start"] = "2024-01-01"
+    return doc
+
+
+def test_kill_9_of_procrastinate_workers_loses_no_run(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(home=tmp_path, database_url=database_url, executor="procrastinate", workers=0,
+                        tiers={"free": {"concurrent_runs": 1000}, "pro": {"concurrent_runs": 1000}})
+    app = create_app(settings)
+    store = app.state.context.store
+    workers = Workers(tmp_path, database_url, 2)
+    kills = 0
+    try:
+        with TestClient(app) as client:
+            ids = [client.post("/api/v1/runs", json={"document": _document()}).json()["id"] for _ in range(100)]
+            deadline = time.monotonic() + 240
+            rng = random.Random(7)  # noqa: S311  # which worker to kill, not a secret
+            while time.monotonic() < deadline:
+                with store.session(write=False) as session:
+                    states = dict(session.execute(sa.select(Run.status, sa.func.count()).group_by(Run.status)).all())
+                    running = session.scalars(sa.select(Run.worker).where(Run.status == "running")).all()
+                if states.get("succeeded", 0) + states.get("failed", 0) + states.get("dead", 0) == len(ids):
+                    break
+                if kills < 10 and running:  # SIGKILL a worker holding a run, mid-job
+                    kills += workers.kill_one(int(rng.choice(running).rsplit(":", 1)[1]))
+                time.sleep(0.4)
+    finally:
+        workers.stop()
+    with store.session(write=False) as session:
+        rows = session.execute(sa.select(Run.id, Run.status, Run.attempts)).all()
+        artifacts = session.execute(sa.select(Artifact.run_id, Artifact.name, Artifact.path)).all()
+    assert kills >= 5, workers.output()
+    assert sorted({r.status for r in rows}) == ["succeeded"], (states, workers.output())
+    assert sum(r.attempts > 1 for r in rows) >= 5  # the killed attempts ran again
+    per_run: dict[str, list[str]] = {}
+    for run_id, name, path in artifacts:
+        per_run.setdefault(run_id, []).append(name)
+        attempts = next(r.attempts for r in rows if r.id == run_id)
+        assert f"attempt-{attempts}/" in path  # published from the attempt that completed
+    names = sorted(per_run[ids[0]])
+    assert set(per_run) == set(ids)
+    assert all(sorted(v) == names for v in per_run.values())  # one set per run, none twice
