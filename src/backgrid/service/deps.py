@@ -29,7 +29,7 @@ from backgrid.service.store import repository
 from backgrid.service.store.db import Store
 from backgrid.service.store.models import User
 
-__all__ = ["AdminDep", "CallerDep", "Context", "SessionDep", "SettingsDep", "StoreDep"]
+__all__ = ["AdminDep", "CallerDep", "Context", "SessionDep", "SettingsDep", "StoreDep", "StreamCallerDep"]
 
 #: requests per minute from one address to the routes that need no caller (log in, register)
 ANONYMOUS_PER_MINUTE = 30
@@ -123,6 +123,15 @@ def _caller(context: ContextDep, session: SessionDep,
     return found
 
 
+def _caller_briefly(context: ContextDep,
+                    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                    key: Annotated[str | None, Depends(_key)]) -> User:
+    # a request's session holds SQLite's write lock until the response ends: a stream that held it would
+    # block every writer (workers included) and deadlock on its own reads, so it finds its caller and lets go
+    with context.store.session() as session:
+        return _caller(context, session, bearer, key)
+
+
 def _admin(caller: Annotated[User, Depends(_caller)]) -> User:
     if caller.role != "admin":
         raise ApiError(403, "forbidden", "this needs an administrator")
@@ -136,4 +145,6 @@ def anonymous_limit(request: Request, context: ContextDep) -> None:
 
 
 CallerDep = Annotated[User, Depends(_caller)]
+#: the caller, for a route that streams: found in a session of its own that is closed before the route runs
+StreamCallerDep = Annotated[User, Depends(_caller_briefly)]
 AdminDep = Annotated[User, Depends(_admin)]

@@ -90,7 +90,8 @@ def create_key(body: schemas.ApiKeyIn, caller: CallerDep, session: SessionDep) -
     key = api_key()
     row = repository.create_api_key(session, user_id=caller.id, name=body.name,
                                     prefix=key[: len(KEY_PREFIX) + 6], digest=hash_api_key(key))
-    return schemas.ApiKeyCreated.model_validate({**schemas.ApiKeyOut.model_validate(row).model_dump(), "key": key})
+    # the row's own values: a dump of ApiKeyOut would turn its times into text that ApiKeyCreated refuses
+    return schemas.ApiKeyCreated(**{name: getattr(row, name) for name in schemas.ApiKeyOut.model_fields}, key=key)
 
 
 @router.get("/keys", response_model=list[schemas.ApiKeyOut])

@@ -20,7 +20,7 @@ from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
-from backgrid.service.deps import CallerDep, SessionDep, SettingsDep, StoreDep
+from backgrid.service.deps import CallerDep, SessionDep, SettingsDep, StoreDep, StreamCallerDep
 from backgrid.service.results import equity_points, json_records, load_result
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
@@ -170,7 +170,7 @@ def _state(store_session: Any, user_id: str, run_id: str) -> dict[str, Any] | No
 
 @router.get("/{run_id}/events", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}})
-async def events(run_id: str, request: Request, caller: CallerDep, store: StoreDep) -> EventSourceResponse:
+async def events(run_id: str, request: Request, caller: StreamCallerDep, store: StoreDep) -> EventSourceResponse:
     """Progress as server-sent events: ``progress`` whenever it changes (at least every 5 %), then ``done``."""
     user_id = caller.id
     first: dict[str, Any] | None = await run_in_threadpool(_state, store.session, user_id, run_id)
