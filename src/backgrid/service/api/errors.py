@@ -67,8 +67,15 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
                              "invalid_request", details), status_code=422)
 
 
+#: FastAPI's only 400: a body that is not even text (JSON that is not UTF-8, a broken multipart form)
+_UNPARSABLE = [{"path": "body", "message": "the body cannot be parsed: expected UTF-8 JSON or a multipart form"}]
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if exc.status_code == 400:  # answered like bad JSON, which FastAPI answers 422
+        return JSONResponse(body("the request is invalid at body: it cannot be parsed", "invalid_request",
+                                 _UNPARSABLE), status_code=422)
     code = _snake(HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")) \
         if exc.status_code in HTTPStatus._value2member_map_ else "http_error"
     return JSONResponse(body(str(exc.detail), code), status_code=exc.status_code, headers=exc.headers)
