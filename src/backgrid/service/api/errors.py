@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backgrid.errors import BackgridError, SpecError
 
-__all__ = ["ApiError", "install"]
+__all__ = ["ApiError", "BodyTooLarge", "install"]
 
 _log = structlog.get_logger("backgrid.service")
 
@@ -33,6 +33,17 @@ class ApiError(Exception):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details, self.headers = status, code, message, details, headers
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over ``max_bytes``, found while it streamed in (``api.middleware.BodyLimit``).
+
+    An HTTPException because FastAPI turns any other error raised while it reads a body into a 400.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes:,} bytes")
+        self.max_bytes = max_bytes
 
 
 def body(message: str, code: str, details: Any = None) -> dict[str, Any]:
@@ -73,6 +84,8 @@ _UNPARSABLE = [{"path": "body", "message": "the body cannot be parsed: expected 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if isinstance(exc, BodyTooLarge):
+        return JSONResponse(body(str(exc.detail), "too_large", {"max_bytes": exc.max_bytes}), status_code=413)
     if exc.status_code == 400:  # answered like bad JSON, which FastAPI answers 422
         return JSONResponse(body("the request is invalid at body: it cannot be parsed", "invalid_request",
                                  _UNPARSABLE), status_code=422)

@@ -56,7 +56,7 @@ def _parameter_sets(spec: Strategy, body: schemas.RunIn) -> int:
         return len(parameter_sets(spec, sweep))
     except SpecError as exc:
         raise ApiError(422, "invalid_request", f"the sweep is invalid: {exc}",
-                       problems_of(exc, "body.options.sweep")) from None
+                       problems_of(exc, "body.options")) from None  # its paths start at sweep.
     except (TypeError, ValueError) as exc:
         raise ApiError(422, "invalid_request", f"the sweep is invalid: {exc}",
                        [{"path": "body.options.sweep", "message": str(exc)}]) from None
