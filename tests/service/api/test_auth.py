@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 
 from backgrid.service.app import create_app
 from backgrid.service.deps import ANONYMOUS_PER_MINUTE
+from backgrid.service.security import hash_password
 from backgrid.service.settings import Limits, Settings
+from backgrid.service.store import repository
 from backgrid.strategy.document import read_text
 from backgrid.strategy.library import library_path
 from tests.service.api.conftest import PASSWORD, login, settings_for
@@ -110,3 +112,49 @@ def test_run_quotas_answer_429(tmp_path, limits: Limits, allowed: int, detail: s
         client.post(f"{API}/runs/{made[0].json()['id']}/cancel", headers=alice)
         # a cancelled run frees a concurrent slot; the hourly count still has it
         assert _run(client, alice).status_code == (202 if detail == "concurrent_runs" else 429)
+
+
+def _admin(client: TestClient) -> dict[str, str]:
+    store = client.app.state.context.store  # type: ignore[attr-defined]
+    with store.session() as session:
+        repository.create_user(session, email="admin@example.com", password_hash=hash_password(PASSWORD), role="admin")
+    tokens = client.post(f"{API}/auth/login", json={"email": "admin@example.com", "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def test_registration_by_invite_and_the_funnel(tmp_path) -> None:
+    with TestClient(create_app(settings_for(tmp_path).model_copy(update={"registration": "invite"}))) as client:
+        admin = _admin(client)
+        invite = client.post(f"{API}/invites", headers=admin)
+        assert invite.status_code == 201
+        code = invite.json()["code"]
+        assert invite.json()["used_at"] is None
+        made = client.post(f"{API}/auth/register", json={"email": "eve@example.com", "password": PASSWORD,
+                                                         "invite": code})
+        assert made.status_code == 201
+        again = client.post(f"{API}/auth/register", json={"email": "fay@example.com", "password": PASSWORD,
+                                                          "invite": code})
+        assert (again.status_code, again.json()["code"]) == (403, "invite_invalid")
+        eve = {"Authorization": "Bearer " + client.post(f"{API}/auth/login", json={
+            "email": "eve@example.com", "password": PASSWORD}).json()["access_token"]}
+        assert client.post(f"{API}/events", json={"name": "opened_builder", "properties": {"from": "home"}},
+                           headers=eve).status_code == 204
+        funnel = client.get(f"{API}/admin/funnel?steps=signed_up&steps=opened_builder&steps=run_created",
+                            headers=admin).json()
+        assert funnel == [{"step": "signed_up", "users": 1}, {"step": "opened_builder", "users": 1},
+                          {"step": "run_created", "users": 0}]
+
+
+def test_closed_registration(tmp_path) -> None:
+    with TestClient(create_app(settings_for(tmp_path).model_copy(update={"registration": "closed"}))) as client:
+        refused = client.post(f"{API}/auth/register", json={"email": "gil@example.com", "password": PASSWORD})
+        assert (refused.status_code, refused.json()["code"]) == (403, "registration_closed")
+
+
+def test_feedback_about_a_run(client: TestClient, alice) -> None:
+    run_id = _run(client, alice).json()["id"]
+    made = client.post(f"{API}/feedback", json={"text": "the equity chart is great", "rating": 5, "run_id": run_id},
+                       headers=alice)
+    assert made.status_code == 201
+    assert {k: made.json()[k] for k in ("text", "rating", "run_id")} == {
+        "text": "the equity chart is great", "rating": 5, "run_id": run_id}
