@@ -83,7 +83,9 @@ def _session(context: ContextDep) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
-SessionDep = Annotated[Session, Depends(_session)]
+# scope="function": the transaction commits when the route returns, before the answer goes out, so that a failed
+# commit is a 500 rather than a 201 for nothing, and SQLite's write lock is not held while a file is downloaded
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
 _key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from POST /api/v1/auth/keys.")

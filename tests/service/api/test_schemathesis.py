@@ -31,7 +31,7 @@ from tests.service.api.conftest import login, settings_for
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: examples per operation and generation mode (valid requests, then invalid ones)
-EXAMPLES = 6
+EXAMPLES = 5
 # generous limits: the examples must reach the routes, not the rate limiter (429s are tested in test_auth)
 _LIMITS = Limits(requests_per_minute=100_000, runs_per_hour=100_000, concurrent_runs=100_000)
 
