@@ -3,8 +3,9 @@
 ``details`` is a list of ``{"path": ..., "message": ...}`` for a request or a document that failed
 validation (the path is dotted from the top of the body: ``body.document.market.symbols``), else an object
 or ``null``. The status is the one that fits: 400 malformed, 401 who are you, 403 not allowed, 404 no such
-thing (also another user's thing), 409 conflict, 413 too large, 422 invalid, 429 too many (with
-``Retry-After``), 500 our fault (the message says nothing of the internals; the log has the traceback).
+thing (also another user's thing), 409 conflict, 413 too large, 422 invalid (also a value the database cannot
+store), 429 too many (with ``Retry-After``), 500 our fault (the message says nothing of the internals; the log
+has the traceback).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -103,6 +105,13 @@ async def _library_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body(str(message), _snake(type(exc).__name__), details), status_code=status)
 
 
+async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: text with a NUL character, NaN in JSON, text too long)."""
+    assert isinstance(exc, sa.exc.DataError)  # noqa: S101
+    return JSONResponse(body("a value in the request cannot be stored: text may not hold a NUL character, numbers "
+                             "must be finite and text must fit its field", "invalid_value"), status_code=422)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unhandled error", error=type(exc).__name__)
     return JSONResponse(body("the server failed to answer; the error is in its log", "internal_error"),
@@ -115,4 +124,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BackgridError, _library_error)
+    app.add_exception_handler(sa.exc.DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
