@@ -108,6 +108,8 @@ _TYPES = [
         json={"document": _document(), "priority": 1000}),
     Bad("version-zero", "POST", "/runs", 422, "invalid_request", "body.version",
         json={"strategy_id": "{strategy_id}", "version": 0}),
+    Bad("version-overflows", "POST", "/runs", 422, "invalid_request", "body.version",
+        json={"strategy_id": "{strategy_id}", "version": 10**20}),
     Bad("kind-unknown", "POST", "/runs", 422, "invalid_request", "body.kind", json={"document": _document(),
                                                                                      "kind": "moonshot"}),
     Bad("password-too-short", "POST", "/auth/register", 422, "invalid_request", "body.password",
@@ -186,6 +188,10 @@ _QUERIES = [
     Bad("kind-filter-unknown", "GET", "/runs?kind=moonshot", 422, "invalid_request", "query.kind"),
     Bad("category-unknown", "GET", "/indicators?category=astrology", 422, "invalid_request", "query.category"),
     Bad("compare-one-run", "GET", "/runs/compare?ids={run_id}", 422, "invalid_request", "query.ids"),
+    Bad("version-number-overflows", "GET", "/strategies/{strategy_id}/versions/100000000000000000000", 422,
+        "invalid_request", "path.number"),
+    Bad("diff-version-overflows", "GET", "/strategies/{strategy_id}/diff?a=1&b=100000000000000000000", 422,
+        "invalid_request", "query.b"),
     Bad("equity-two-points", "GET", "/runs/{run_id}/equity?points=2", 422, "invalid_request", "query.points"),
 ]
 
