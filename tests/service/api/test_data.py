@@ -10,13 +10,14 @@ from backgrid.service.settings import Settings
 API = "/api/v1"
 
 
-def _csv(days: int) -> str:
+def daily_csv(days: int) -> str:
+    """A valid CSV of ``days`` daily bars from 2024-01-01 (the other tests' upload too)."""
     rows = "".join(f"2024-01-{d:02d},{100 + d},{101 + d},{99 + d},{100.5 + d},1000\n" for d in range(1, days + 1))
     return "time,open,high,low,close,volume\n" + rows
 
 
 def _upload(client: TestClient, headers: dict[str, str], days: int):
-    return client.post(f"{API}/data", files={"file": ("bars.csv", _csv(days))},
+    return client.post(f"{API}/data", files={"file": ("bars.csv", daily_csv(days))},
                        data={"symbol": "ABC", "timeframe": "1d"}, headers=headers)
 
 

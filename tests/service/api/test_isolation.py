@@ -27,6 +27,7 @@ from backgrid.service.store.models import Base
 from backgrid.strategy.document import read_text
 from backgrid.strategy.library import library_path
 from tests.service.api.conftest import login, settings_for
+from tests.service.api.test_data import daily_csv
 
 API = "/api/v1"
 
@@ -117,11 +118,6 @@ def _api_routes(app: Any) -> set[tuple[str, str]]:
     return routes
 
 
-def _csv() -> str:
-    rows = "".join(f"2024-01-{d:02d},{100 + d},{101 + d},{99 + d},{100.5 + d},1000\n" for d in range(1, 11))
-    return "time,open,high,low,close,volume\n" + rows
-
-
 @dataclass
 class World:
     """Alice's and Bob's things in one app."""
@@ -145,7 +141,7 @@ def _things(client: TestClient, headers: dict[str, str], publish: Callable[[Test
     for run_id in runs[:2]:
         publish(client, run_id)
     key = client.post(f"{API}/auth/keys", json={"name": "script"}, headers=headers).json()["id"]
-    series = client.post(f"{API}/data", files={"file": ("bars.csv", _csv())},
+    series = client.post(f"{API}/data", files={"file": ("bars.csv", daily_csv(10))},
                          data={"symbol": "ABC", "timeframe": "1d"}, headers=headers).json()["series"]["id"]
     return {"strategy_id": strategy, "run_id": runs[0], "other_run": runs[1], "queued_run": runs[2],
             "key_id": key, "series_id": series, "number": 1, "name": "result.npz"}
@@ -166,11 +162,12 @@ def world(tmp_path_factory, publish) -> Iterator[World]:
         yield made
 
 
-def _fill(value: Any, ids: dict[str, Any]) -> Any:
+def fill_ids(value: Any, ids: dict[str, Any]) -> Any:
+    """``value`` with each ``{name}`` in its text (nested in dicts too) replaced by ``ids[name]``."""
     if isinstance(value, str):
         return value.format(**ids) if "{" in value else value
     if isinstance(value, dict):
-        return {k: _fill(v, ids) for k, v in value.items()}
+        return {k: fill_ids(v, ids) for k, v in value.items()}
     return value
 
 
@@ -179,8 +176,8 @@ def _call(client: TestClient, route: tuple[str, str], ids: dict[str, Any], heade
     call = BY_ID[route]
     params = {name: ids[call.use.get(name, name)]
               for _, name, _, _ in string.Formatter().parse(path) if name is not None}
-    url = API + path.format(**params) + _fill(call.query, ids)
-    return client.request(method, url, json=_fill(call.json, ids), headers=headers)
+    url = API + path.format(**params) + fill_ids(call.query, ids)
+    return client.request(method, url, json=fill_ids(call.json, ids), headers=headers)
 
 
 def _snapshot(world: World) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, str]]:

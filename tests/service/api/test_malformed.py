@@ -27,6 +27,7 @@ from backgrid.service.store.models import Base, Run
 from backgrid.strategy.document import read_text
 from backgrid.strategy.library import library_path
 from tests.service.api.conftest import PASSWORD, login, settings_for
+from tests.service.api.test_isolation import fill_ids
 
 API = "/api/v1"
 MAX_BYTES = 50_000
@@ -294,14 +295,6 @@ def _counts(world: World) -> tuple[dict[str, int], list[str]]:
     return rows, files
 
 
-def _fill(value: Any, ids: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return value.format(**ids) if "{" in value and "}" in value else value
-    if isinstance(value, dict):
-        return {k: _fill(v, ids) for k, v in value.items()}
-    return value
-
-
 def test_there_are_at_least_thirty() -> None:
     assert len(CASES) >= 30
     assert len({c.id for c in CASES}) == len(CASES)
@@ -314,8 +307,8 @@ def test_malformed_request(worlds: dict[str, World], case: Bad) -> None:
     headers = dict(world.headers[case.who])
     if case.content is not None:
         headers["Content-Type"] = "application/json"
-    answer = world.client.request(case.method, API + _fill(case.url, world.ids), headers=headers,
-                                  json=_fill(case.json, world.ids) if case.json is not None else None,
+    answer = world.client.request(case.method, API + fill_ids(case.url, world.ids), headers=headers,
+                                  json=fill_ids(case.json, world.ids) if case.json is not None else None,
                                   content=case.content, files=case.files, data=case.data)
     got = answer.json()
     assert (answer.status_code, got["code"]) == (case.status, case.code), got
