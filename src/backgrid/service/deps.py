@@ -31,7 +31,8 @@ from backgrid.service.store import repository
 from backgrid.service.store.db import Store
 from backgrid.service.store.models import User
 
-__all__ = ["AdminDep", "CallerDep", "Context", "ContextDep", "SessionDep", "SettingsDep", "StoreDep"]
+__all__ = ["AdminDep", "CallerDep", "Context", "ContextDep", "SessionDep", "SettingsDep", "StoreDep",
+           "StreamCallerDep"]
 
 #: requests per minute from one address to the routes that need no caller (log in, register)
 ANONYMOUS_PER_MINUTE = 30
@@ -101,7 +102,8 @@ def _session(request: Request, context: ContextDep) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
-# "function": the transaction commits before the answer leaves, so a client that reads next sees the write
+# scope="function": the transaction commits when the route returns, before the answer goes out, so that a failed
+# commit is a 500 rather than a 201 for nothing, and SQLite's write lock is not held while a file is downloaded
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
@@ -144,6 +146,14 @@ def _caller(context: ContextDep, session: SessionDep,
     return found
 
 
+def _caller_briefly(context: ContextDep,
+                    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                    key: Annotated[str | None, Depends(_key)]) -> User:
+    # a stream lasts as long as its run: it finds its caller in a session of its own and lets go of it
+    with context.store.session(write=False) as session:
+        return _caller(context, session, bearer, key)
+
+
 def _admin(caller: Annotated[User, Depends(_caller)]) -> User:
     if caller.role != "admin":
         raise ApiError(403, "forbidden", "this needs an administrator")
@@ -157,4 +167,6 @@ def anonymous_limit(request: Request, context: ContextDep) -> None:
 
 
 CallerDep = Annotated[User, Depends(_caller)]
+#: the caller, for a route that streams: found in a session of its own that is closed before the route runs
+StreamCallerDep = Annotated[User, Depends(_caller_briefly)]
 AdminDep = Annotated[User, Depends(_admin)]

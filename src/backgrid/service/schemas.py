@@ -21,6 +21,9 @@ T = TypeVar("T")
 #: an address with one @ and no spaces (the mail itself proves the rest)
 EMAIL = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, description="An e-mail address.")
 
+#: the largest version number (an INTEGER column: a larger one overflowed the database driver, a 500)
+MAX_VERSION = 2**31 - 1
+
 RunKind = Literal["backtest", "sweep", "optimise", "walkforward", "robustness", "report", "import"]
 
 
@@ -169,7 +172,8 @@ class RunIn(_In):
 
     kind: RunKind = "backtest"
     strategy_id: str | None = Field(default=None, max_length=32)
-    version: int | None = Field(default=None, ge=1, description="The strategy's version (default: its newest).")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+                                description="The strategy's version (default: its newest).")
     document: dict[str, Any] | None = Field(default=None, description="An inline document instead.")
     options: dict[str, Any] = Field(default_factory=dict, description="What the kind takes (sweep, method, ...).")
     priority: int = Field(default=0, ge=-100, le=100, description="Higher runs first within its queue.")

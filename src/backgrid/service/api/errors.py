@@ -3,8 +3,9 @@
 ``details`` is a list of ``{"path": ..., "message": ...}`` for a request or a document that failed
 validation (the path is dotted from the top of the body: ``body.document.market.symbols``), else an object
 or ``null``. The status is the one that fits: 400 malformed, 401 who are you, 403 not allowed, 404 no such
-thing (also another user's thing), 409 conflict, 413 too large, 422 invalid, 429 too many (with
-``Retry-After``), 500 our fault (the message says nothing of the internals; the log has the traceback).
+thing (also another user's thing), 409 conflict, 413 too large, 422 invalid (also a value the database cannot
+store), 429 too many (with ``Retry-After``), 500 our fault (the message says nothing of the internals; the log
+has the traceback).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backgrid.errors import BackgridError, SpecError
 
-__all__ = ["ApiError", "install"]
+__all__ = ["ApiError", "BodyTooLarge", "install"]
 
 _log = structlog.get_logger("backgrid.service")
 
@@ -33,6 +35,17 @@ class ApiError(Exception):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details, self.headers = status, code, message, details, headers
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over ``max_bytes``, found while it streamed in (``api.middleware.BodyLimit``).
+
+    An HTTPException because FastAPI turns any other error raised while it reads a body into a 400.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes:,} bytes")
+        self.max_bytes = max_bytes
 
 
 def body(message: str, code: str, details: Any = None) -> dict[str, Any]:
@@ -67,8 +80,17 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
                              "invalid_request", details), status_code=422)
 
 
+#: FastAPI's only 400: a body that is not even text (JSON that is not UTF-8, a broken multipart form)
+_UNPARSABLE = [{"path": "body", "message": "the body cannot be parsed: expected UTF-8 JSON or a multipart form"}]
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if isinstance(exc, BodyTooLarge):
+        return JSONResponse(body(str(exc.detail), "too_large", {"max_bytes": exc.max_bytes}), status_code=413)
+    if exc.status_code == 400:  # answered like bad JSON, which FastAPI answers 422
+        return JSONResponse(body("the request is invalid at body: it cannot be parsed", "invalid_request",
+                                 _UNPARSABLE), status_code=422)
     code = _snake(HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")) \
         if exc.status_code in HTTPStatus._value2member_map_ else "http_error"
     return JSONResponse(body(str(exc.detail), code), status_code=exc.status_code, headers=exc.headers)
@@ -83,6 +105,13 @@ async def _library_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body(str(message), _snake(type(exc).__name__), details), status_code=status)
 
 
+async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: text with a NUL character, NaN in JSON, text too long)."""
+    assert isinstance(exc, sa.exc.DataError)  # noqa: S101
+    return JSONResponse(body("a value in the request cannot be stored: text may not hold a NUL character, numbers "
+                             "must be finite and text must fit its field", "invalid_value"), status_code=422)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unhandled error", error=type(exc).__name__)
     return JSONResponse(body("the server failed to answer; the error is in its log", "internal_error"),
@@ -95,4 +124,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BackgridError, _library_error)
+    app.add_exception_handler(sa.exc.DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

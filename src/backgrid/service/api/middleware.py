@@ -6,11 +6,10 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backgrid.service.api import errors
+from backgrid.service.api.errors import BodyTooLarge
+
 __all__ = ["BodyLimit"]
-
-
-class _TooLarge(Exception):  # noqa: N818  # a control-flow signal inside this module, never raised out of it
-    pass
 
 
 class BodyLimit:
@@ -20,8 +19,8 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": f"the request body is larger than {self.max_bytes:,} bytes",
-                           "code": "too_large", "details": {"max_bytes": self.max_bytes}}).encode()
+        refused = BodyTooLarge(self.max_bytes)
+        body = json.dumps(errors.body(str(refused.detail), "too_large", {"max_bytes": self.max_bytes})).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -43,7 +42,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracked(message: Message) -> None:
@@ -53,6 +52,6 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, tracked)
-        except _TooLarge:
+        except BodyTooLarge:  # read outside a route (the app's error handler answers the ones inside)
             if not started:
                 await self._refuse(send)

@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from pwdlib.exceptions import UnknownHashError
 
 from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError
@@ -38,6 +39,13 @@ def _tokens(user_id: str, settings: Settings) -> schemas.TokensOut:
         expires_in=access)
 
 
+def _password_matches(password: str, hashed: str) -> bool:
+    try:
+        return verify_password(password, hashed)
+    except UnknownHashError:  # "!" (the local user's) is no hash on purpose: no password logs in as them
+        return False
+
+
 @router.post("/register", status_code=201, response_model=schemas.UserOut)
 def register(body: schemas.RegisterIn, session: SessionDep, settings: SettingsDep, _: Anonymous) -> object:
     """Make an account (by invite code unless registration is open)."""
@@ -61,7 +69,7 @@ def register(body: schemas.RegisterIn, session: SessionDep, settings: SettingsDe
 def login(body: schemas.LoginIn, session: SessionDep, settings: SettingsDep, _: Anonymous) -> object:
     """Exchange an e-mail and password for an access token (15 min) and a refresh token."""
     user = repository.user_by_email(session, body.email)
-    if user is None or not verify_password(body.password, user.password_hash):
+    if user is None or not _password_matches(body.password, user.password_hash):
         raise ApiError(401, "bad_credentials", "the e-mail or the password is wrong")
     return _tokens(user.id, settings)
 
@@ -90,7 +98,8 @@ def create_key(body: schemas.ApiKeyIn, caller: CallerDep, session: SessionDep) -
     key = api_key()
     row = repository.create_api_key(session, user_id=caller.id, name=body.name,
                                     prefix=key[: len(KEY_PREFIX) + 6], digest=hash_api_key(key))
-    return schemas.ApiKeyCreated.model_validate({**schemas.ApiKeyOut.model_validate(row).model_dump(), "key": key})
+    # the row's own values: a dump of ApiKeyOut would turn its times into text that ApiKeyCreated refuses
+    return schemas.ApiKeyCreated(**{name: getattr(row, name) for name in schemas.ApiKeyOut.model_fields}, key=key)
 
 
 @router.get("/keys", response_model=list[schemas.ApiKeyOut])

@@ -20,7 +20,7 @@ from backgrid.service import schemas
 from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
-from backgrid.service.deps import CallerDep, Context, ContextDep, SessionDep, SettingsDep, StoreDep
+from backgrid.service.deps import CallerDep, Context, ContextDep, SessionDep, SettingsDep, StoreDep, StreamCallerDep
 from backgrid.service.results import equity_points, json_records
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
@@ -57,7 +57,7 @@ def _parameter_sets(spec: Strategy, body: schemas.RunIn) -> int:
         return len(parameter_sets(spec, sweep))
     except SpecError as exc:
         raise ApiError(422, "invalid_request", f"the sweep is invalid: {exc}",
-                       problems_of(exc, "body.options.sweep")) from None
+                       problems_of(exc, "body.options")) from None  # its paths start at sweep.
     except (TypeError, ValueError) as exc:
         raise ApiError(422, "invalid_request", f"the sweep is invalid: {exc}",
                        [{"path": "body.options.sweep", "message": str(exc)}]) from None
@@ -192,7 +192,7 @@ def _state(store_session: Any, user_id: str, run_id: str) -> dict[str, Any] | No
 
 @router.get("/{run_id}/events", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."}})
-async def events(run_id: str, request: Request, caller: CallerDep, store: StoreDep) -> EventSourceResponse:
+async def events(run_id: str, request: Request, caller: StreamCallerDep, store: StoreDep) -> EventSourceResponse:
     """Progress as server-sent events: ``progress`` whenever it changes (at least every 5 %), then ``done``."""
     user_id = caller.id
     first: dict[str, Any] | None = await run_in_threadpool(_state, store.session, user_id, run_id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from backgrid.analysis.diff import document_diff
 from backgrid.errors import SpecError
@@ -19,6 +19,8 @@ from backgrid.strategy.spec import Strategy, json_schema
 from backgrid.strategy.summary import summary
 
 router = APIRouter(prefix="/strategies", tags=["strategies"])
+
+Number = Annotated[int, Path(ge=1, le=schemas.MAX_VERSION, description="A version's number.")]
 
 
 def checked(document: dict[str, Any], path: str = "body.document") -> Strategy:
@@ -117,7 +119,7 @@ def versions(strategy_id: str, caller: CallerDep, session: SessionDep) -> object
 
 
 @router.get("/{strategy_id}/versions/{number}", response_model=schemas.VersionOut)
-def version(strategy_id: str, number: int, caller: CallerDep, session: SessionDep) -> object:
+def version(strategy_id: str, number: Number, caller: CallerDep, session: SessionDep) -> object:
     """One version."""
     found = repository.version(session, owned(session, caller.id, strategy_id).id, number)
     if found is None:
@@ -127,8 +129,8 @@ def version(strategy_id: str, number: int, caller: CallerDep, session: SessionDe
 
 @router.get("/{strategy_id}/diff", response_model=list[schemas.Change])
 def diff(strategy_id: str, caller: CallerDep, session: SessionDep,
-         a: int = Query(..., ge=1, description="One version's number."),
-         b: int = Query(..., ge=1, description="The other's.")) -> object:
+         a: int = Query(..., ge=1, le=schemas.MAX_VERSION, description="One version's number."),
+         b: int = Query(..., ge=1, le=schemas.MAX_VERSION, description="The other's.")) -> object:
     """Every path where two versions differ."""
     row = owned(session, caller.id, strategy_id)
     pair = [repository.version(session, row.id, n) for n in (a, b)]
