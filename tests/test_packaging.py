@@ -19,6 +19,7 @@ USED_BY = {
     "analysis": "backgrid.analysis.regimes_hmm (hmmlearn's GaussianHMM)",
     "pdf": "backgrid.report.pdf (WeasyPrint)",
     "postgres": "Optuna's RDB storage and the trial ledger on PostgreSQL (tests/optimize/test_postgres.py)",
+    "scaled": "backgrid.service.jobs.scaled (procrastinate on the store's PostgreSQL)",
     "yfinance": "backgrid.data.providers.yahoo",
     "ccxt": "backgrid.data.providers.ccxt",
     "alpaca": "backgrid.data.providers.alpaca",
@@ -47,3 +48,10 @@ def test_the_scaled_out_extras_are_what_the_optimiser_imports():
     search = (ROOT / "src" / "backgrid" / "optimize" / "search.py").read_text(encoding="utf-8")
     assert "CmaEsSampler" in search
     assert "QMCSampler" in search
+
+
+def test_the_scaled_extra_is_what_the_service_imports():
+    scaled = (ROOT / "src" / "backgrid" / "service" / "jobs" / "scaled.py").read_text(encoding="utf-8")
+    assert "import procrastinate" in scaled
+    assert "procrastinate" in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"]["optional-dependencies"]["scaled"][1]
