@@ -24,7 +24,7 @@ EMAIL = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, description="An e-ma
 #: the largest version number (an INTEGER column: a larger one overflowed the database driver, a 500)
 MAX_VERSION = 2**31 - 1
 
-RunKind = Literal["backtest", "sweep", "optimise", "walkforward", "robustness", "report", "import"]
+RunKind = Literal["backtest", "sweep", "optimise", "walkforward", "robustness"]
 
 
 class _In(BaseModel):

@@ -64,7 +64,7 @@ _DOCUMENT = read_text(library_path("sma-cross").read_text())
     ("POST", "/events", {"name": "opened", "properties": {"where": "\x00"}}),
     ("POST", "/auth/keys", {"name": "a\x00b"}),
     ("POST", "/strategies", {"document": {**_DOCUMENT, "description": "a\x00b"}}),
-    ("POST", "/runs", {"document": _DOCUMENT, "options": {"x": float("nan")}}),
+    ("POST", "/runs", {"document": _DOCUMENT, "options": {"report": float("nan")}}),
     ("GET", "/runs/%00", None),
     ("GET", "/runs?strategy_id=%00", None),
 ], ids=["feedback-nul", "event-nul", "key-nul", "document-nul", "options-nan", "path-nul", "query-nul"])

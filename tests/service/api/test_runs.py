@@ -85,6 +85,22 @@ def test_an_inline_document_and_its_config_hash(client: TestClient, alice, store
     assert client.get(f"{API}/runs/{a['id']}", headers=alice).json() == a
 
 
+@pytest.mark.parametrize(("kind", "options", "path"), [
+    ("backtest", {"sweep": {"fast": [5]}}, "body.options.sweep"),  # a sweep's option on a backtest
+    ("optimise", {"trails": 10}, "body.options.trails"),
+    ("walkforward", {"train": 100, "tset": 20}, "body.options.tset"),
+])
+def test_an_option_the_kind_does_not_take_is_refused_before_queueing(client: TestClient, alice, store: Store,
+                                                                      kind, options, path) -> None:
+    answer = client.post(f"{API}/runs", json={"kind": kind, "document": _document(), "options": options},
+                         headers=alice)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "invalid_request"
+    assert [d["path"] for d in answer.json()["details"]] == [path]
+    with store.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Run)) == 0
+
+
 def test_a_quantmetrics_request_runs_as_its_native_document(client: TestClient, alice, store: Store) -> None:
     made = client.post(f"{API}/runs", json={"document": quantmetrics_request()}, headers=alice)
     assert made.status_code == 202

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 import structlog
@@ -61,8 +61,12 @@ def _path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def problems_of(exc: SpecError, prefix: str = "") -> list[dict[str, str]]:
-    """A document's problems as the contract's details, each path under ``prefix``."""
+class _Problems(Protocol):
+    problems: list[tuple[str, str]]
+
+
+def problems_of(exc: _Problems, prefix: str = "") -> list[dict[str, str]]:
+    """A document's (or a request's) ``(path, message)`` problems as the contract's details, under ``prefix``."""
     return [{"path": f"{prefix}.{path}" if prefix and path else (path or prefix), "message": message}
             for path, message in exc.problems]
 

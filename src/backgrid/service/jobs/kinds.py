@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from backgrid.strategy.compiler import Compiled
     from backgrid.strategy.spec import Strategy
 
-__all__ = ["KINDS", "Cancelled", "JobContext", "Outcome", "RequestError", "error_of", "execute"]
+__all__ = ["KINDS", "OPTIONS", "Cancelled", "JobContext", "Outcome", "RequestError", "check_options", "error_of",
+           "execute"]
 
 #: the smallest step of progress stored (a little under the 5 % of their work the kinds report at, which
 #: is 4.25 % of the run's progress or more), and the longest wait between two stores (seconds)
@@ -180,7 +181,11 @@ def _document(request: Mapping[str, Any]) -> Strategy:
 
 
 def _options(request: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
-    options = request.get("options") or {}
+    return check_options(request.get("options") or {}, allowed)
+
+
+def check_options(options: Any, allowed: Sequence[str]) -> dict[str, Any]:
+    """``options`` when each is one of ``allowed``; a :class:`RequestError` naming the others."""
     if not isinstance(options, dict):
         raise RequestError([("options", f"expected an object, got {type(options).__name__}")])
     unknown = sorted(set(options) - set(allowed))
@@ -250,7 +255,7 @@ def _backtest(claim: Claim, ctx: JobContext) -> Outcome:
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415
 
     spec = _document(claim.request)
-    options = _options(claim.request, ["report"])
+    options = _options(claim.request, OPTIONS["backtest"])
     data = _data(ctx, spec)
     ctx.progress(0.1, f"running {spec.name}")
     compiled = compile_strategy(spec, data)
@@ -286,7 +291,7 @@ def _sweep(claim: Claim, ctx: JobContext) -> Outcome:
     from backgrid.strategy.document import parse  # noqa: PLC0415
 
     spec = _document(claim.request)
-    options = _options(claim.request, ["sweep", "report"])
+    options = _options(claim.request, OPTIONS["sweep"])
     grid = _grid(options)
     sets = parameter_sets(spec, grid)
     data = _data(ctx, spec)
@@ -403,7 +408,7 @@ def _optimise(claim: Claim, ctx: JobContext) -> Outcome:
     from backgrid.optimize.search import value_columns  # noqa: PLC0415
 
     spec = _document(claim.request)
-    options = _options(claim.request, _SEARCH)
+    options = _options(claim.request, OPTIONS["optimise"])
     data = _data(ctx, spec)
     search = _search(ctx, spec, options, data)
     method = search["method"]
@@ -439,7 +444,7 @@ def _walkforward(claim: Claim, ctx: JobContext) -> Outcome:
     from backgrid.strategy.compiler import without_window  # noqa: PLC0415
 
     spec = _document(claim.request)
-    options = _options(claim.request, [*_SEARCH, *_FOLDS])
+    options = _options(claim.request, OPTIONS["walkforward"])
     if "train" not in options or ("test" in options) == ("folds" in options):
         raise RequestError([("options", "expected train, and one of test (a window) or folds (a count)")])
     objective = options.get("objective", "sharpe")
@@ -479,7 +484,7 @@ def _robustness(claim: Claim, ctx: JobContext) -> Outcome:
     from backgrid.robustness import report  # noqa: PLC0415
 
     spec = _document(claim.request)
-    options = _options(claim.request, [*_SEARCH, *_CHECKS, "params"])
+    options = _options(claim.request, OPTIONS["robustness"])
     bars = _one_symbol(_data(ctx, spec), "robustness check")
     search = _search(ctx, spec, options, bars)
     params = options.get("params")
@@ -510,5 +515,10 @@ def _robustness(claim: Claim, ctx: JobContext) -> Outcome:
 
 
 #: the kinds, by the name a run's ``kind`` holds
+#: the options each kind takes (the API refuses any other before queueing)
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "backtest": ("report",), "sweep": ("sweep", "report"), "optimise": tuple(_SEARCH),
+    "walkforward": (*_SEARCH, *_FOLDS), "robustness": (*_SEARCH, *_CHECKS, "params")}
+
 KINDS: dict[str, Kind] = {"backtest": _backtest, "sweep": _sweep, "optimise": _optimise,
                           "walkforward": _walkforward, "robustness": _robustness}

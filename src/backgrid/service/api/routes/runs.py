@@ -21,6 +21,7 @@ from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
 from backgrid.service.deps import CallerDep, Context, ContextDep, SessionDep, SettingsDep, StoreDep, StreamCallerDep
+from backgrid.service.jobs.kinds import OPTIONS, RequestError, check_options
 from backgrid.service.results import equity_points, json_records
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
@@ -46,6 +47,14 @@ def _document(body: schemas.RunIn, caller: User, session: Session) -> tuple[Stra
     if version is None:
         raise ApiError(404, "not_found", f"strategy {row.id} has no version {body.version}")
     return checked(version.document, "version.document"), version.id
+
+
+def _check_options(body: schemas.RunIn) -> None:
+    try:
+        check_options(body.options, OPTIONS[body.kind])
+    except RequestError as exc:
+        raise ApiError(422, "invalid_request", f"the options are invalid: {exc}",
+                       problems_of(exc, "body")) from None
 
 
 def _parameter_sets(spec: Strategy, body: schemas.RunIn) -> int:
@@ -102,6 +111,7 @@ def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, context:
     """Queue a run of a saved strategy's version or of an inline document (a QuantMetrics request too)."""
     settings = context.settings
     spec, version_id = _document(body, caller, session)
+    _check_options(body)
     sets = _parameter_sets(spec, body)
     _quota(session, caller, settings, spec, sets)
     row = repository.create_run(session, user_id=caller.id, kind=body.kind, priority=body.priority,
@@ -142,8 +152,8 @@ def compare(caller: CallerDep, session: SessionDep, context: ContextDep,
     stats = {}
     for row in runs:
         result = _result(session, context, row)
-        values = result.stats if result.single else result.stats.iloc[0]
-        stats[row.id] = {str(k): v for k, v in json_records(values.to_frame().T)[0].items()}
+        values = result.stats.to_frame().T if result.single else result.stats.iloc[[0]]  # counts stay ints
+        stats[row.id] = {str(k): v for k, v in json_records(values)[0].items()}
     metrics = sorted({m for s in stats.values() for m in s})
     return {"runs": [r.id for r in runs], "metrics": metrics,
             "values": {m: [stats[r.id].get(m) for r in runs] for m in metrics}}
