@@ -49,15 +49,18 @@ class Context:
     results: ResultCache
     #: offers a committed run to the workers (procrastinate); ``None`` where workers poll the runs table
     dispatch: Callable[[str, str, int], None] | None = None
+    #: the implicit user of local mode (``None`` with accounts)
+    local_user: User | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Context:
         """Open the store (migrated), the rate limiter and, scaled out, the job queue of ``settings``."""
         store = Store(settings.store_url)
         store.migrate()
+        local = None
         if settings.auth == "local":
             with store.session() as session:
-                repository.local_user(session)  # made here, so that a read never has to write it
+                local = repository.local_user(session)  # made here once: no request looks it up again
         dispatch = None
         if settings.executor == "procrastinate":
             from backgrid.service.jobs.scaled import open_dispatcher  # noqa: PLC0415  # the `scaled` extra
@@ -66,7 +69,7 @@ class Context:
         metrics = Metrics(store)
         results = ResultCache(on_lookup=lambda hit: metrics.cache("results", hit=hit))
         return cls(settings, store, MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
-                   metrics, results, dispatch)
+                   metrics, results, dispatch, local)
 
     def limit(self, key: str, per_minute: int) -> None:
         """Count one request of ``key``; 429 with ``Retry-After`` past ``per_minute``."""
@@ -79,18 +82,18 @@ class Context:
                        {"limit_per_minute": per_minute, "retry_after": wait}, headers={"Retry-After": str(wait)})
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
     return request.app.state.context  # type: ignore[no-any-return]
 
 
 ContextDep = Annotated[Context, Depends(_context)]
 
 
-def _settings(context: ContextDep) -> Settings:
+async def _settings(context: ContextDep) -> Settings:
     return context.settings
 
 
-def _store(context: ContextDep) -> Store:
+async def _store(context: ContextDep) -> Store:
     return context.store
 
 
@@ -124,7 +127,7 @@ def _caller(context: ContextDep, session: SessionDep,
             key: Annotated[str | None, Depends(_key)]) -> User:
     settings = context.settings
     if settings.auth == "local":
-        found: User | None = repository.local_user(session)
+        found: User | None = context.local_user
     elif key:
         found = repository.api_key_user(session, hash_api_key(key))
         if found is None:
@@ -154,13 +157,13 @@ def _caller_briefly(context: ContextDep,
         return _caller(context, session, bearer, key)
 
 
-def _admin(caller: Annotated[User, Depends(_caller)]) -> User:
+async def _admin(caller: Annotated[User, Depends(_caller)]) -> User:
     if caller.role != "admin":
         raise ApiError(403, "forbidden", "this needs an administrator")
     return caller
 
 
-def anonymous_limit(request: Request, context: ContextDep) -> None:
+async def anonymous_limit(request: Request, context: ContextDep) -> None:
     """Limit requests that need no caller by the client's address."""
     host = request.client.host if request.client else "unknown"
     context.limit(f"address:{host}", ANONYMOUS_PER_MINUTE)
