@@ -386,6 +386,8 @@ def _search(ctx: JobContext, spec: Strategy, options: Mapping[str, Any], data: A
                               "objective": options.get("objective", "sharpe"),
                               "constraints": options.get("constraints"), "seed": options.get("seed", 0),
                               "ledger": TrialLedger(f"sqlite:///{ctx.data_store().home / 'ledger.sqlite'}")}
+    if ctx.settings.cluster:  # the job's sets fan out on the Dask cluster instead of this machine's cores
+        search["cluster"] = ctx.settings.cluster
     total = len(space.grid()) if method == "grid" else options.get("trials")
     if isinstance(total, int) and total > 0:  # else the library names what is wrong with the trials
         # a batch (one engine call, one progress report, one cancel check) is 5 % of the trials at most
