@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,17 @@ def settings(tmp_path: Path) -> Settings:
                          poll_seconds=0.05)
 
 
+@contextmanager
+def migrated(url: str) -> Iterator[Store]:
+    """A store at ``url`` at the newest migration, closed after."""
+    made = Store(url)
+    made.migrate()
+    try:
+        yield made
+    finally:
+        made.dispose()
+
+
 def _ready(made: Store) -> Store:
     made.migrate()
     with made.session() as session:
@@ -55,12 +67,9 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def postgres_store() -> Iterator[Store]:
-    """A migrated store in a schema of its own on :data:`POSTGRES` (dropped after), with the user :data:`USER`.
-
-    Skips when PostgreSQL is not reachable there.
-    """
-    schema = f"jobs_{new_id()[:12]}"
+def postgres_url() -> Iterator[str]:
+    """The URL of a schema of its own on :data:`POSTGRES`, dropped after; skips when PostgreSQL is not there."""
+    schema = f"test_{new_id()[:12]}"
     admin = sa.create_engine(POSTGRES)
     try:
         with admin.begin() as conn:
@@ -68,14 +77,22 @@ def postgres_store() -> Iterator[Store]:
     except sa.exc.OperationalError as exc:
         admin.dispose()
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES} ({type(exc).__name__})")
-    made = Store(f"{POSTGRES}?options=-csearch_path%3D{schema}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[Store]:
+    """A migrated store in a schema of its own on :data:`POSTGRES`, with the user :data:`USER`."""
+    made = Store(postgres_url)
     try:
         yield _ready(made)
     finally:
         made.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def insert_run(store: Store, *, kind: str = "backtest", request: dict[str, Any] | None = None,

@@ -19,6 +19,7 @@ from backgrid.service.digest import SENT, DigestError, compose, last_week, send_
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store, new_id
 from backgrid.service.store.models import Event, Run, Strategy, StrategyVersion, User
+from tests.service.conftest import migrated
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -113,10 +114,8 @@ def sink() -> Iterator[Sink]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    made = Store(f"sqlite:///{tmp_path / 'service.sqlite'}")
-    made.migrate()
-    yield made
-    made.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'service.sqlite'}") as made:
+        yield made
 
 
 def _settings(tmp_path: Path, port: int, **more: Any) -> Settings:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,30 +20,10 @@ from fastapi.testclient import TestClient
 
 from backgrid.service.app import create_app
 from backgrid.service.settings import Settings
-from backgrid.service.store.db import new_id
 from backgrid.service.store.models import Artifact, Run
 from backgrid.strategy.library import load_library
-from tests.service.conftest import POSTGRES
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    schema = f"scaled_{new_id()[:12]}"
-    admin = sa.create_engine(POSTGRES)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES} ({type(exc).__name__})")
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 class Workers:
@@ -92,7 +71,8 @@ def _document() -> dict:
     return doc
 
 
-def test_kill_9_of_procrastinate_workers_loses_no_run(tmp_path: Path, database_url: str) -> None:
+def test_kill_9_of_procrastinate_workers_loses_no_run(tmp_path: Path, postgres_url: str) -> None:
+    database_url = postgres_url
     settings = Settings(home=tmp_path, database_url=database_url, executor="procrastinate", workers=0,
                         tiers={"free": {"concurrent_runs": 1000}, "pro": {"concurrent_runs": 1000}})
     app = create_app(settings)

@@ -27,6 +27,7 @@ from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store, new_id
 from backgrid.service.store.models import Run, Strategy, StrategyVersion, User
 from backgrid.service.userdata import user_store
+from tests.service.conftest import migrated
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -141,10 +142,8 @@ def test_the_thread_starts_and_stops() -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    made = Store(f"sqlite:///{tmp_path / 'service.sqlite'}")
-    made.migrate()
-    yield made
-    made.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'service.sqlite'}") as made:
+        yield made
 
 
 def _strategy(session: Any, user: User, name: str, *symbol_lists: list[str], auto_update: bool = True) -> list[str]:

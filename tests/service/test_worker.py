@@ -40,13 +40,19 @@ def spinning(claim: Claim, ctx: JobContext) -> Outcome:
     return sleepy(claim, ctx)
 
 
-def test_the_heartbeat_sees_a_cancel_within_a_second(store: Store, settings: Settings) -> None:
+def _spinning(store: Store, settings: Settings) -> tuple[str, Worker, threading.Thread]:
+    """A run being worked by a kind that spins until it is stopped."""
     run_id = insert_run(store, kind="fake")
     worker = Worker(settings, execute=spinning, store=store)
     thread = threading.Thread(target=worker.run_once)
     thread.start()
     while run_row(store, run_id).status != "running":
         time.sleep(0.005)
+    return run_id, worker, thread
+
+
+def test_the_heartbeat_sees_a_cancel_within_a_second(store: Store, settings: Settings) -> None:
+    run_id, worker, thread = _spinning(store, settings)
     time.sleep(0.3)
     with store.engine.begin() as conn:
         conn.execute(sa.update(Run.__table__).values(cancel_requested=True))
@@ -144,12 +150,7 @@ def test_the_worker_on_postgresql(postgres_store: Store, settings: Settings) -> 
 
 
 def test_a_run_taken_over_stops_its_old_attempt(store: Store, settings: Settings) -> None:
-    run_id = insert_run(store, kind="fake")
-    worker = Worker(settings, execute=spinning, store=store)
-    thread = threading.Thread(target=worker.run_once)
-    thread.start()
-    while run_row(store, run_id).status != "running":
-        time.sleep(0.005)
+    run_id, worker, thread = _spinning(store, settings)
     with store.engine.begin() as conn:  # as another worker's claim of an expired lease does
         conn.execute(sa.update(Run.__table__).values(attempts=Run.__table__.c.attempts + 1, worker="other"))
     taken = time.monotonic()
