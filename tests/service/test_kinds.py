@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from backgrid.data.store import DataStore
 from backgrid.service.jobs.kinds import RequestError, error_of
 from backgrid.service.jobs.worker import Worker
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
 from backgrid.service.store.models import Run
+from backgrid.service.userdata import user_store
 from backgrid.strategy import run
 from backgrid.strategy.document import parse
 from backgrid.strategy.library import load_library
@@ -41,13 +41,13 @@ def test_backtest_matches_the_library_exactly(store: Store, settings: Settings, 
     row = _run(store, settings, "backtest", {"document": document, "options": {"report": True}})
     assert row.status == "succeeded", row.error
     spec = parse(document)
-    expected = run(spec, market_data(spec, DataStore(settings.home / "data" / USER))).stats
+    expected = run(spec, market_data(spec, user_store(settings.home, USER))).stats
     assert row.summary["stats"]["total_return"] == float(expected["total_return"])
     assert row.summary["stats"]["trades"] == int(expected["trades"])
     assert row.summary["bars"] > 100
     artifacts = artifact_rows(store, row.id)
-    assert [a.name for a in artifacts] == ["equity.csv", "result.npz", "run.json", "strategy.yaml", "tear.html",
-                                           "trades.csv"]
+    assert [a.name for a in artifacts] == ["equity.parquet", "result.npz", "run.json", "strategy.yaml",
+                                           "tear.html", "trades.parquet"]
     for artifact in artifacts:
         path = settings.artifacts / artifact.path
         assert artifact.path.startswith(f"{row.id}/attempt-1/")
@@ -83,7 +83,7 @@ def test_sweep_finds_the_best_set_in_chunks(store: Store, settings: Settings, do
     row = _run(store, settings, "sweep", {"document": document, "options": {"sweep": grid}})
     assert row.status == "succeeded", row.error
     spec = parse(document)
-    stats = run(spec, market_data(spec, DataStore(settings.home / "data" / USER)), grid).stats
+    stats = run(spec, market_data(spec, user_store(settings.home, USER)), grid).stats
     best = stats["sharpe_ratio"].astype(float).idxmax()
     assert row.summary["sets"] == 6
     assert (row.summary["best"]["params"]["fast"], row.summary["best"]["params"]["slow"]) == best

@@ -6,6 +6,7 @@ serve killed with runs queued and running, and started again on the same home, f
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from backgrid.data.sources.demo import DemoSource
@@ -95,6 +97,7 @@ def test_a_run_through_http_has_the_librarys_numbers(tmp_path: Path) -> None:
             assert row["status"] == "succeeded", row
             stats = client.get(f"/api/v1/runs/{row['id']}/results").json()["stats"][0]
             trades = client.get(f"/api/v1/runs/{row['id']}/trades", params={"limit": 500}).json()
+            csv = client.get(f"/api/v1/runs/{row['id']}/artifacts/trades.csv")  # made from trades.parquet
     finally:
         seconds = serve.stop()
     spec = parse(_document())
@@ -104,6 +107,9 @@ def test_a_run_through_http_has_the_librarys_numbers(tmp_path: Path) -> None:
     assert stats["sharpe_ratio"] == float(expected.stats["sharpe_ratio"])
     assert trades["total"] == len(expected.trades)
     assert [t["pnl"] for t in trades["items"]] == expected.trades["pnl"].tolist()
+    assert csv.headers["content-type"].startswith("text/csv")
+    table = pd.read_csv(io.StringIO(csv.text), float_precision="round_trip")  # CSV keeps every digit
+    assert table["pnl"].tolist() == expected.trades["pnl"].tolist()
     assert seconds < 15, f"serve took {seconds:.1f} s to stop"
 
 

@@ -291,10 +291,18 @@ def artifacts(run_id: str, caller: CallerDep, session: SessionDep) -> object:
 
 @router.get("/{run_id}/artifacts/{name}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "The file."}})
-def artifact(run_id: str, name: str, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> FileResponse:
-    """Download one published file (Parquet, CSV, HTML or PDF report, the result archive)."""
+def artifact(run_id: str, name: str, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+             ) -> Response:
+    """Download one published file (Parquet, HTML report, the result archive); ``X.csv`` of a published X.parquet."""
     row = _owned(session, caller, run_id)
     found = repository.artifact(session, row.id, name)
+    table = repository.artifact(session, row.id, f"{name.removesuffix('.csv')}.parquet") if (
+        found is None and name.endswith(".csv")) else None
+    if table is not None:
+        import pandas as pd  # noqa: PLC0415  # only a CSV download needs it
+
+        text = pd.read_parquet(settings.artifacts / table.path).to_csv(index=False)
+        return Response(text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
     path = _artifact_path(session, settings, row, name)
     assert found is not None  # noqa: S101  # _artifact_path answered 404 otherwise
     return FileResponse(path, media_type=found.media_type, filename=name)
