@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from backgrid.service.jobs.kinds import RequestError, error_of
 from backgrid.service.jobs.worker import Worker
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
-from backgrid.service.store.models import Run
+from backgrid.service.store.models import Run, Trial
 from backgrid.service.userdata import user_store
 from backgrid.strategy import run
 from backgrid.strategy.document import parse
@@ -100,6 +101,12 @@ def test_optimise_returns_its_trials(store: Store, settings: Settings, document:
     assert {tuple(sorted(row.summary["best"]["params"].items()))} <= {
         (("fast", f), ("slow", s)) for f in (5, 10) for s in (50, 60, 70)}
     assert {"trials.csv", "best.json", "summary.txt"} <= {a.name for a in artifact_rows(store, row.id)}
+    with store.session(write=False) as session:  # the trials, stored with the run
+        trials = session.scalars(sa.select(Trial).where(Trial.run_id == row.id).order_by(Trial.number)).all()
+    assert sorted((t.params["fast"], t.params["slow"]) for t in trials) == [
+        (f, s) for f in (5, 10) for s in (50, 60, 70)]
+    best = max(trials, key=lambda t: t.value if t.value is not None else -math.inf)
+    assert best.params == row.summary["best"]["params"]
 
 
 def test_a_cancelled_sweep_stops_within_a_second(store: Store, settings: Settings, document: dict) -> None:

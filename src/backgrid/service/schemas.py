@@ -318,3 +318,13 @@ class FunnelStep(BaseModel):
 
     step: str
     users: int
+
+
+class TrialOut(_Out):
+    """One evaluated parameter set of an optimisation."""
+
+    number: int
+    params: dict[str, Any]
+    value: float | None = Field(description="The (first) objective's value.")
+    state: str
+    stats: dict[str, Any] | None = Field(description="The set's metrics.")

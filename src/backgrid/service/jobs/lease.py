@@ -25,13 +25,14 @@ import sqlalchemy as sa
 
 from backgrid.errors import BackgridError
 from backgrid.service.store.db import Store, new_id, now
-from backgrid.service.store.models import Artifact, Run
+from backgrid.service.store.models import Artifact, Run, Trial
 
 __all__ = ["ArtifactFile", "Claim", "LeaseLost", "cancelled", "claim", "complete", "fail", "reap", "renew",
            "retry_delay"]
 
 _RUNS = cast("sa.Table", Run.__table__)
 _ARTIFACTS = cast("sa.Table", Artifact.__table__)
+_TRIALS = cast("sa.Table", Trial.__table__)
 
 
 class LeaseLost(BackgridError, RuntimeError):  # noqa: N818  # a state the attempt is in, not a failure of it
@@ -177,10 +178,12 @@ def _complete_statement() -> sa.Update:
                     summary=sa.bindparam("the_summary"), error=None, lease_expires_at=None))
 
 
-def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts: Sequence[ArtifactFile]) -> bool:
-    """Mark the run succeeded with ``summary`` and publish ``artifacts``, in one transaction; whether it held.
+def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts: Sequence[ArtifactFile],
+             trials: Sequence[Mapping[str, Any]] = ()) -> bool:
+    """Mark the run succeeded with ``summary``, publish ``artifacts`` and ``trials``, in one transaction.
 
-    A stale attempt (its lease was taken over) writes nothing and gets ``False``.
+    Returns whether it held: a stale attempt (its lease was taken over) writes nothing and gets ``False``.
+    A trial is ``{number, params, value, state, stats}`` (an optimisation's evaluated set).
     """
     at = now()
     with store.engine.begin() as conn:
@@ -192,6 +195,8 @@ def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts:
             conn.execute(sa.insert(_ARTIFACTS), [
                 {"id": new_id(), "run_id": run.run_id, "name": a.name, "media_type": a.media_type, "size": a.size,
                  "sha256": a.sha256, "path": a.path, "created_at": at} for a in artifacts])
+        if trials:
+            conn.execute(sa.insert(_TRIALS), [{"run_id": run.run_id, **trial} for trial in trials])
     return True
 
 

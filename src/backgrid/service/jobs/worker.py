@@ -18,8 +18,8 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -138,7 +138,8 @@ class Worker:
             return
         finally:
             beat.stopped.set()
-        held = lease.complete(self.store, claim, summary=outcome.summary, artifacts=artifacts)
+        held = lease.complete(self.store, claim, summary=outcome.summary, artifacts=artifacts,
+                              trials=[_trial_row(t) for t in outcome.trials])
         self._ended(claim, "succeeded" if held else "fenced")
 
     def _ended(self, claim: Claim, how: str) -> None:
@@ -174,3 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _trial_row(trial: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial as the trials table holds it: its first objective's value, its metrics as stats."""
+    objectives = list((trial.get("objectives") or {}).values())
+    return {"number": int(trial["number"]), "params": dict(trial.get("params") or {}),
+            "value": objectives[0] if objectives else None, "state": str(trial.get("state", "complete")),
+            "stats": dict(trial.get("metrics") or {})}

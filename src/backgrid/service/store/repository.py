@@ -25,6 +25,7 @@ from backgrid.service.store.models import (
     Series,
     Strategy,
     StrategyVersion,
+    Trial,
     User,
 )
 
@@ -33,7 +34,7 @@ __all__ = [
     "cancel_run", "create_api_key", "create_invite", "create_run", "create_strategy", "create_user",
     "delete_api_key", "delete_run", "delete_series", "delete_strategy", "funnel", "key_used", "list_api_keys",
     "list_runs", "list_series", "list_strategies", "local_user", "put_series", "run", "runs_since", "save_version",
-    "series", "strategy", "strategy_named", "use_invite", "user", "user_by_email", "version", "versions",
+    "series", "strategy", "strategy_named", "trials", "use_invite", "user", "user_by_email", "version", "versions",
 ]
 
 #: the implicit user of ``auth = "local"`` (``serve`` on one's own machine)
@@ -246,6 +247,12 @@ def delete_run(session: Session, row: Run) -> None:
         msg = f"run {row.id} is {row.status}; cancel it first"
         raise ValueError(msg)
     session.delete(row)
+
+
+def trials(session: Session, run_id: str, *, limit: int, offset: int) -> Page:
+    """An optimisation run's trials, by number."""
+    query = sa.select(Trial).where(Trial.run_id == run_id).order_by(Trial.number)
+    return _page(session, query, limit=limit, offset=offset)
 
 
 def artifacts(session: Session, run_id: str) -> Sequence[Artifact]:

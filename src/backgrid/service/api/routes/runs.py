@@ -274,6 +274,13 @@ def orders(run_id: str, caller: CallerDep, session: SessionDep, context: Context
     return page(json_records(frame.iloc[offset:offset + limit]), len(frame), limit, offset)
 
 
+@router.get("/{run_id}/trials", response_model=schemas.Page[schemas.TrialOut])
+def trials(run_id: str, caller: CallerDep, session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> object:
+    """An optimisation's evaluated parameter sets, by number: values, objective, metrics."""
+    found = repository.trials(session, _owned(session, caller, run_id).id, limit=limit, offset=offset)
+    return page([schemas.TrialOut.model_validate(t) for t in found.rows], found.total, limit, offset)
+
+
 @router.get("/{run_id}/equity", response_model=list[schemas.EquityPoint])
 def equity(run_id: str, caller: CallerDep, session: SessionDep, context: ContextDep,
            points: Annotated[int, Query(ge=3, le=20_000, description="Most points returned (LTTB).")] = 1000,
