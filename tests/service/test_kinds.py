@@ -15,7 +15,7 @@ from backgrid.service.jobs.kinds import RequestError, error_of
 from backgrid.service.jobs.worker import Worker
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
-from backgrid.service.store.models import Run, Trial
+from backgrid.service.store.models import Fold, Run, Trial
 from backgrid.service.userdata import user_store
 from backgrid.strategy import run
 from backgrid.strategy.document import parse
@@ -142,6 +142,11 @@ def test_walkforward_folds(store: Store, settings: Settings, document: dict) -> 
     assert {f["params"]["fast"] for f in row.summary["folds"]} <= {5, 10}
     assert "total_return" in row.summary["out_of_sample"]
     assert {"folds.csv", "equity.csv", "trades.csv", "summary.txt"} == {a.name for a in artifact_rows(store, row.id)}
+    with store.session(write=False) as session:  # the folds, stored with the run, as the summary has them
+        folds = session.scalars(sa.select(Fold).where(Fold.run_id == row.id).order_by(Fold.number)).all()
+    assert [(f.train_start, f.test_end, f.params) for f in folds] == [
+        (f["train_start"], f["test_end"], f["params"]) for f in row.summary["folds"]]
+    assert [f.stats["oos_value"] for f in folds] == [f["oos_value"] for f in row.summary["folds"]]
 
 
 def test_robustness_of_a_given_set(store: Store, settings: Settings, document: dict) -> None:

@@ -328,3 +328,15 @@ class TrialOut(_Out):
     value: float | None = Field(description="The (first) objective's value.")
     state: str
     stats: dict[str, Any] | None = Field(description="The set's metrics.")
+
+
+class FoldOut(_Out):
+    """One walk-forward fold."""
+
+    number: int
+    train_start: str
+    train_end: str
+    test_start: str
+    test_end: str
+    params: dict[str, Any] = Field(description="The values the train window chose.")
+    stats: dict[str, Any] | None = Field(description="In- and out-of-sample values, degradation, trades.")

@@ -71,6 +71,7 @@ BY_ID: dict[tuple[str, str], Call] = {
     ("GET", "/runs/{run_id}/trades"): Call(),
     ("GET", "/runs/{run_id}/orders"): Call(),
     ("GET", "/runs/{run_id}/trials"): Call(),
+    ("GET", "/runs/{run_id}/folds"): Call(),
     ("GET", "/runs/{run_id}/equity"): Call(),
     ("GET", "/runs/{run_id}/artifacts"): Call(),
     ("GET", "/runs/{run_id}/artifacts/{name}"): Call(),

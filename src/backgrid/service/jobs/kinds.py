@@ -82,11 +82,13 @@ _BAD_INPUT = (SpecError, EngineError, DataError, OptimizeError, RobustnessError,
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a kind produced: the run's summary (JSON), the files it wrote (in its folder), and its trials."""
+    """What a kind produced: the run's summary (JSON), the files it wrote (in its folder), its trials and folds."""
 
     summary: dict[str, Any]
     files: list[Path]
     trials: list[dict[str, Any]] = field(default_factory=list)
+    #: a walk-forward's folds: ``{fold, train_start, train_end, test_start, test_end, params, ...stats}``
+    folds: list[dict[str, Any]] = field(default_factory=list)
 
 
 class JobContext:
@@ -479,7 +481,7 @@ def _walkforward(claim: Claim, ctx: JobContext) -> Outcome:
              for number, row in result.folds.iterrows()]
     summary = {"objective": result.objective, "efficiency": _json(result.efficiency), "folds": folds,
                "out_of_sample": _stats(result.stats), "text": result.summary()}
-    return Outcome(summary, files)
+    return Outcome(summary, files, folds=folds)
 
 
 _CHECKS = {"shuffles": 10_000, "random": 500, "jitter": 50, "paths": 50}

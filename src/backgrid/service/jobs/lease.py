@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from backgrid.errors import BackgridError
 from backgrid.service.store.db import Store, new_id, now
-from backgrid.service.store.models import Artifact, Run, Trial
+from backgrid.service.store.models import Artifact, Fold, Run, Trial
 
 __all__ = ["ArtifactFile", "Claim", "LeaseLost", "cancelled", "claim", "complete", "fail", "reap", "renew",
            "retry_delay"]
@@ -33,6 +33,7 @@ __all__ = ["ArtifactFile", "Claim", "LeaseLost", "cancelled", "claim", "complete
 _RUNS = cast("sa.Table", Run.__table__)
 _ARTIFACTS = cast("sa.Table", Artifact.__table__)
 _TRIALS = cast("sa.Table", Trial.__table__)
+_FOLDS = cast("sa.Table", Fold.__table__)
 
 
 class LeaseLost(BackgridError, RuntimeError):  # noqa: N818  # a state the attempt is in, not a failure of it
@@ -179,11 +180,12 @@ def _complete_statement() -> sa.Update:
 
 
 def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts: Sequence[ArtifactFile],
-             trials: Sequence[Mapping[str, Any]] = ()) -> bool:
-    """Mark the run succeeded with ``summary``, publish ``artifacts`` and ``trials``, in one transaction.
+             trials: Sequence[Mapping[str, Any]] = (), folds: Sequence[Mapping[str, Any]] = ()) -> bool:
+    """Mark the run succeeded with ``summary``; publish ``artifacts``, ``trials`` and ``folds``; in one transaction.
 
     Returns whether it held: a stale attempt (its lease was taken over) writes nothing and gets ``False``.
-    A trial is ``{number, params, value, state, stats}`` (an optimisation's evaluated set).
+    A trial is ``{number, params, value, state, stats}`` (an optimisation's evaluated set), a fold
+    ``{number, train_start, train_end, test_start, test_end, params, stats}`` (a walk-forward's).
     """
     at = now()
     with store.engine.begin() as conn:
@@ -195,8 +197,9 @@ def complete(store: Store, run: Claim, *, summary: Mapping[str, Any], artifacts:
             conn.execute(sa.insert(_ARTIFACTS), [
                 {"id": new_id(), "run_id": run.run_id, "name": a.name, "media_type": a.media_type, "size": a.size,
                  "sha256": a.sha256, "path": a.path, "created_at": at} for a in artifacts])
-        if trials:
-            conn.execute(sa.insert(_TRIALS), [{"run_id": run.run_id, **trial} for trial in trials])
+        for table, rows in ((_TRIALS, trials), (_FOLDS, folds)):
+            if rows:
+                conn.execute(sa.insert(table), [{"run_id": run.run_id, **row} for row in rows])
     return True
 
 

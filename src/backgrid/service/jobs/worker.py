@@ -139,7 +139,8 @@ class Worker:
         finally:
             beat.stopped.set()
         held = lease.complete(self.store, claim, summary=outcome.summary, artifacts=artifacts,
-                              trials=[_trial_row(t) for t in outcome.trials])
+                              trials=[_trial_row(t) for t in outcome.trials],
+                              folds=[_fold_row(f) for f in outcome.folds])
         self._ended(claim, "succeeded" if held else "fenced")
 
     def _ended(self, claim: Claim, how: str) -> None:
@@ -183,3 +184,11 @@ def _trial_row(trial: Mapping[str, Any]) -> dict[str, Any]:
     return {"number": int(trial["number"]), "params": dict(trial.get("params") or {}),
             "value": objectives[0] if objectives else None, "state": str(trial.get("state", "complete")),
             "stats": dict(trial.get("metrics") or {})}
+
+
+def _fold_row(fold: Mapping[str, Any]) -> dict[str, Any]:
+    """A walk-forward fold as the folds table holds it: its windows, chosen values, and the rest as stats."""
+    windows = ("train_start", "train_end", "test_start", "test_end")
+    return {"number": int(fold["fold"]), **{k: str(fold[k]) for k in windows},
+            "params": dict(fold.get("params") or {}),
+            "stats": {k: v for k, v in fold.items() if k not in (*windows, "fold", "params")}}

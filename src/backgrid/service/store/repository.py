@@ -20,6 +20,7 @@ from backgrid.service.store.models import (
     Artifact,
     Event,
     Feedback,
+    Fold,
     Invite,
     Run,
     Series,
@@ -32,7 +33,7 @@ from backgrid.service.store.models import (
 __all__ = [
     "LOCAL_EMAIL", "Page", "active_runs", "add_event", "add_feedback", "api_key_user", "artifact", "artifacts",
     "cancel_run", "create_api_key", "create_invite", "create_run", "create_strategy", "create_user",
-    "delete_api_key", "delete_run", "delete_series", "delete_strategy", "funnel", "key_used", "list_api_keys",
+    "delete_api_key", "delete_run", "delete_series", "delete_strategy", "folds", "funnel", "key_used", "list_api_keys",
     "list_runs", "list_series", "list_strategies", "local_user", "put_series", "run", "runs_since", "save_version",
     "series", "strategy", "strategy_named", "trials", "use_invite", "user", "user_by_email", "version", "versions",
 ]
@@ -253,6 +254,11 @@ def trials(session: Session, run_id: str, *, limit: int, offset: int) -> Page:
     """An optimisation run's trials, by number."""
     query = sa.select(Trial).where(Trial.run_id == run_id).order_by(Trial.number)
     return _page(session, query, limit=limit, offset=offset)
+
+
+def folds(session: Session, run_id: str) -> Sequence[Fold]:
+    """A walk-forward run's folds, in order."""
+    return session.scalars(sa.select(Fold).where(Fold.run_id == run_id).order_by(Fold.number)).all()
 
 
 def artifacts(session: Session, run_id: str) -> Sequence[Artifact]:

@@ -281,6 +281,12 @@ def trials(run_id: str, caller: CallerDep, session: SessionDep, limit: Limit = 1
     return page([schemas.TrialOut.model_validate(t) for t in found.rows], found.total, limit, offset)
 
 
+@router.get("/{run_id}/folds", response_model=list[schemas.FoldOut])
+def folds(run_id: str, caller: CallerDep, session: SessionDep) -> object:
+    """A walk-forward's folds: windows, the values chosen in sample, the out-of-sample figures."""
+    return repository.folds(session, _owned(session, caller, run_id).id)
+
+
 @router.get("/{run_id}/equity", response_model=list[schemas.EquityPoint])
 def equity(run_id: str, caller: CallerDep, session: SessionDep, context: ContextDep,
            points: Annotated[int, Query(ge=3, le=20_000, description="Most points returned (LTTB).")] = 1000,
