@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.context.store.dispose()
+        app.state.context.close()
 
     app = FastAPI(title="backgrid", version=__version__, lifespan=lifespan, responses=_ERRORS,  # type: ignore[arg-type]
                   description="Design, backtest and validate trading strategies. Errors: {error, code, details}.")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -38,6 +38,14 @@ __all__ = ["AdminDep", "CallerDep", "Context", "ContextDep", "SessionDep", "Sett
 ANONYMOUS_PER_MINUTE = 30
 
 
+class Dispatch(Protocol):
+    """What offers a committed run to the workers of its queue."""
+
+    def __call__(self, run_id: str, queue: str, priority: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Context:
     """What one app holds for its routes (``app.state.context``)."""
@@ -48,7 +56,7 @@ class Context:
     metrics: Metrics
     results: ResultCache
     #: offers a committed run to the workers (procrastinate); ``None`` where workers poll the runs table
-    dispatch: Callable[[str, str, int], None] | None = None
+    dispatch: Dispatch | None = None
     #: the implicit user of local mode (``None`` with accounts)
     local_user: User | None = None
 
@@ -70,6 +78,12 @@ class Context:
         results = ResultCache(on_lookup=lambda hit: metrics.cache("results", hit=hit))
         return cls(settings, store, MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
                    metrics, results, dispatch, local)
+
+    def close(self) -> None:
+        """Close the store's connections and the job queue's."""
+        if self.dispatch is not None:
+            self.dispatch.close()
+        self.store.dispose()
 
     def limit(self, key: str, per_minute: int) -> None:
         """Count one request of ``key``; 429 with ``Retry-After`` past ``per_minute``."""

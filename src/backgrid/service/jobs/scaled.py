@@ -3,12 +3,15 @@
 The runs table stays the truth: a procrastinate job only carries a run id, and the worker that gets it
 claims that run through the same fenced lease as embedded (``lease.claim(run_id=...)``). So a job
 delivered twice runs once per claim, a stale worker's completion is refused, and nothing is lost if a
-job is: every few seconds the ``backgrid.sweep`` periodic task, on its own ``maintenance`` queue (in the
-users' queues it would starve behind long runs), sends to the dead letter the runs whose retries are
-spent, defers a job for every claimable run (queued past its backoff, or running with an expired lease)
-with the run id as queueing lock (one waiting job per run), and retries the procrastinate jobs of workers
-whose heartbeats stopped. Each worker process runs one job at a time (procrastinate runs sync tasks in
-threads, so one process per core).
+job is: every few seconds the ``backgrid.sweep`` periodic task, on its own ``maintenance`` queue, sends to
+the dead letter the runs whose retries are spent, defers a job for every claimable run (queued past its
+backoff, or running with an expired lease) with the run id as queueing lock (one waiting job per run), and
+marks failed the procrastinate jobs of workers whose heartbeats stopped (their runs come back through the
+runs table, so retrying those jobs too would only collide with the queueing lock). The sweep outranks every
+run (:data:`SWEEP_PRIORITY`) and at most one waits (its own queueing lock): behind a hundred queued runs
+it would otherwise run only when they are all done, and a killed worker's run would wait as long. Each
+worker process runs one job at a time (procrastinate runs sync tasks in threads, so one process per
+core).
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ __all__ = ["MAINTENANCE", "Dispatcher", "make_app", "work"]
 log = logging.getLogger(__name__)
 
 MAINTENANCE = "maintenance"
-#: how often the sweep runs (a six-field cron: seconds first)
-SWEEP_CRON = "*/5 * * * * *"
-#: seconds without a worker heartbeat after which procrastinate's jobs of that worker are retried
+#: how often the sweep runs: every 5 s (croniter's six fields put the seconds last; "*/5 * * * * *" would be
+#: every second of every fifth minute, and no sweep at all for the four minutes between)
+SWEEP_CRON = "* * * * * */5"
+#: above every run's priority (-100 to 100): a worker takes the sweep before the next run
+SWEEP_PRIORITY = 1000
+#: seconds without a worker heartbeat after which procrastinate's jobs of that worker are marked failed
 STALLED_SECONDS = 30
 
 
@@ -55,6 +61,7 @@ def _worker(settings: Settings, queue: str) -> Any:
 def make_app(settings: Settings) -> Any:
     """The procrastinate app over the store's database, with the run task and the sweep."""
     import procrastinate  # noqa: PLC0415  # the `scaled` extra
+    from procrastinate.jobs import Status  # noqa: PLC0415
 
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(settings.store_url)))
     workers: dict[str, Any] = {}
@@ -67,7 +74,8 @@ def make_app(settings: Settings) -> Any:
             log.info("run %s is not claimable now (finished, or its lease holds); the sweep re-offers it", run_id)
 
     @app.periodic(cron=SWEEP_CRON, periodic_id="sweep")
-    @app.task(name="backgrid.sweep", queue=MAINTENANCE, pass_context=True)
+    @app.task(name="backgrid.sweep", queue=MAINTENANCE, priority=SWEEP_PRIORITY, queueing_lock="backgrid.sweep",
+              pass_context=True)
     async def sweep(context: Any, timestamp: int) -> None:
         del timestamp
         store = _store(settings.store_url)
@@ -76,7 +84,7 @@ def make_app(settings: Settings) -> Any:
             await Dispatcher(app).defer_async(run_id, queue, priority)
         manager = context.app.job_manager
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
-            await manager.retry_job(job)
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
 
     return app
 
@@ -107,6 +115,10 @@ class Dispatcher:
         with contextlib.suppress(AlreadyEnqueued):  # a job for this run is already waiting
             self._job(run_id, queue, priority).defer(run_id=run_id)
 
+    def close(self) -> None:
+        """Close the app's connections (the API's shutdown)."""
+        self.app.close()
+
     async def defer_async(self, run_id: str, queue: str, priority: int) -> None:
         """:meth:`__call__` from a worker's event loop."""
         from procrastinate.exceptions import AlreadyEnqueued  # noqa: PLC0415
@@ -128,13 +140,17 @@ _SCHEMA_LOCK = 0x6267_7363  # "bgsc"
 
 
 def _apply_schema(app: Any, settings: Settings) -> None:
-    with _store(settings.store_url).engine.connect() as connection:
-        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK})
-        try:
-            if not sa.inspect(connection).has_table("procrastinate_jobs"):
-                app.schema_manager.apply_schema()
-        finally:
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK})
+    engine = sa.create_engine(settings.store_url)  # for this check only: closed when it is done
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK})
+            try:
+                if not sa.inspect(connection).has_table("procrastinate_jobs"):
+                    app.schema_manager.apply_schema()
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK})
+    finally:
+        engine.dispose()
 
 
 def work(settings: Settings, *, queue: str) -> None:
