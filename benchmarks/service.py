@@ -65,7 +65,7 @@ def _wait(client: httpx.Client, ids: list[str], timeout: float = 600) -> None:
     pending = set(ids)
     deadline = time.time() + timeout
     while pending and time.time() < deadline:
-        done = client.get("/api/v1/runs", params={"limit": 500, "status": "succeeded"}).json()["total"]
+        done = client.get("/api/v1/runs", params={"limit": 1, "status": "succeeded"}).json()["total"]
         failed = client.get("/api/v1/runs", params={"limit": 1, "status": "failed"}).json()["total"]
         if failed:
             msg = f"{failed} runs failed"

@@ -104,3 +104,22 @@ def test_a_worker_stopped_past_its_lease_cannot_complete_late(store: Store, sett
     assert (settings.artifacts / run_id / "attempt-1" / "finished").read_text() == str(stalled.pid)  # it did finish
     assert [a.path for a in artifact_rows(store, run_id)] == [f"{run_id}/attempt-2/a.json",
                                                               f"{run_id}/attempt-2/b.txt"]
+
+
+def test_a_thousand_queued_runs_with_four_workers_give_a_thousand_results(store: Store, settings: Settings) -> None:
+    runs = {insert_run(store, kind="fake", request={"seconds": 0.0}) for _ in range(1000)}
+    deadline = time.monotonic() + 120
+    with WorkerPool(settings, processes=4, execute=sleepy) as pool:
+        while _finished(store) < len(runs):
+            assert time.monotonic() < deadline, f"{_finished(store)} of {len(runs)} runs finished"
+            time.sleep(0.2)
+        assert pool.restarts == 0
+    table = Run.__table__
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.id, table.c.status, table.c.attempts, table.c.summary)).all()
+    assert {r.id for r in rows} == runs
+    assert {(r.status, r.attempts) for r in rows} == {("succeeded", 1)}  # each ran once, none failed
+    assert len({r.summary["pid"] for r in rows}) == 4  # all four workers took runs
+    artifacts = artifact_rows(store)
+    assert len(artifacts) == 2 * len(runs)
+    assert {a.path for a in artifacts} == {f"{r}/attempt-1/{n}" for r in runs for n in ("a.json", "b.txt")}
