@@ -102,7 +102,8 @@ def dump(strategy: Strategy, *, fmt: str = "yaml") -> str:
     if fmt != "yaml":
         msg = f"fmt must be 'yaml' or 'json', got {fmt!r}"
         raise ValueError(msg)
-    yaml = YAML()
+    yaml = YAML(typ="safe", pure=False)  # ruamel.yaml.clib's emitter; the keys stay in the document's order
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.default_flow_style = None
     yaml.width = 110
     out = io.StringIO()

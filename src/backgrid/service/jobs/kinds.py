@@ -218,14 +218,20 @@ def _write_run(ctx: JobContext, compiled: Compiled, result: Result, *, document:
     Parquet, not CSV: writing a year of hourly equity as CSV cost more than the backtest (its times are
     formatted one by one); the API hands either out as CSV on request.
     """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     from backgrid.strategy.document import dump  # noqa: PLC0415
     from backgrid.strategy.manifest import build_manifest, write_manifest  # noqa: PLC0415
 
     folder = ctx.folder
     files = [result.save(folder / "result.npz"), folder / "trades.parquet", folder / "equity.parquet",
              folder / "strategy.yaml"]
-    result.trades.to_parquet(files[1], index=False)
-    result.equity.rename_axis("time").reset_index().to_parquet(files[2], index=False)
+    # pyarrow directly: DataFrame.to_parquet's path handling doubled the cost of these two small files
+    pq.write_table(pa.Table.from_pandas(result.trades, preserve_index=False), files[1])
+    equity = cast("pd.Series", result.equity)  # one set's folder: a single-set result
+    pq.write_table(pa.table({"time": pa.array(equity.index.asi8, pa.timestamp("ns", tz="UTC")),
+                             "equity": pa.array(equity.to_numpy())}), files[2])
     files[3].write_text(dump(document), encoding="utf-8")
     manifest = build_manifest(compiled, result, document=document, grid=grid, chosen=chosen, files=files)
     files.append(write_manifest(folder, manifest))
