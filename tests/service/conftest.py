@@ -132,6 +132,15 @@ def sleepy(claim: Claim, ctx: JobContext) -> Outcome:
     return _files(claim, ctx)
 
 
+def threads(claim: Claim, ctx: JobContext) -> Outcome:
+    """A fake kind that says how this process runs: its pid, niceness and numba's thread count."""
+    import numba
+
+    outcome = _files(claim, ctx)
+    return Outcome({**outcome.summary, "nice": os.getpriority(os.PRIO_PROCESS, 0),
+                    "numba_threads": numba.get_num_threads()}, outcome.files)
+
+
 def stall(claim: Claim, ctx: JobContext) -> Outcome:
     """A fake kind that works ``request["seconds"]`` without a progress report, marks its folder, then ends."""
     time.sleep(float(claim.request.get("seconds", 1.0)))

@@ -18,7 +18,7 @@ from backgrid.service.jobs.worker import Worker
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
 from backgrid.service.store.models import FINISHED_STATES, Run
-from tests.service.conftest import artifact_rows, insert_run, run_row, sleepy, stall
+from tests.service.conftest import artifact_rows, insert_run, run_row, sleepy, stall, threads
 
 pytestmark = pytest.mark.slow
 
@@ -123,3 +123,17 @@ def test_a_thousand_queued_runs_with_four_workers_give_a_thousand_results(store:
     artifacts = artifact_rows(store)
     assert len(artifacts) == 2 * len(runs)
     assert {a.path for a in artifacts} == {f"{r}/attempt-1/{n}" for r in runs for n in ("a.json", "b.txt")}
+
+
+def test_the_workers_of_serve_run_below_the_api_on_one_thread_each(store: Store, settings: Settings) -> None:
+    run_id = insert_run(store, kind="fake", request={})
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    with WorkerPool(settings.model_copy(update={"worker_nice": 3, "worker_threads": 1}), processes=1,
+                    execute=threads):
+        deadline = time.monotonic() + 60
+        while run_row(store, run_id).status != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    summary = run_row(store, run_id).summary
+    assert summary["pid"] != os.getpid()
+    assert (summary["nice"], summary["numba_threads"]) == (min(ours + 3, 19), 1)

@@ -230,7 +230,8 @@ def _write_run(ctx: JobContext, compiled: Compiled, result: Result, *, document:
     # pyarrow directly: DataFrame.to_parquet's path handling doubled the cost of these two small files
     pq.write_table(pa.Table.from_pandas(result.trades, preserve_index=False), files[1])
     equity = cast("pd.Series", result.equity)  # one set's folder: a single-set result
-    pq.write_table(pa.table({"time": pa.array(equity.index.asi8, pa.timestamp("ns", tz="UTC")),
+    times = cast("pd.DatetimeIndex", equity.index).asi8
+    pq.write_table(pa.table({"time": pa.array(times, pa.timestamp("ns", tz="UTC")),
                              "equity": pa.array(equity.to_numpy())}), files[2])
     files[3].write_text(dump(document), encoding="utf-8")
     manifest = build_manifest(compiled, result, document=document, grid=grid, chosen=chosen, files=files)

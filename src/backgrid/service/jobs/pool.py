@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from backgrid.service.jobs import kinds
-from backgrid.service.jobs.worker import Execute, Worker
+from backgrid.service.jobs.worker import Execute, Worker, limit_threads
 from backgrid.service.settings import Settings
 
 __all__ = ["WorkerPool"]
@@ -42,6 +43,9 @@ def _serve(settings: Settings, queue: str, execute: Execute, stop: Any) -> None:
     """A worker process's life: one store, runs until ``stop`` is set."""
     # Ctrl-C reaches the whole process group: the pool's owner stops the workers between runs, not mid-run
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if settings.worker_nice and hasattr(os, "nice"):  # below the API: its answers wait for no backtest
+        os.nice(settings.worker_nice)
+    limit_threads(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     Worker(settings, queue=queue, execute=execute).run(stop)
 
