@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from backgrid.service.store import repository
 from backgrid.service.store.db import Store, new_id, now
 from backgrid.service.store.migrations import downgrade
 from backgrid.service.store.models import Base, Run, User
@@ -152,4 +153,29 @@ def test_the_claim_uses_its_index_on_sqlite(tmp_path: Path) -> None:
         plan = " | ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
     assert "USING INDEX runs_claim" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # the index gives the order: no sort
+    store.dispose()
+
+
+def test_the_concurrency_quota_counts_from_its_index_on_sqlite(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'service.sqlite'}")
+    store.migrate()
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    with store.session() as session:
+        user = _user()
+        session.add(user)
+        session.flush()
+        session.add_all(Run(id=new_id(), user_id=user.id, kind="backtest", status=status, request={},
+                            created_at=float(i)) for i, status in enumerate(["succeeded"] * 200 + ["queued"] * 3))
+        session.flush()
+        sa.event.listen(store.engine, "before_cursor_execute", record)
+        assert repository.active_runs(session, user.id) == 3  # what POST /runs checks at every submission
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+    ((statement, parameters),) = seen
+    with store.engine.connect() as connection:
+        plan = " | ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    assert "COVERING INDEX runs_active" in plan, plan  # the user's runs of two states, not all of them
     store.dispose()

@@ -103,6 +103,8 @@ class Run(Base):
         # the claim's order: a worker of one queue takes the highest priority, then the oldest
         sa.Index("runs_claim", "queue", "status", sa.text("priority DESC"), "created_at"),
         sa.Index("runs_by_owner", "user_id", sa.text("created_at DESC")),
+        # a user's runs by state: the concurrency quota counts the queued and running ones at every submission
+        sa.Index("runs_active", "user_id", "status"),
     )
     id: Mapped[str] = _id()
     user_id: Mapped[str] = _owner()

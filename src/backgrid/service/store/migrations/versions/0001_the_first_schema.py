@@ -158,6 +158,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_runs_user_id"), ["user_id"], unique=False)
         batch_op.create_index("runs_claim", ["queue", "status", sa.text("priority DESC"), "created_at"], unique=False)
         batch_op.create_index("runs_by_owner", ["user_id", sa.text("created_at DESC")], unique=False)
+        batch_op.create_index("runs_active", ["user_id", "status"], unique=False)
 
     op.create_table("artifacts",
     sa.Column("id", sa.String(length=32), nullable=False),
@@ -243,6 +244,7 @@ def downgrade() -> None:
 
     op.drop_table("artifacts")
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index("runs_active")
         batch_op.drop_index("runs_by_owner")
         batch_op.drop_index("runs_claim")
         batch_op.drop_index(batch_op.f("ix_runs_user_id"))
