@@ -65,8 +65,9 @@ class Settings(BaseSettings):
                          description="Worker processes `serve` starts (0: none, run `backgrid worker`).")
     worker_threads: int = Field(default=1, ge=1, description="Threads each worker's kernels use. One worker "
                                 "process per core, so 1: more made two workers on two cores 2x slower each.")
-    worker_nice: int = Field(default=5, ge=0, le=19, description="How much lower `serve`'s workers run than "
-                             "the API (Unix nice): on busy cores the API still answers at once.")
+    worker_nice: int = Field(default=5, ge=0, le=19, description="How much lower the worker pool's processes "
+                             "(`serve`, `backgrid worker` on the runs table) run than the process that started "
+                             "them (Unix nice): on busy cores the API still answers at once.")
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
     auth: Literal["local", "users"] = Field(default=
