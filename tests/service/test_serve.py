@@ -77,6 +77,23 @@ class Serve:
         return time.monotonic() - started
 
 
+def _left(group: int, seconds: float = 10) -> list[int]:
+    """The processes of process group ``group`` still alive (zombies aside) after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, _parent, pgrp = stat.read_text().rpartition(")")[2].split()[:3]
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            if int(pgrp) == group and state != "Z":
+                alive.append(int(stat.parent.name))
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
 def _finished(client: httpx.Client, ids: list[str], timeout: float = 180) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,6 +128,18 @@ def test_a_run_through_http_has_the_librarys_numbers(tmp_path: Path) -> None:
     table = pd.read_csv(io.StringIO(csv.text))  # CSV keeps every digit: the numbers read back are the same
     assert table["pnl"].tolist() == expected.trades["pnl"].tolist()
     assert seconds < 15, f"serve took {seconds:.1f} s to stop"
+    if sys.platform == "linux":  # /proc names each process's group
+        assert _left(serve.process.pid, seconds=5) == [], "SIGTERM of serve left its workers running"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the process table from /proc")
+def test_the_workers_of_a_killed_serve_stop_by_themselves(tmp_path: Path) -> None:
+    serve = Serve(tmp_path, _port())
+    assert len(_left(serve.process.pid, seconds=0)) >= 3  # serve, its two workers and the scheduled queue's
+    os.kill(serve.process.pid, signal.SIGKILL)  # serve alone, not its group: its workers are orphaned
+    serve.process.wait(10)
+    serve.log.close()
+    assert _left(serve.process.pid) == [], serve.output()
 
 
 def test_serve_killed_and_started_again_finishes_every_run(tmp_path: Path) -> None:

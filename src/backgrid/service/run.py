@@ -28,6 +28,9 @@ def serve_forever(settings: Settings) -> None:
 
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
+    # uvicorn shuts down on SIGTERM, then raises the signal again; with its default action the process would
+    # die there, before the block below stops the workers, and leave them running as orphans
+    signal.signal(signal.SIGTERM, _stopped)
     with ExitStack() as stack:
         if settings.executor == "lease" and settings.workers > 0:
             stack.enter_context(WorkerPool(settings, settings.workers, queue="manual"))
@@ -36,6 +39,10 @@ def serve_forever(settings: Settings) -> None:
         scheduler.start()
         stack.callback(scheduler.stop)
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)  # a stop asked for: every `with` above unwinds, workers included
 
 
 def work_forever(settings: Settings, *, queue: str, processes: int) -> None:

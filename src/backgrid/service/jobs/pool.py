@@ -39,15 +39,29 @@ MAX_RESTART_DELAY = 5.0
 STOP_SECONDS = 10.0
 
 
-def _serve(settings: Settings, queue: str, execute: Execute, stop: Any) -> None:
-    """A worker process's life: one store, runs until ``stop`` is set."""
+class _UntilOrphaned:
+    """``stop``, which a worker also finds set once the process that started it has gone (``kill -9`` of
+    ``serve``): a worker never outlives its pool by more than its current run and one poll."""
+
+    def __init__(self, stop: Any, parent: int) -> None:
+        self.stop, self.parent = stop, parent
+
+    def is_set(self) -> bool:
+        return bool(self.stop.is_set()) or os.getppid() != self.parent
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return bool(self.stop.wait(timeout)) or self.is_set()
+
+
+def _serve(settings: Settings, queue: str, execute: Execute, stop: Any, parent: int) -> None:
+    """A worker process's life: one store, runs until ``stop`` is set or ``parent`` (the pool's process) dies."""
     # Ctrl-C reaches the whole process group: the pool's owner stops the workers between runs, not mid-run
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if settings.worker_nice and hasattr(os, "nice"):  # below the API: its answers wait for no backtest
         os.nice(settings.worker_nice)
     limit_threads(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    Worker(settings, queue=queue, execute=execute).run(stop)
+    Worker(settings, queue=queue, execute=execute).run(_UntilOrphaned(stop, parent))
 
 
 @dataclass
@@ -119,7 +133,8 @@ class WorkerPool:
         self.stop()
 
     def _spawn(self) -> BaseProcess:
-        process = self._context.Process(target=_serve, args=(self.settings, self.queue, self.execute, self._stop),
+        process = self._context.Process(target=_serve,
+                                        args=(self.settings, self.queue, self.execute, self._stop, os.getpid()),
                                         name=f"backgrid-worker-{self.queue}", daemon=True)
         process.start()
         return process
