@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from backgrid.data.bars import Bars, checksum
 from backgrid.data.calendar import CALENDARS, Calendar
 from backgrid.data.sources import DataSource
-from backgrid.data.store import DataStore, SeriesInfo, _decode_name, _encode_name
+from backgrid.data.store import DataStore, SeriesCache, SeriesInfo, _decode_name, _encode_name
 from backgrid.data.timeframe import TIMEFRAMES, Timeframe
 from backgrid.errors import AmbiguousSeriesError, DataError, SeriesNotFoundError, SourceError, StoreError
 
@@ -564,3 +564,53 @@ def test_the_ambiguity_error_names_options_that_exist(store):
     store.write(make_bars(source="csv"))
     with pytest.raises(AmbiguousSeriesError, match=r"--source on the command line, market.source in a strategy"):
         store.read("BTC/USDT", "1h")
+
+
+# -- the cache of decoded series --------------------------------------------------------------------
+def test_a_cached_store_decodes_a_series_once_and_serves_it_again(tmp_path):
+    cache = SeriesCache(max_bytes=2**20)
+    store = DataStore(tmp_path, cache=cache)
+    store.write(make_bars(n=48))
+    first, second = store.read("BTC/USDT", "1h"), store.read("BTC/USDT", "1h", start=T0 + 24 * HOUR)
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert same_series(first, DataStore(tmp_path).read("BTC/USDT", "1h"))  # what an uncached store reads
+    assert bitwise_equal(second, first.slice(T0 + 24 * HOUR, None))
+    assert cache.bytes == 48 * 6 * 8  # ts and OHLCV, 8 bytes each
+
+
+@pytest.mark.parametrize("mode", ["replace", "merge"])
+def test_a_cached_series_written_again_is_read_anew(tmp_path, mode):
+    store = DataStore(tmp_path, cache=SeriesCache(max_bytes=2**20))
+    store.write(make_bars(n=48))
+    store.read("BTC/USDT", "1h")
+    newer = make_bars(n=60)
+    newer = Bars(symbol=newer.symbol, timeframe=newer.timeframe, ts=newer.ts, open=newer.open, high=newer.high,
+                 low=newer.low, close=newer.close * 2, volume=newer.volume, source=newer.source, calendar="crypto")
+    store.write(newer, mode=mode)
+    again = store.read("BTC/USDT", "1h")
+    assert len(again) == 60
+    assert np.array_equal(again.close, newer.close)
+
+
+def test_the_cache_evicts_the_least_recently_read_and_keeps_no_series_larger_than_itself(tmp_path):
+    size = 48 * 6 * 8
+    cache = SeriesCache(max_bytes=2 * size)
+    store = DataStore(tmp_path, cache=cache)
+    for symbol in ("A", "B", "C"):
+        store.write(make_bars(symbol, n=48))
+    store.read("A", "1h")
+    store.read("B", "1h")
+    store.read("A", "1h")  # A read last: B is the least recently read
+    store.read("C", "1h")  # evicts B
+    assert cache.bytes == 2 * size
+    hits = cache.hits
+    store.read("A", "1h")
+    store.read("C", "1h")
+    assert cache.hits == hits + 2
+    store.read("B", "1h")
+    assert cache.hits == hits + 2  # B was decoded again
+    store.write(make_bars("BIG", n=200))
+    store.read("BIG", "1h")
+    store.read("BIG", "1h")
+    assert cache.hits == hits + 2  # too large to keep
+    assert cache.bytes <= 2 * size

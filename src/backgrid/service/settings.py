@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     worker_nice: int = Field(default=5, ge=0, le=19, description="How much lower the worker pool's processes "
                              "(`serve`, `backgrid worker` on the runs table) run than the process that started "
                              "them (Unix nice): on busy cores the API still answers at once.")
+    series_cache_mb: int = Field(default=256, ge=0, description="Decoded market data each worker process keeps "
+                                 "in memory between runs (MiB; 0: none): repeated runs on a series skip reading it.")
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
     auth: Literal["local", "users"] = Field(default=

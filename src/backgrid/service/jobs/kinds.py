@@ -40,7 +40,7 @@ from backgrid.errors import (
     SpecError,
 )
 from backgrid.service.jobs.lease import Claim, LeaseLost, renew
-from backgrid.service.userdata import user_store
+from backgrid.service.userdata import series_cache, user_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,7 +106,7 @@ class JobContext:
 
     def data_store(self) -> DataStore:
         """The user's market-data store (see ``service.userdata``)."""
-        return user_store(self.settings.home, self.claim.user_id)
+        return user_store(self.settings.home, self.claim.user_id, series_cache(self.settings.series_cache_mb))
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report ``fraction`` (0 to 1) of the work done; stored every ~5 % or 0.5 s at most, with an ETA.
