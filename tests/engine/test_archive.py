@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -81,7 +82,21 @@ def test_files_that_are_not_results_are_refused_with_their_path(tmp_path):
         Result.load(bare)
     other = tmp_path / "other.npz"
     np.savez(other, meta=np.frombuffer(b'{"format": "someone-else/9"}', dtype=np.uint8))
-    with pytest.raises(ResultFileError, match=f"'someone-else/9'; this backgrid reads '{FORMAT}'"):
+    with pytest.raises(ResultFileError, match=f"'someone-else/9'; this backgrid reads '.*/1' and '{FORMAT}'"):
         Result.load(other)
     with pytest.raises(ResultFileError, match=r"missing\.npz"):
         Result.load(tmp_path / "missing.npz")
+
+
+def test_a_file_of_the_first_layout_reads_back_the_same(tmp_path):
+    """Layout 1 kept the bar times in the JSON ``meta``; a file written by that version still loads."""
+    bars = random_bars(300, seed=7)
+    entries, exits = _signals(len(bars))
+    run = backtest(bars, entries=entries, exits=exits, take_profit=0.04)
+    with np.load(run.save(tmp_path / "now.npz")) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    assert meta["format"] == FORMAT == "backgrid-result/2"
+    meta |= {"format": "backgrid-result/1", "index": arrays.pop("index").tolist()}
+    np.savez(tmp_path / "old.npz", meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    _same(run, Result.load(tmp_path / "old.npz"))

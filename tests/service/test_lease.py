@@ -77,6 +77,18 @@ def test_an_expired_lease_is_claimed_again(store: Store) -> None:
     assert run_row(store, run_id).started_at is not None
 
 
+def test_an_attempt_starts_its_progress_from_nothing(store: Store) -> None:
+    run_id = insert_run(store)
+    first = _claim(store)
+    assert first is not None
+    assert (run_row(store, run_id).progress, run_row(store, run_id).message) == (0.0, "started")
+    lease.renew(store, first, lease_seconds=30.0, progress=0.7, message="far along", eta_seconds=3.0)
+    _expire(store, run_id)  # its worker died there
+    assert _claim(store) is not None
+    row = run_row(store, run_id)
+    assert (row.progress, row.message, row.eta_seconds) == (0.0, "started", None)
+
+
 def test_a_stale_attempt_cannot_complete_renew_or_fail(store: Store) -> None:
     run_id = insert_run(store)
     stale = _claim(store)

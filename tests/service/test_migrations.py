@@ -156,7 +156,7 @@ def test_the_claim_uses_its_index_on_sqlite(tmp_path: Path) -> None:
     store.dispose()
 
 
-def test_the_concurrency_quota_counts_from_its_index_on_sqlite(tmp_path: Path) -> None:
+def test_the_quotas_count_from_their_indexes_on_sqlite(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'service.sqlite'}")
     store.migrate()
     seen: list[tuple[str, Any]] = []
@@ -172,10 +172,12 @@ def test_the_concurrency_quota_counts_from_its_index_on_sqlite(tmp_path: Path) -
                             created_at=float(i)) for i, status in enumerate(["succeeded"] * 200 + ["queued"] * 3))
         session.flush()
         sa.event.listen(store.engine, "before_cursor_execute", record)
-        assert repository.active_runs(session, user.id) == 3  # what POST /runs checks at every submission
+        # what POST /runs checks at every submission: runs of the last hour (here: since 150), queued or running
+        assert repository.run_load(session, user.id, since=150.0) == (53, 3)
         sa.event.remove(store.engine, "before_cursor_execute", record)
     ((statement, parameters),) = seen
     with store.engine.connect() as connection:
         plan = " | ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
     assert "COVERING INDEX runs_active" in plan, plan  # the user's runs of two states, not all of them
+    assert "COVERING INDEX runs_by_owner" in plan, plan  # the user's runs since the time, not all of them
     store.dispose()

@@ -1,10 +1,11 @@
 """A result on disk: one ``.npz`` file that :meth:`Result.load` turns back into the same result.
 
-The file holds the raw arrays (trade and order records, equity, summary, final state, parameters, prices,
-split ratios) as NumPy arrays, with no pickle, and one JSON document (``meta``) for the rest: the bar times,
-column labels, assets, calendar, bar length, periods per year, engine config and warnings. A report, a run
-diff or the service reads a stored run through it without running the engine again. ``FORMAT`` names the
-layout; a file of another layout is refused with what it holds.
+The file holds the raw arrays (bar times, trade and order records, equity, summary, final state, parameters,
+prices, split ratios) as NumPy arrays, with no pickle, and one JSON document (``meta``) for the rest: column
+labels, assets, calendar, bar length, periods per year, engine config and warnings. A report, a run diff or
+the service reads a stored run through it without running the engine again. ``FORMAT`` names the layout;
+files of layout 1 (the bar times in ``meta``, which cost a JSON number each to write and read) are read too;
+a file of another layout is refused with what it holds.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "load_result", "save_result"]
 
-#: the layout this module writes and reads
-FORMAT = "backgrid-result/1"
+#: the layout this module writes; it reads :data:`_READS`
+FORMAT = "backgrid-result/2"
+_READS = ("backgrid-result/1", FORMAT)
 
 _PRICES = ("open", "high", "low", "close")
 
@@ -67,7 +69,6 @@ def save_result(result: Result, path: str | Path) -> Path:
     calendar = dataclasses.asdict(result._calendar) | {"inferred": None}  # noqa: SLF001  # the class's own state
     meta = {
         "format": FORMAT,
-        "index": result.index.as_unit("ns").asi8.tolist(),
         "index_name": result.index.name,
         "labels": _labels(result.columns),
         "assets": result.assets,
@@ -78,7 +79,8 @@ def save_result(result: Result, path: str | Path) -> Path:
         "warnings": result.warnings,
     }
     arrays: dict[str, Any] = {
-        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), "trades": result.records,
+        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        "index": np.asarray(result.index.as_unit("ns").asi8, dtype=np.int64), "trades": result.records,
         "orders": result.order_records, "equity": result._equity, "summary": result.summary,  # noqa: SLF001
         "state": result.state, "params": result.params,
         **{f"price_{k}": v for k, v in result._prices.items()},  # noqa: SLF001
@@ -106,13 +108,14 @@ def load_result(path: str | Path) -> Result:
     except (KeyError, ValueError) as exc:
         msg = f"{source} has no readable 'meta' entry: it is not a result file that backgrid wrote"
         raise ResultFileError(msg) from exc
-    if meta.get("format") != FORMAT:
-        msg = f"{source} holds the layout {meta.get('format')!r}; this backgrid reads {FORMAT!r}"
+    if meta.get("format") not in _READS:
+        msg = f"{source} holds the layout {meta.get('format')!r}; this backgrid reads {' and '.join(map(repr, _READS))}"
         raise ResultFileError(msg)
+    times = arrays["index"] if "index" in arrays else np.asarray(meta["index"], dtype=np.int64)  # layout 1
     calendar = meta["calendar"]
     calendar["weekdays"] = tuple(calendar["weekdays"])
     return Result(trades=arrays["trades"], equity=np.asfortranarray(arrays["equity"]), summary=arrays["summary"],
-                  state=arrays["state"], index=pd.DatetimeIndex(np.asarray(meta["index"], dtype="datetime64[ns]"),
+                  state=arrays["state"], index=pd.DatetimeIndex(times.view("datetime64[ns]"),
                                                                 name=meta["index_name"]).tz_localize("UTC"),
                   labels=_columns(meta["labels"]), params=arrays["params"],
                   prices={k: arrays[f"price_{k}"] for k in _PRICES}, calendar=Calendar(**calendar),

@@ -100,7 +100,7 @@ class JobContext:
         self.claim = claim
         self.folder = folder
         self._started = time.monotonic()
-        self._stored: tuple[float, float] = (-1.0, -math.inf)  # fraction and monotonic time of the last store
+        self._stored = (0.0, self._started)  # fraction and monotonic time of the last store: the claim's
         self._cancel = threading.Event()
         self._lost: LeaseLost | None = None
 
@@ -227,12 +227,13 @@ def _write_run(ctx: JobContext, compiled: Compiled, result: Result, *, document:
     folder = ctx.folder
     files = [result.save(folder / "result.npz"), folder / "trades.parquet", folder / "equity.parquet",
              folder / "strategy.yaml"]
-    # pyarrow directly: DataFrame.to_parquet's path handling doubled the cost of these two small files
-    pq.write_table(pa.Table.from_pandas(result.trades, preserve_index=False), files[1])
+    # pyarrow directly: DataFrame.to_parquet's path handling doubled the cost of these two small files; no
+    # dictionary pages: prices and times seldom repeat, and trying them cost more than the rest of the write
+    pq.write_table(pa.Table.from_pandas(result.trades, preserve_index=False), files[1], use_dictionary=False)
     equity = cast("pd.Series", result.equity)  # one set's folder: a single-set result
     times = cast("pd.DatetimeIndex", equity.index).asi8
     pq.write_table(pa.table({"time": pa.array(times, pa.timestamp("ns", tz="UTC")),
-                             "equity": pa.array(equity.to_numpy())}), files[2])
+                             "equity": pa.array(equity.to_numpy())}), files[2], use_dictionary=False)
     files[3].write_text(dump(document), encoding="utf-8")
     manifest = build_manifest(compiled, result, document=document, grid=grid, chosen=chosen, files=files)
     files.append(write_manifest(folder, manifest))

@@ -95,7 +95,8 @@ def _claim_statement(dialect: str, *, by_id: bool) -> sa.Update:
         .where(_RUNS.c.id == pick.scalar_subquery())
         .values(status="running", attempts=_RUNS.c.attempts + 1, worker=sa.bindparam("by_worker"),
                 lease_expires_at=sa.bindparam("expires"), heartbeat_at=at,
-                started_at=sa.func.coalesce(_RUNS.c.started_at, at))
+                started_at=sa.func.coalesce(_RUNS.c.started_at, at), progress=0.0, message="started",
+                eta_seconds=None)  # an attempt starts from nothing, whatever an earlier one reached
         .returning(_RUNS.c.id, _RUNS.c.attempts, _RUNS.c.kind, _RUNS.c.request, _RUNS.c.user_id, _RUNS.c.parent_id)
     )
 

@@ -6,9 +6,10 @@ row that does not exist, so that the API answers 404 for both and nobody can tel
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,10 +32,10 @@ from backgrid.service.store.models import (
 )
 
 __all__ = [
-    "LOCAL_EMAIL", "Page", "active_runs", "add_event", "add_feedback", "api_key_user", "artifact", "artifacts",
+    "LOCAL_EMAIL", "Page", "add_event", "add_feedback", "api_key_user", "artifact", "artifacts",
     "cancel_run", "create_api_key", "create_invite", "create_run", "create_strategy", "create_user",
     "delete_api_key", "delete_run", "delete_series", "delete_strategy", "folds", "funnel", "key_used", "list_api_keys",
-    "list_runs", "list_series", "list_strategies", "local_user", "put_series", "run", "runs_since", "save_version",
+    "list_runs", "list_series", "list_strategies", "local_user", "put_series", "run", "run_load", "save_version",
     "series", "strategy", "strategy_named", "trials", "use_invite", "user", "user_by_email", "version", "versions",
 ]
 
@@ -220,15 +221,21 @@ def list_runs(session: Session, user_id: str, *, kind: str | None = None, status
     return _page(session, query.order_by(Run.created_at.desc(), Run.id), limit=limit, offset=offset)
 
 
-def runs_since(session: Session, user_id: str, since: float) -> int:
-    """How many runs the user created since ``since`` (the hourly quota)."""
-    return session.scalar(sa.select(sa.func.count()).where(Run.user_id == user_id, Run.created_at >= since)) or 0
+@functools.cache
+def _load_statement() -> sa.Select[Any]:
+    runs = cast("sa.Table", Run.__table__)
+    user_id = sa.bindparam("user_id", type_=sa.String)
+    recent = sa.select(sa.func.count()).where(runs.c.user_id == user_id,
+                                              runs.c.created_at >= sa.bindparam("since", type_=sa.Float))
+    active = sa.select(sa.func.count()).where(runs.c.user_id == user_id, runs.c.status.in_(("queued", "running")))
+    return sa.select(recent.scalar_subquery().label("recent"), active.scalar_subquery().label("active"))
 
 
-def active_runs(session: Session, user_id: str) -> int:
-    """How many of the user's runs are queued or running (the concurrency quota)."""
-    return session.scalar(sa.select(sa.func.count()).where(
-        Run.user_id == user_id, Run.status.in_(("queued", "running")))) or 0
+def run_load(session: Session, user_id: str, since: float) -> tuple[int, int]:
+    """How many runs the user created since ``since``, and how many are queued or running: the quotas that
+    every submission checks, in one statement built once (building it each time cost more than running it)."""
+    row = session.execute(_load_statement(), {"user_id": user_id, "since": since}).one()
+    return int(row.recent), int(row.active)
 
 
 def cancel_run(session: Session, row: Run) -> str:

@@ -91,11 +91,11 @@ def _quota(session: Session, caller: User, settings: Settings, spec: Strategy, s
         raise ApiError(429, "quota_exceeded", f"this run simulates {work:,} bars × parameter sets; your tier "
                        f"allows {limits.bar_sets_per_run:,} per run: sweep fewer sets or a shorter period",
                        {"bar_sets": work, "bar_sets_per_run": limits.bar_sets_per_run})
-    hour_ago = time.time() - 3600
-    if repository.runs_since(session, caller.id, hour_ago) >= limits.runs_per_hour:
+    recent, active = repository.run_load(session, caller.id, since=time.time() - 3600)
+    if recent >= limits.runs_per_hour:
         raise ApiError(429, "quota_exceeded", f"your tier allows {limits.runs_per_hour} runs per hour",
                        {"runs_per_hour": limits.runs_per_hour}, headers={"Retry-After": "60"})
-    if repository.active_runs(session, caller.id) >= limits.concurrent_runs:
+    if active >= limits.concurrent_runs:
         raise ApiError(429, "quota_exceeded", f"your tier allows {limits.concurrent_runs} runs queued or running "
                        "at once; wait for one to finish", {"concurrent_runs": limits.concurrent_runs},
                        headers={"Retry-After": "5"})
