@@ -6,6 +6,7 @@ The fake kinds here are module-level functions so that spawned worker processes 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,12 +134,18 @@ def sleepy(claim: Claim, ctx: JobContext) -> Outcome:
 
 
 def threads(claim: Claim, ctx: JobContext) -> Outcome:
-    """A fake kind that says how this process runs: its pid, niceness and numba's thread count."""
+    """A fake kind that says how this process runs: its pid, niceness and numba's thread count, the last in this
+    thread and in another (procrastinate runs a task in a thread of its own)."""
     import numba
 
     outcome = _files(claim, ctx)
+    elsewhere: list[int] = []
+    other = threading.Thread(target=lambda: elsewhere.append(numba.get_num_threads()))
+    other.start()
+    other.join()
     return Outcome({**outcome.summary, "nice": os.getpriority(os.PRIO_PROCESS, 0),
-                    "numba_threads": numba.get_num_threads()}, outcome.files)
+                    "numba_threads": numba.get_num_threads(), "numba_threads_elsewhere": elsewhere[0]},
+                   outcome.files)
 
 
 def stall(claim: Claim, ctx: JobContext) -> Outcome:

@@ -136,4 +136,4 @@ def test_the_workers_of_serve_run_below_the_api_on_one_thread_each(store: Store,
             time.sleep(0.05)
     summary = run_row(store, run_id).summary
     assert summary["pid"] != os.getpid()
-    assert (summary["nice"], summary["numba_threads"]) == (min(ours + 3, 19), 1)
+    assert (summary["nice"], summary["numba_threads"], summary["numba_threads_elsewhere"]) == (min(ours + 3, 19), 1, 1)

@@ -159,18 +159,24 @@ def test_robustness_of_a_given_set(store: Store, settings: Settings, document: d
 
 
 def test_progress_is_stored_each_step_with_an_eta_and_throttled_below(store: Store, settings: Settings) -> None:
+    from backgrid.service.api.routes.runs import EVENT_POLL_SECONDS
     from backgrid.service.jobs import lease
-    from backgrid.service.jobs.kinds import JobContext
+    from backgrid.service.jobs.kinds import PROGRESS_FLOOR, JobContext
 
+    assert PROGRESS_FLOOR == EVENT_POLL_SECONDS  # no sooner than the event stream reads the row
     run_id = insert_run(store, kind="fake")
     claim = lease.claim(store, queue="manual", worker="w", lease_seconds=30)
     assert claim is not None
     ctx = JobContext(settings, store, claim, settings.home)
+    ctx.progress(0.5, "half at once")  # within 50 ms of the claim: the claim's start stays
+    assert (run_row(store, run_id).progress, run_row(store, run_id).message) == (0.0, "started")
+    time.sleep(PROGRESS_FLOOR)
     ctx.progress(0.5, "half")
     row = run_row(store, run_id)
     assert (row.progress, row.message) == (0.5, "half")
     assert row.eta_seconds is not None
     assert row.eta_seconds >= 0
+    time.sleep(PROGRESS_FLOOR)
     ctx.progress(0.51, "a little more")  # under the step, within half a second: not stored
     assert run_row(store, run_id).progress == 0.5
     ctx.progress(0.545, "a sweep's chunk")  # 4.5 %: a kind's 5 % step, stored

@@ -65,9 +65,9 @@ class Settings(BaseSettings):
                          description="Worker processes `serve` starts (0: none, run `backgrid worker`).")
     worker_threads: int = Field(default=1, ge=1, description="Threads each worker's kernels use. One worker "
                                 "process per core, so 1: more made two workers on two cores 2x slower each.")
-    worker_nice: int = Field(default=5, ge=0, le=19, description="How much lower the worker pool's processes "
-                             "(`serve`, `backgrid worker` on the runs table) run than the process that started "
-                             "them (Unix nice): on busy cores the API still answers at once.")
+    worker_nice: int = Field(default=5, ge=0, le=19, description="How much lower worker processes (of `serve` "
+                             "and of `backgrid worker`) run than the process that started them (Unix nice): on "
+                             "cores the API shares, it still answers at once.")
     series_cache_mb: int = Field(default=256, ge=0, description="Decoded market data each worker process keeps "
                                  "in memory between runs (MiB; 0: none): repeated runs on a series skip reading it.")
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")

@@ -60,6 +60,10 @@ __all__ = ["KINDS", "OPTIONS", "Cancelled", "JobContext", "Outcome", "RequestErr
 #: is 4.25 % of the run's progress or more), and the longest wait between two stores (seconds)
 PROGRESS_STEP = 0.04
 PROGRESS_SECONDS = 0.5
+#: the shortest wait between two stores (seconds): the event stream reads the row this often
+#: (``EVENT_POLL_SECONDS`` of the runs routes), so a store sooner than that would mostly be overwritten
+#: unseen; a run of a few milliseconds writes its start and its end, not its steps
+PROGRESS_FLOOR = 0.05
 #: chunks a sweep is cut into: one progress report (and one cancel check) per chunk
 CHUNKS = 20
 
@@ -109,7 +113,8 @@ class JobContext:
         return user_store(self.settings.home, self.claim.user_id, series_cache(self.settings.series_cache_mb))
 
     def progress(self, fraction: float, message: str = "") -> None:
-        """Report ``fraction`` (0 to 1) of the work done; stored every ~5 % or 0.5 s at most, with an ETA.
+        """Report ``fraction`` (0 to 1) of the work done; stored every ~5 % (no sooner than 50 ms after the last
+        store) or 0.5 s, with an ETA.
 
         Raises:
             Cancelled: a cancel was requested (seen here or by the heartbeat).
@@ -118,7 +123,8 @@ class JobContext:
         self._check()
         at = time.monotonic()
         last_fraction, last_at = self._stored
-        if fraction - last_fraction < PROGRESS_STEP and at - last_at < PROGRESS_SECONDS:
+        since = at - last_at
+        if since < PROGRESS_FLOOR or (fraction - last_fraction < PROGRESS_STEP and since < PROGRESS_SECONDS):
             return
         elapsed = at - self._started
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None

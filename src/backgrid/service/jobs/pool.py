@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from backgrid.service.jobs import kinds
-from backgrid.service.jobs.worker import Execute, Worker, limit_threads
+from backgrid.service.jobs.worker import Execute, Worker, worker_process
 from backgrid.service.settings import Settings
 
 __all__ = ["WorkerPool"]
@@ -57,9 +57,7 @@ def _serve(settings: Settings, queue: str, execute: Execute, stop: Any, parent: 
     """A worker process's life: one store, runs until ``stop`` is set or ``parent`` (the pool's process) dies."""
     # Ctrl-C reaches the whole process group: the pool's owner stops the workers between runs, not mid-run
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if settings.worker_nice and hasattr(os, "nice"):  # below the API: its answers wait for no backtest
-        os.nice(settings.worker_nice)
-    limit_threads(settings)
+    worker_process(settings)  # below the API: its answers wait for no backtest
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     Worker(settings, queue=queue, execute=execute).run(_UntilOrphaned(stop, parent))
 

@@ -155,9 +155,9 @@ def _apply_schema(app: Any, settings: Settings) -> None:
 
 def work(settings: Settings, *, queue: str) -> None:
     """Run one procrastinate worker process on ``queue`` and the maintenance queue until interrupted."""
-    from backgrid.service.jobs.worker import limit_threads  # noqa: PLC0415
+    from backgrid.service.jobs.worker import worker_process  # noqa: PLC0415
 
-    limit_threads(settings)
+    worker_process(settings)
     app = make_app(settings)
     with app.open():
         _apply_schema(app, settings)
