@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from backgrid.service.jobs.kinds import JobContext, Outcome
+from backgrid.service.jobs.context import JobContext, Outcome
 from backgrid.service.jobs.lease import Claim
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store, new_id, now

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from backgrid.service.jobs.kinds import RequestError, error_of
+from backgrid.service.jobs.context import RequestError, error_of
 from backgrid.service.jobs.worker import Worker
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store
@@ -161,7 +161,7 @@ def test_robustness_of_a_given_set(store: Store, settings: Settings, document: d
 def test_progress_is_stored_each_step_with_an_eta_and_throttled_below(store: Store, settings: Settings) -> None:
     from backgrid.service.api.routes.runs import EVENT_POLL_SECONDS
     from backgrid.service.jobs import lease
-    from backgrid.service.jobs.kinds import PROGRESS_FLOOR, JobContext
+    from backgrid.service.jobs.context import PROGRESS_FLOOR, JobContext
 
     assert PROGRESS_FLOOR == EVENT_POLL_SECONDS  # no sooner than the event stream reads the row
     run_id = insert_run(store, kind="fake")

@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from backgrid.service.jobs.kinds import JobContext, Outcome
+from backgrid.service.jobs.context import JobContext, Outcome
 from backgrid.service.jobs.lease import Claim
 from backgrid.service.jobs.worker import Worker, main
 from backgrid.service.settings import Settings

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -26,6 +26,9 @@ from backgrid.errors import BackgridError, ResultFileError
 from backgrid.report.tearsheet import tear_sheet
 from backgrid.strategy.document import load
 from backgrid.strategy.manifest import compile_again, read_manifest
+
+if TYPE_CHECKING:
+    from backgrid.data.store import DataStore
 
 __all__ = ["Written", "footer", "report_run"]
 
@@ -48,12 +51,13 @@ def footer(manifest: Mapping[str, Any]) -> dict[str, Any]:
             "run_written": manifest["created"]}
 
 
-def _regimes(folder: Path, manifest: Mapping[str, Any], result: Result) -> tuple[pd.DataFrame | None, str | None]:
+def _regimes(folder: Path, manifest: Mapping[str, Any], result: Result,
+             store: DataStore | None) -> tuple[pd.DataFrame | None, str | None]:
     """The trend regime table of the run's bars, or why there is none."""
     if len(manifest["data"]) != 1:
         return None, "regimes are shown for single-symbol runs"
     try:
-        compiled, changed = compile_again(load(folder / manifest["strategy"]["file"]), manifest)
+        compiled, changed = compile_again(load(folder / manifest["strategy"]["file"]), manifest, store)
     except BackgridError as exc:
         return None, f"regimes left out: the run's bars cannot be read ({exc})"
     if changed or not isinstance(compiled.data, Bars):
@@ -61,22 +65,22 @@ def _regimes(folder: Path, manifest: Mapping[str, Any], result: Result) -> tuple
     return regime_stats(result, trend_regime(compiled.data)), None
 
 
-def _stored_close(symbol: str, manifest: Mapping[str, Any]) -> pd.Series:
+def _stored_close(symbol: str, manifest: Mapping[str, Any], store: DataStore | None) -> pd.Series:
     """The closes of a stored series at the run's timeframe, on bar times."""
     from backgrid.data.store import DataStore  # noqa: PLC0415
 
     timeframe = manifest["data"][0]["timeframe"]
-    bars = DataStore().read(symbol, timeframe)
+    bars = (store or DataStore()).read(symbol, timeframe)
     return pd.Series(bars.close, index=bars.index, name=symbol)
 
 
 def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool = False,
-               plain: bool = False, benchmark: str | None = None) -> Written:
+               plain: bool = False, benchmark: str | None = None, store: DataStore | None = None) -> Written:
     """Write the tear sheet of the run folder ``folder`` and return where (default ``folder/tear.html``).
 
     ``pdf`` writes ``tear.pdf`` instead (the ``pdf`` extra); ``path`` names the file (its suffix decides).
     ``plain`` writes the insights and the headline readings without jargon; ``benchmark`` names a stored
-    symbol to compare with.
+    symbol to compare with. ``store`` holds the run's bars and the benchmark (default: the local store).
     """
     run = Path(folder)
     manifest = read_manifest(run)
@@ -85,9 +89,9 @@ def report_run(folder: str | Path, path: str | Path | None = None, *, pdf: bool 
         msg = f"{run} has no result.npz: run it again with --out to write one"
         raise ResultFileError(msg)
     result = Result.load(stored)
-    table, note = _regimes(run, manifest, result)
+    table, note = _regimes(run, manifest, result, store)
     strategy = manifest["strategy"]["name"]
-    series = None if benchmark is None else _stored_close(benchmark, manifest)
+    series = None if benchmark is None else _stored_close(benchmark, manifest, store)
     compared = None if series is None else benchmark_stats(result, series) | {"name": benchmark}
     found = insights(result, plain=plain, regimes=table, parameters=len(manifest["run"]["grid"]) or None,
                      benchmark=compared)

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 __all__ = [
-    "ApiKeyCreated", "ApiKeyOut", "ErrorOut", "FeedbackIn", "InviteOut", "LoginIn", "RefreshIn", "RegisterIn",
-    "RunIn", "RunOut", "StrategyIn", "StrategyOut", "TokensOut", "UserOut", "VersionOut",
+    "ApiKeyCreated", "ApiKeyOut", "DataRefreshIn", "ErrorOut", "FeedbackIn", "FetchIn", "InviteOut", "LoginIn",
+    "RefreshIn", "RegisterIn", "RunIn", "RunOut", "StrategyIn", "StrategyOut", "TokensOut", "UserOut", "VersionOut",
 ]
 
 T = TypeVar("T")
@@ -24,7 +24,7 @@ EMAIL = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, description="An e-ma
 #: the largest version number (an INTEGER column: a larger one overflowed the database driver, a 500)
 MAX_VERSION = 2**31 - 1
 
-RunKind = Literal["backtest", "sweep", "optimise", "walkforward", "robustness"]
+RunKind = Literal["backtest", "sweep", "optimise", "walkforward", "robustness", "import", "refresh", "report"]
 
 
 class _In(BaseModel):
@@ -293,6 +293,29 @@ class SeriesOut(_Out):
     first: str
     last: str
     checksum: str
+
+
+class FetchIn(_In):
+    """Bars to fetch from market-data vendors into the caller's store (queued as an ``import`` run)."""
+
+    symbol: str = Field(max_length=40, description="As the vendor names it: BTC/USDT, AAPL, EURUSD=X.")
+    timeframe: str = Field(max_length=10, description="1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w.")
+    provider: list[str] | None = Field(default=None, min_length=1, max_length=10,
+                                       description="Vendors to ask, in order (yfinance, ccxt:binance, ...).")
+    asset_class: Literal["crypto", "equity", "fx"] | None = Field(
+        default=None, description="Ask this asset class's chain of vendors instead.")
+    start: str | None = Field(default=None, max_length=40, description="First bar's open time (UTC when naive).")
+    end: str | None = Field(default=None, max_length=40, description="End of the range, excluded (default: now).")
+    priority: int = Field(default=0, ge=-100, le=100)
+
+
+class DataRefreshIn(_In):
+    """Stored series to bring up to date (queued as a ``refresh`` run)."""
+
+    symbols: list[str] | None = Field(default=None, min_length=1, max_length=500,
+                                      description="Default: every stored series that came from a vendor.")
+    watched: bool = Field(default=False, description="Refresh the due series of the watch list instead.")
+    priority: int = Field(default=0, ge=-100, le=100)
 
 
 class UploadOut(BaseModel):

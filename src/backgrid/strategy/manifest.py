@@ -38,6 +38,7 @@ from backgrid.data.bars import Bars, MultiBars
 from backgrid.errors import ResultFileError
 
 if TYPE_CHECKING:
+    from backgrid.data.store import DataStore
     from backgrid.engine.result import Result
     from backgrid.strategy.compiler import Compiled
     from backgrid.strategy.spec import Strategy
@@ -143,16 +144,18 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def compile_again(strategy: Strategy, manifest: Mapping[str, Any]) -> tuple[Compiled, list[str]]:
+def compile_again(strategy: Strategy, manifest: Mapping[str, Any],
+                  store: DataStore | None = None) -> tuple[Compiled, list[str]]:
     """``strategy`` compiled again on the store's bars over its document's range, and the symbols whose bars
     are not the ones ``manifest`` recorded (their fingerprint changed, or the run did not record them).
 
-    This is how a diff or a report of a run folder reads the run's data without running the engine.
+    This is how a diff or a report of a run folder reads the run's data without running the engine;
+    ``store`` is where the bars are read (default: the local store).
     """
     from backgrid.strategy.compiler import compile_strategy  # noqa: PLC0415  # the compiler imports analysis
     from backgrid.strategy.market import market_data  # noqa: PLC0415
 
-    compiled = compile_strategy(strategy, market_data(strategy))
+    compiled = compile_strategy(strategy, market_data(strategy, store))
     recorded = {(d["symbol"], d["timeframe"]): d["fingerprint"] for d in manifest["data"]}
     bars = compiled.data
     series = [bars] if isinstance(bars, Bars) else [bars[symbol] for symbol in bars]

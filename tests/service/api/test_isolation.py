@@ -103,6 +103,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/indicators/{indicator_id}"): "public catalog: the id is an indicator module's, nobody's thing",
     ("GET", "/engine/options"): "public: the engine options' schema",
     ("POST", "/data"): "stores into the caller's own data store (same symbols per user: test below)",
+    ("POST", "/data/fetch"): "queues an import into the caller's own data store, takes no id",
+    ("POST", "/data/refresh"): "queues a refresh of the caller's own series, takes no id",
     ("POST", "/events"): "records the caller's own analytics event, no id",
 }
 
@@ -230,6 +232,16 @@ def test_lists_show_only_the_callers_things(world: World, route: tuple[str, str]
     assert not alices & bobs
     mine = {v for k, v in world.bobs.items() if k not in ("number", "name")}
     assert bobs <= mine
+
+
+def test_a_report_of_another_users_run_reads_as_a_missing_one(world: World) -> None:
+    """POST /runs takes a run id in its body for a report: Bob's report of Alice's run is a report of nothing."""
+    before = _snapshot(world)
+    answers = [world.client.post(f"{API}/runs", json={"kind": "report", "options": {"run": ids["run_id"]}},
+                                 headers=world.bob) for ids in (world.ids, world.nobody)]
+    assert [a.status_code for a in answers] == [404, 404], answers[0].text
+    assert answers[0].text.replace(world.ids["run_id"], world.nobody["run_id"]) == answers[1].text
+    assert _snapshot(world) == before
 
 
 @pytest.mark.parametrize("query", ["strategy_id={strategy_id}", "parent_id={run_id}"])

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from backgrid.service.jobs import kinds, lease
 from backgrid.service.jobs.artifacts import attempt_folder, describe
-from backgrid.service.jobs.kinds import Cancelled, JobContext, Outcome, error_of
+from backgrid.service.jobs.context import Cancelled, JobContext, Outcome, error_of
 from backgrid.service.jobs.lease import Claim, LeaseLost
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,11 +31,15 @@ from backgrid.service.store.models import (
     User,
 )
 
+if TYPE_CHECKING:
+    from backgrid.data.store import SeriesInfo
+
 __all__ = [
     "LOCAL_EMAIL", "Page", "add_event", "add_feedback", "api_key_user", "artifact", "artifacts",
     "cancel_run", "create_api_key", "create_invite", "create_run", "create_strategy", "create_user",
     "delete_api_key", "delete_run", "delete_series", "delete_strategy", "folds", "funnel", "key_used", "list_api_keys",
-    "list_runs", "list_series", "list_strategies", "local_user", "put_series", "run", "run_load", "save_version",
+    "list_runs", "list_series", "list_strategies", "local_user", "put_series", "record_series", "run", "run_load",
+    "save_version",
     "series", "strategy", "strategy_named", "trials", "use_invite", "user", "user_by_email", "version", "versions",
 ]
 
@@ -292,6 +296,13 @@ def put_series(session: Session, *, user_id: str, symbol: str, timeframe: str, s
     found.rows, found.first, found.last, found.checksum = rows, first, last, checksum
     session.flush()
     return found
+
+
+def record_series(session: Session, user_id: str, info: SeriesInfo) -> Series:
+    """Record (or update) what the user's data store now holds of the series ``info`` describes."""
+    return put_series(session, user_id=user_id, symbol=info.symbol, timeframe=str(info.timeframe),
+                      source=info.source, rows=info.rows, first=str(info.first_ts), last=str(info.last_ts),
+                      checksum=info.checksum)
 
 
 def series(session: Session, user_id: str, series_id: str) -> Series | None:

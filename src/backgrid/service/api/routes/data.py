@@ -1,4 +1,5 @@
-"""Market data: upload a CSV (the validation report back; nothing stored when it is refused), list, delete."""
+"""Market data: upload a CSV (the validation report back; nothing stored when it is refused), fetch from vendors
+and refresh (queued as runs), list, delete."""
 
 from __future__ import annotations
 
@@ -7,20 +8,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
+from pydantic import BaseModel
 
 from backgrid.data.sources.csv import load_csv
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import DataError, TimeframeError, ValidationError
 from backgrid.service import schemas
-from backgrid.service.api.errors import ApiError
+from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
-from backgrid.service.deps import CallerDep, SessionDep, SettingsDep
+from backgrid.service.api.routes.runs import queue
+from backgrid.service.deps import CallerDep, ContextDep, SessionDep, SettingsDep
+from backgrid.service.jobs.context import RequestError
+from backgrid.service.jobs.datakinds import SYMBOL, check
 from backgrid.service.store import repository
 from backgrid.service.userdata import user_store
 
 router = APIRouter(prefix="/data", tags=["data"])
 
-SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9._/:=^-]{0,39}$"
 
 
 def _report(report: Any) -> dict[str, Any]:
@@ -53,11 +57,33 @@ def upload(caller: CallerDep, session: SessionDep, settings: SettingsDep,
         except DataError as exc:
             raise ApiError(422, "invalid_data", f"the CSV cannot be read: {exc}",
                            [{"path": "body.file", "message": str(exc)}]) from None
-    info = user_store(settings.home, caller.id).write(bars)
-    row = repository.put_series(session, user_id=caller.id, symbol=info.symbol, timeframe=str(info.timeframe),
-                                source=info.source, rows=info.rows, first=str(info.first_ts), last=str(info.last_ts),
-                                checksum=info.checksum)
+    row = repository.record_series(session, caller.id, user_store(settings.home, caller.id).write(bars))
     return {"series": schemas.SeriesOut.model_validate(row), "report": _report(report)}
+
+
+def _queued(kind: str, given: BaseModel, caller: Any, session: Any, context: Any) -> object:
+    options = given.model_dump(exclude={"priority"}, exclude_none=True)
+    try:
+        check(kind, options)
+    except RequestError as exc:  # named as this route's body has them: body.symbol, not body.options.symbol
+        problems = [(path.removeprefix("options."), message) for path, message in exc.problems]
+        raise ApiError(422, "invalid_request", f"the request is invalid: {exc}",
+                       problems_of(RequestError(problems), "body")) from None
+    return queue(session, context, caller, schemas.RunIn(kind=kind, options=options,  # type: ignore[arg-type]
+                                                         priority=getattr(given, "priority", 0)))
+
+
+@router.post("/fetch", status_code=202, response_model=schemas.RunOut)
+def fetch(body: schemas.FetchIn, caller: CallerDep, session: SessionDep, context: ContextDep) -> object:
+    """Queue an ``import`` run: what the caller's store lacks of the series, fetched from the vendors named
+    (or the asset class's chain); its progress and summary as any run's."""
+    return _queued("import", body, caller, session, context)
+
+
+@router.post("/refresh", status_code=202, response_model=schemas.RunOut)
+def refresh(body: schemas.DataRefreshIn, caller: CallerDep, session: SessionDep, context: ContextDep) -> object:
+    """Queue a ``refresh`` run: the newest bars of the caller's vendor series (or of the due watched ones)."""
+    return _queued("refresh", body, caller, session, context)
 
 
 @router.get("", response_model=schemas.Page[schemas.SeriesOut])

@@ -21,7 +21,9 @@ from backgrid.service.api.errors import ApiError, problems_of
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.strategies import checked, owned
 from backgrid.service.deps import CallerDep, Context, ContextDep, SessionDep, SettingsDep, StoreDep, StreamCallerDep
-from backgrid.service.jobs.kinds import OPTIONS, RequestError, check_options
+from backgrid.service.jobs import datakinds
+from backgrid.service.jobs.context import RequestError, check_options
+from backgrid.service.jobs.kinds import OPTIONS
 from backgrid.service.results import equity_points, json_records
 from backgrid.service.settings import Settings
 from backgrid.service.store import repository
@@ -84,13 +86,17 @@ def _bars(spec: Strategy, settings: Settings, user_id: str) -> int:
     return total
 
 
-def _quota(session: Session, caller: User, settings: Settings, spec: Strategy, sets: int) -> None:
+def _work_quota(caller: User, settings: Settings, spec: Strategy, sets: int) -> None:
     limits = settings.limits(caller.tier)
     work = sets * _bars(spec, settings, caller.id)
     if work > limits.bar_sets_per_run:
         raise ApiError(429, "quota_exceeded", f"this run simulates {work:,} bars × parameter sets; your tier "
                        f"allows {limits.bar_sets_per_run:,} per run: sweep fewer sets or a shorter period",
                        {"bar_sets": work, "bar_sets_per_run": limits.bar_sets_per_run})
+
+
+def _run_quota(session: Session, caller: User, settings: Settings) -> None:
+    limits = settings.limits(caller.tier)
     recent, active = repository.run_load(session, caller.id, since=time.time() - 3600)
     if recent >= limits.runs_per_hour:
         raise ApiError(429, "quota_exceeded", f"your tier allows {limits.runs_per_hour} runs per hour",
@@ -101,28 +107,61 @@ def _quota(session: Session, caller: User, settings: Settings, spec: Strategy, s
                        headers={"Retry-After": "5"})
 
 
-def _config_hash(spec: Strategy, body: schemas.RunIn) -> str:
-    options = json.dumps(body.options, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{body.kind}\n{spec.fingerprint()}\n{options}".encode()).hexdigest()
+def _config_hash(kind: str, options: dict[str, Any], spec: Strategy | None = None) -> str:
+    given = json.dumps(options, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{kind}\n{'' if spec is None else spec.fingerprint()}\n{given}".encode()).hexdigest()
 
 
-@router.post("", status_code=202, response_model=schemas.RunOut)
-def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, context: ContextDep) -> object:
-    """Queue a run of a saved strategy's version or of an inline document (a QuantMetrics request too)."""
+def _data_request(body: schemas.RunIn, caller: User, session: Session) -> tuple[dict[str, Any], str | None]:
+    """The options of a data run or a report, checked, and its parent (the run a report is of)."""
+    if body.strategy_id is not None or body.document is not None:
+        raise ApiError(422, "invalid_request", f"a {body.kind} run takes options only, no strategy",
+                       [{"path": "body.strategy_id" if body.document is None else "body.document",
+                         "message": f"not taken by a {body.kind} run"}])
+    try:
+        options = datakinds.check(body.kind, body.options)
+    except RequestError as exc:
+        raise ApiError(422, "invalid_request", f"the options are invalid: {exc}", problems_of(exc, "body")) from None
+    if body.kind != "report":
+        return options, None
+    of = _owned(session, caller, options["run"])
+    if of.status != "succeeded" or repository.artifact(session, of.id, "result.npz") is None:
+        raise ApiError(409, "no_results", f"run {of.id} is a {of.status} {of.kind}: a report is made of a "
+                       "succeeded backtest or sweep", {"status": of.status, "kind": of.kind})
+    return options, of.id
+
+
+def queue(session: Session, context: Context, caller: User, body: schemas.RunIn) -> Run:
+    """Queue the run ``body`` asks for, within the caller's quotas (the runs and data routes' one way in)."""
     settings = context.settings
-    spec, version_id = _document(body, caller, session)
-    _check_options(body)
-    sets = _parameter_sets(spec, body)
-    _quota(session, caller, settings, spec, sets)
-    row = repository.create_run(session, user_id=caller.id, kind=body.kind, priority=body.priority,
-                                request={"document": spec.to_dict(), "options": body.options, "sets": sets},
-                                strategy_version_id=version_id, max_attempts=settings.max_attempts,
-                                config_hash=_config_hash(spec, body))
+    version_id = parent_id = None
+    if body.kind in datakinds.OPTIONS:
+        options, parent_id = _data_request(body, caller, session)
+        request: dict[str, Any] = {"options": options}
+        config_hash = _config_hash(body.kind, options)
+    else:
+        spec, version_id = _document(body, caller, session)
+        _check_options(body)
+        sets = _parameter_sets(spec, body)
+        _work_quota(caller, settings, spec, sets)
+        request = {"document": spec.to_dict(), "options": body.options, "sets": sets}
+        config_hash = _config_hash(body.kind, body.options, spec)
+    _run_quota(session, caller, settings)
+    row = repository.create_run(session, user_id=caller.id, kind=body.kind, priority=body.priority, request=request,
+                                strategy_version_id=version_id, parent_id=parent_id,
+                                max_attempts=settings.max_attempts, config_hash=config_hash)
     repository.add_event(session, user_id=caller.id, name="run_created", properties={"kind": body.kind})
     if context.dispatch is not None:
         session.commit()  # a worker given the id must find the row
         context.dispatch(row.id, row.queue, row.priority)
     return row
+
+
+@router.post("", status_code=202, response_model=schemas.RunOut)
+def create(body: schemas.RunIn, caller: CallerDep, session: SessionDep, context: ContextDep) -> object:
+    """Queue a run: of a saved strategy's version or an inline document (a QuantMetrics request too), a data
+    import or refresh, or the report of a finished run."""
+    return queue(session, context, caller, body)
 
 
 def _owned(session: Session, caller: User, run_id: str) -> Run:
