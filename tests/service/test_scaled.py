@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -85,6 +86,36 @@ def _document() -> dict:
     doc = load_library("sma-cross").to_dict()
     doc["market"]["start"] = "2024-01-01"
     return doc
+
+
+def _jobs(store: Any) -> list[tuple[str, str]]:
+    with store.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(sa.text("SELECT queueing_lock, status FROM procrastinate_jobs"))]
+
+
+@pytest.mark.slow
+def test_a_run_and_its_job_are_committed_together_or_not_at_all(tmp_path: Path, postgres_url: str) -> None:
+    settings = Settings(home=tmp_path, database_url=postgres_url, executor="procrastinate", workers=0)
+    app = create_app(settings)
+    context = app.state.context
+    with TestClient(app, raise_server_exceptions=False) as client:
+        made = client.post("/api/v1/runs", json={"document": _document()})
+        assert made.status_code == 202, made.text
+        assert _jobs(context.store) == [(made.json()["id"], "todo")]  # its job, waiting, the run id its lock
+        deliver = context.dispatch
+
+        def then_fail(*args: Any) -> None:
+            deliver(*args)
+            msg = "the API process dies after writing the job, before its commit"
+            raise RuntimeError(msg)
+
+        context.dispatch = then_fail
+        failed = client.post("/api/v1/runs", json={"document": _document()})
+        context.dispatch = deliver
+        assert failed.status_code == 500
+        with context.store.session(write=False) as session:
+            assert session.scalars(sa.select(Run.id)).all() == [made.json()["id"]]
+        assert _jobs(context.store) == [(made.json()["id"], "todo")]  # no job for a run that was never made
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -39,9 +39,10 @@ ANONYMOUS_PER_MINUTE = 30
 
 
 class Dispatch(Protocol):
-    """What offers a committed run to the workers of its queue."""
+    """What offers a run to the workers of its queue: in ``connection``'s transaction (a psycopg connection, so
+    that the run and its job are committed together), else at once."""
 
-    def __call__(self, run_id: str, queue: str, priority: int) -> None: ...
+    def __call__(self, run_id: str, queue: str, priority: int, connection: Any = None) -> None: ...
 
     def close(self) -> None: ...
 

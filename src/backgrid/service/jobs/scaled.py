@@ -105,13 +105,22 @@ class Dispatcher:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def _job(self, run_id: str, queue: str, priority: int) -> Any:
-        return self.app.tasks["backgrid.run"].configure(queue=queue, priority=priority, queueing_lock=run_id)
+    def _job(self, run_id: str, queue: str, priority: int, connection: Any = None) -> Any:
+        return self.app.tasks["backgrid.run"].configure(queue=queue, priority=priority, queueing_lock=run_id,
+                                                        connection=connection)
 
-    def __call__(self, run_id: str, queue: str, priority: int) -> None:
-        """Offer ``run_id`` to the workers of ``queue``."""
+    def __call__(self, run_id: str, queue: str, priority: int, connection: Any = None) -> None:
+        """Offer ``run_id`` to the workers of ``queue``.
+
+        With ``connection`` (the API's, in the transaction that made the run) the job is written in that
+        transaction: the run and its job are committed together, or neither is. A run just made has no job to
+        collide with. Without it, the job is written at once, and a job already waiting for the run is kept.
+        """
         from procrastinate.exceptions import AlreadyEnqueued  # noqa: PLC0415
 
+        if connection is not None:
+            self._job(run_id, queue, priority, connection).defer(run_id=run_id)
+            return
         with contextlib.suppress(AlreadyEnqueued):  # a job for this run is already waiting
             self._job(run_id, queue, priority).defer(run_id=run_id)
 

@@ -151,9 +151,9 @@ def queue(session: Session, context: Context, caller: User, body: schemas.RunIn)
                                 strategy_version_id=version_id, parent_id=parent_id,
                                 max_attempts=settings.max_attempts, config_hash=config_hash)
     repository.add_event(session, user_id=caller.id, name="run_created", properties={"kind": body.kind})
-    if context.dispatch is not None:
-        session.commit()  # a worker given the id must find the row
-        context.dispatch(row.id, row.queue, row.priority)
+    if context.dispatch is not None:  # scaled out: its job in the same transaction, one commit for both
+        context.dispatch(row.id, row.queue, row.priority, session.connection().connection.driver_connection)
+        session.commit()  # queued for good before the answer says so
     return row
 
 
