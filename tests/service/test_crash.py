@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,6 +33,14 @@ def _running_pids(store: Store) -> set[int]:
     with store.engine.connect() as conn:
         names = conn.execute(sa.select(table.c.worker).where(table.c.status == "running")).scalars()
         return {int(name.rsplit(":", 1)[1]) for name in names if name}
+
+
+def _until(done: Callable[[], bool], seconds: float, every: float, say: Callable[[], str] = str) -> None:
+    """Wait until ``done()``, looking every ``every`` seconds; fail with ``say()`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, say()
+        time.sleep(every)
 
 
 def _finished(store: Store) -> int:
@@ -84,10 +93,7 @@ def test_a_worker_stopped_past_its_lease_cannot_complete_late(store: Store, sett
     stalled = context.Process(target=_one_run, args=(settings, results))
     stalled.start()
     try:
-        deadline = time.monotonic() + 30
-        while run_row(store, run_id).status != "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        _until(lambda: run_row(store, run_id).status == "running", 30, every=0.005)
         os.kill(stalled.pid, signal.SIGSTOP)
         assert run_row(store, run_id).worker.endswith(f":{stalled.pid}")
         while run_row(store, run_id).lease_expires_at >= time.time():
@@ -108,11 +114,9 @@ def test_a_worker_stopped_past_its_lease_cannot_complete_late(store: Store, sett
 
 def test_a_thousand_queued_runs_with_four_workers_give_a_thousand_results(store: Store, settings: Settings) -> None:
     runs = {insert_run(store, kind="fake", request={"seconds": 0.0}) for _ in range(1000)}
-    deadline = time.monotonic() + 120
     with WorkerPool(settings, processes=4, execute=sleepy) as pool:
-        while _finished(store) < len(runs):
-            assert time.monotonic() < deadline, f"{_finished(store)} of {len(runs)} runs finished"
-            time.sleep(0.2)
+        _until(lambda: _finished(store) == len(runs), 120, every=0.2,
+               say=lambda: f"{_finished(store)} of {len(runs)} runs finished")
         assert pool.restarts == 0
     table = Run.__table__
     with store.engine.connect() as conn:
@@ -130,10 +134,7 @@ def test_the_workers_of_serve_run_below_the_api_on_one_thread_each(store: Store,
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     with WorkerPool(settings.model_copy(update={"worker_nice": 3, "worker_threads": 1}), processes=1,
                     execute=threads):
-        deadline = time.monotonic() + 60
-        while run_row(store, run_id).status != "succeeded":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _until(lambda: run_row(store, run_id).status == "succeeded", 60, every=0.05)
     summary = run_row(store, run_id).summary
     assert summary["pid"] != os.getpid()
     assert (summary["nice"], summary["numba_threads"], summary["numba_threads_elsewhere"]) == (min(ours + 3, 19), 1, 1)

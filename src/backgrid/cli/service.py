@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import shlex
 import sys
+import textwrap
 from typing import Any
 
 import typer
 
-from backgrid.cli.common import command, error_console
+from backgrid.cli.common import command, console, error_console
 from backgrid.cli.listing import Column, Listing, emit
 
 SETTINGS_HELP = "Print every setting (its environment variable, value and meaning) and exit."
@@ -28,10 +30,25 @@ def _settings(**given: Any) -> Any:
 
 
 def _print_settings(settings: Any) -> None:
-    columns = [Column("variable"), Column("value", lambda r: str(r["value"]), wrap=True),
-               Column("description", wrap=True)]
-    emit([Listing(columns, settings.documented(), title="Settings (environment, else the settings file)")],
-         json_=False, csv_=False)
+    """A table on a terminal; elsewhere an environment file (each setting under its help line), which a shell
+    reads back as it is (``set -a; . ./backgrid.env``) and which stays within 80 columns but for long values."""
+    out = console()
+    if out.is_terminal:
+        columns = [Column("variable"), Column("value", lambda r: str(r["value"]), wrap=True),
+                   Column("description", wrap=True)]
+        emit([Listing(columns, settings.documented(), title="Settings (environment, else the settings file)")],
+             json_=False, csv_=False)
+        return
+    lines = ["# backgrid serve and backgrid worker: every setting, as the environment gives it", ""]
+    for row in settings.documented():
+        if row["secret"]:  # never printed; a file read back must not set it to the mask
+            setting = f"# {row['variable']}=  (a secret: not shown)"
+        elif row["value"] is None:  # unset: an empty variable would be an empty string, not none
+            setting = f"# {row['variable']}="
+        else:
+            setting = f"{row['variable']}={shlex.quote(str(row['value']))}"
+        lines += [*textwrap.wrap(row["description"], 78, initial_indent="# ", subsequent_indent="# "), setting, ""]
+    out.print("\n".join(lines).rstrip(), markup=False, highlight=False, soft_wrap=True)
 
 
 def _loopback(host: str) -> bool:

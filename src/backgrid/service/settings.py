@@ -147,10 +147,11 @@ class Settings(BaseSettings):
         rows = []
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
+            secret = isinstance(value, SecretStr)
+            if secret:
                 value = "***"
             elif name == "tiers":  # as BACKGRID_TIERS takes it
                 value = json.dumps({tier: limits.model_dump() for tier, limits in value.items()})
             rows.append({"setting": name, "variable": f"BACKGRID_{name.upper()}", "value": value,
-                         "description": field.description or ""})
+                         "description": field.description or "", "secret": secret})
         return rows

@@ -170,4 +170,6 @@ def work(settings: Settings, *, queue: str) -> None:
     app = make_app(settings)
     with app.open():
         _apply_schema(app, settings)
-        app.run_worker(queues=[queue, MAINTENANCE], concurrency=1, install_signal_handlers=True)
+        # a succeeded job is deleted: the run's row keeps what happened, and the table stays as small as the queue
+        app.run_worker(queues=[queue, MAINTENANCE], concurrency=1, install_signal_handlers=True,
+                       delete_jobs="successful")
