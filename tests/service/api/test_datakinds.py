@@ -18,6 +18,7 @@ from backgrid.service.jobs.context import error_of
 from backgrid.service.jobs.worker import Worker
 from backgrid.service.settings import Limits, Settings
 from backgrid.service.store.db import Store
+from backgrid.service.userdata import user_store
 from backgrid.strategy.document import read_text
 from backgrid.strategy.library import library_path
 from tests.service.api.conftest import settings_for
@@ -96,13 +97,32 @@ def test_a_refresh_reports_the_series_its_vendor_could_not_serve(client: TestCli
     assert client.get(f"{API}/data", headers=alice).json()["items"][0]["rows"] == 9  # the stored bars stay
 
 
-def test_a_refresh_with_nothing_from_a_vendor_fails_at_once(client: TestClient, alice, settings: Settings,
-                                                            store: Store) -> None:
-    queued = client.post(f"{API}/data/refresh", json={}, headers=alice).json()
+def test_a_watched_refresh_fetches_the_due_series_and_records_them(client: TestClient, alice, settings: Settings,
+                                                                   store: Store) -> None:
+    me = client.get(f"{API}/auth/me", headers=alice).json()["id"]
+    user_store(settings.home, me).watch("BTC/USD", "1d", "cryptocompare")  # nothing stored yet: due
+    queued = client.post(f"{API}/data/refresh", json={"watched": True}, headers=alice).json()
+    with respx.mock(assert_all_mocked=True) as vendor:
+        empty = {"Response": "Success", "Message": "", "Type": 100, "Data": {"TimeFrom": 0, "TimeTo": 0, "Data": []}}
+        route = vendor.get(host=HOST, path="/data/v2/histoday").mock(  # no start: back until the vendor has no more
+            side_effect=[*_pages()[:1], httpx.Response(200, json=empty)])
+        _work(settings, store)
+    assert route.call_count == 2
+    row = _run(client, alice, queued["id"])
+    assert row["status"] == "succeeded", row["error"]
+    assert [(s["symbol"], s["status"], s["added"]) for s in row["summary"]["series"]] == [("BTC/USD", "refreshed", 3)]
+    listed = client.get(f"{API}/data", headers=alice).json()["items"]
+    assert [(s["symbol"], s["source"], s["rows"]) for s in listed] == [("BTC/USD", "cryptocompare", 3)]
+
+
+@pytest.mark.parametrize(("body", "path"), [({}, "options.symbols"), ({"watched": True}, "options.watched")])
+def test_a_refresh_with_nothing_to_refresh_fails_at_once(client: TestClient, alice, settings: Settings, store: Store,
+                                                         body: dict[str, Any], path: str) -> None:
+    queued = client.post(f"{API}/data/refresh", json=body, headers=alice).json()
     _work(settings, store)
     row = _run(client, alice, queued["id"])
     assert (row["status"], row["attempts"]) == ("failed", 1)  # bad input: no retry
-    assert row["error"]["details"][0]["path"] == "options.symbols"
+    assert row["error"]["details"][0]["path"] == path
 
 
 def test_the_report_of_a_finished_backtest(client: TestClient, alice, settings: Settings, store: Store) -> None:

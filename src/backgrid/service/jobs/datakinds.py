@@ -195,6 +195,8 @@ def _refresh(claim: Claim, ctx: JobContext) -> Outcome:
     if options.get("watched"):
         done = [{"symbol": r.watch.symbol, "timeframe": str(r.watch.timeframe), "source": r.watch.provider,
                  "status": r.status, "added": r.added, "error": r.error} for r in store.refresh_watched()]
+        if not done:
+            raise RequestError([("options.watched", "the watch list is empty: nothing to refresh")])
     else:
         wanted = options.get("symbols") or [None]
         found = [i for s in wanted for i in store.list(symbol=s)]
