@@ -31,14 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from backgrid.strategy.library import load_library
+from backgrid.testing import postgres_schema
 
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
@@ -183,33 +183,16 @@ def s3(client: httpx.Client) -> dict[str, Any]:
     return {"first_event_ms": 1000 * first[len(first) // 2], "running_event_ms": 1000 * running[len(running) // 2]}
 
 
-@contextmanager
-def _postgres_schema() -> Iterator[str | None]:
-    """The URL of a schema of its own on :data:`POSTGRES` (dropped after), or None when it does not answer."""
-    import sqlalchemy as sa  # noqa: PLC0415  # a dependency of the service
-
-    schema = f"bench_{os.getpid()}_{time.time_ns()}"
-    admin = sa.create_engine(POSTGRES)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def _scaled_s1(rows: int) -> dict[str, Any] | None:
     """S1 with the procrastinate executor on PostgreSQL; None when PostgreSQL does not answer."""
-    with _postgres_schema() as url, tempfile.TemporaryDirectory() as home:
-        if url is None:
+    import sqlalchemy as sa  # noqa: PLC0415  # a dependency of the service
+
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_schema(POSTGRES, prefix="bench"))
+        except sa.exc.OperationalError:
             return None
+        home = stack.enter_context(tempfile.TemporaryDirectory())
         scaled = {"database_url": url, "executor": "procrastinate"}
         serve = _start(Path(home), workers="0", **scaled)
         workers = _start(Path(home), "worker", **scaled)

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from backgrid.service.jobs.lease import Claim
 from backgrid.service.settings import Settings
 from backgrid.service.store.db import Store, new_id, now
 from backgrid.service.store.models import Artifact, Run, User
+from backgrid.testing import postgres_schema
 
 USER = "u" * 32
 #: the users of these tests never log in
@@ -70,20 +71,12 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """The URL of a schema of its own on :data:`POSTGRES`, dropped after; skips when PostgreSQL is not there."""
-    schema = f"test_{new_id()[:12]}"
-    admin = sa.create_engine(POSTGRES)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES} ({type(exc).__name__})")
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_schema(POSTGRES))
+        except sa.exc.OperationalError as exc:
+            pytest.skip(f"PostgreSQL is not reachable at {POSTGRES} ({type(exc).__name__})")
+        yield url
 
 
 @pytest.fixture
