@@ -25,20 +25,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from backgrid.errors import BackgridError, SourceError
 from backgrid.service.jobs.context import JobContext, Kind, Outcome, RequestError, check_options
 from backgrid.service.jobs.lease import Claim
 from backgrid.service.store import repository
 from backgrid.service.store.db import now
-from backgrid.service.store.models import Artifact, Run
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from backgrid.data.sources.base import DataSource
-    from backgrid.data.store import SeriesInfo
+    from backgrid.data.store import DataStore, SeriesInfo
 
 __all__ = ["ASSET_CLASSES", "KINDS", "OPTIONS", "SYMBOL", "check"]
 
@@ -185,66 +182,75 @@ def _import(claim: Claim, ctx: JobContext) -> Outcome:
     return Outcome({"series": _series(info), "added": added, "auto_updates": queued}, [])
 
 
-def _refresh(claim: Claim, ctx: JobContext) -> Outcome:
+def _refresh_watched(store: DataStore) -> tuple[list[dict[str, Any]], list[SeriesInfo]]:
+    """The watch list's due series refreshed: an entry for each, and the infos of those refreshed."""
+    results = store.refresh_watched()
+    if not results:
+        raise RequestError([("options.watched", "the watch list is empty: nothing to refresh")])
+    done = [{"symbol": r.watch.symbol, "timeframe": str(r.watch.timeframe), "source": r.watch.provider,
+             "status": r.status, "added": r.added, "error": r.error} for r in results]
+    return done, [store.info(r.watch.symbol, r.watch.timeframe, r.watch.provider) for r in results
+                  if r.status == "refreshed"]
+
+
+def _refresh_series(ctx: JobContext, store: DataStore,
+                    symbols: list[str] | None) -> tuple[list[dict[str, Any]], list[SeriesInfo]]:
+    """The stored vendor series of ``symbols`` (all when None) refreshed: an entry for each, the infos after."""
     from backgrid.data.providers.chain import vendor_source  # noqa: PLC0415
 
-    options = check("refresh", claim.request.get("options") or {})
-    store = ctx.data_store()
+    wanted: list[str | None] = list(symbols) if symbols else [None]
+    vendors = []
+    for info in [i for s in wanted for i in store.list(symbol=s)]:
+        try:
+            vendors.append((info, vendor_source(info.source)))
+        except SourceError:
+            continue  # an upload or demo bars: no vendor serves it
+    if not vendors:
+        which = ", ".join(symbols) if symbols else "any symbol"
+        raise RequestError([("options.symbols", f"no series of {which} came from a vendor: nothing to refresh")])
     done: list[dict[str, Any]] = []
     infos: list[SeriesInfo] = []
-    if options.get("watched"):
-        done = [{"symbol": r.watch.symbol, "timeframe": str(r.watch.timeframe), "source": r.watch.provider,
-                 "status": r.status, "added": r.added, "error": r.error} for r in store.refresh_watched()]
-        if not done:
-            raise RequestError([("options.watched", "the watch list is empty: nothing to refresh")])
-    else:
-        wanted = options.get("symbols") or [None]
-        found = [i for s in wanted for i in store.list(symbol=s)]
-        vendors = []
-        for info in found:
-            try:
-                vendors.append((info, vendor_source(info.source)))
-            except SourceError:
-                continue  # an upload or demo bars: no vendor serves it
-        if not vendors:
-            which = ", ".join(options["symbols"]) if options.get("symbols") else "any symbol"
-            raise RequestError([("options.symbols", f"no series of {which} came from a vendor: nothing to refresh")])
-        for number, (info, source) in enumerate(vendors):
-            ctx.progress(number / len(vendors), f"refreshing {info.symbol} {info.timeframe} from {info.source}")
-            entry = {"symbol": info.symbol, "timeframe": str(info.timeframe), "source": info.source}
-            try:
-                after = store.refresh(source, info.symbol, info.timeframe)
-            except BackgridError as exc:
-                done.append({**entry, "status": "failed", "added": 0, "error": str(exc)})
-                continue
-            infos.append(after)
-            done.append({**entry, "status": "refreshed", "added": after.rows - info.rows, "error": None})
-    infos += [store.info(d["symbol"], d["timeframe"], d["source"]) for d in done
-              if options.get("watched") and d["status"] == "refreshed"]
+    for number, (info, source) in enumerate(vendors):
+        ctx.progress(number / len(vendors), f"refreshing {info.symbol} {info.timeframe} from {info.source}")
+        entry = {"symbol": info.symbol, "timeframe": str(info.timeframe), "source": info.source}
+        try:
+            after = store.refresh(source, info.symbol, info.timeframe)
+        except BackgridError as exc:
+            done.append({**entry, "status": "failed", "added": 0, "error": str(exc)})
+            continue
+        infos.append(after)
+        done.append({**entry, "status": "refreshed", "added": after.rows - info.rows, "error": None})
+    return done, infos
+
+
+def _refresh(claim: Claim, ctx: JobContext) -> Outcome:
+    options = check("refresh", claim.request.get("options") or {})
+    store = ctx.data_store()
+    done, infos = (_refresh_watched(store) if options.get("watched")
+                   else _refresh_series(ctx, store, options.get("symbols")))
     queued = _landed(ctx, infos, {d["symbol"] for d in done if d["added"] > 0})
     return Outcome({"series": done, "failed": sum(d["status"] == "failed" for d in done), "auto_updates": queued}, [])
 
 
-def run_folder(ctx: JobContext, run_id: str) -> Path:
+def _run_folder(ctx: JobContext, run_id: str) -> Path:
     """The folder of the files of the user's finished run ``run_id`` (its ``result.npz`` among them)."""
     with ctx.store.session(write=False) as session:
-        row = session.scalar(sa.select(Run).where(Run.id == run_id, Run.user_id == ctx.claim.user_id))
-        found = None if row is None else session.scalar(
-            sa.select(Artifact.path).where(Artifact.run_id == run_id, Artifact.name == "result.npz"))
+        row = repository.run(session, ctx.claim.user_id, run_id)
+        found = None if row is None else repository.artifact(session, run_id, "result.npz")
         status = None if row is None else row.status
     if row is None:
         raise RequestError([("options.run", f"no run {run_id}")])
     if found is None:
         raise RequestError([("options.run", (f"run {run_id} is {status} and has no result to report: a report "
                                              "is made of a succeeded backtest or sweep"))])
-    return (ctx.settings.artifacts / found).parent
+    return (ctx.settings.artifacts / found.path).parent
 
 
 def _report(claim: Claim, ctx: JobContext) -> Outcome:
     from backgrid.report.folder import report_run  # noqa: PLC0415
 
     options = check("report", claim.request.get("options") or {})
-    folder = run_folder(ctx, options["run"])
+    folder = _run_folder(ctx, options["run"])
     ctx.progress(0.0, f"writing the report of run {options['run']}")
     out = ctx.folder / ("tear.pdf" if options.get("pdf") else "tear.html")
     written = report_run(folder, out, pdf=bool(options.get("pdf")), plain=bool(options.get("plain")),

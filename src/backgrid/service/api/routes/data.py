@@ -9,18 +9,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from backgrid.data.sources.csv import load_csv
 from backgrid.data.timeframe import Timeframe
 from backgrid.errors import DataError, TimeframeError, ValidationError
 from backgrid.service import schemas
-from backgrid.service.api.errors import ApiError, problems_of
+from backgrid.service.api.errors import ApiError
 from backgrid.service.api.paging import Limit, Offset, page
 from backgrid.service.api.routes.runs import queue
-from backgrid.service.deps import CallerDep, ContextDep, SessionDep, SettingsDep
-from backgrid.service.jobs.context import RequestError
-from backgrid.service.jobs.datakinds import SYMBOL, check
+from backgrid.service.deps import CallerDep, Context, ContextDep, SessionDep, SettingsDep
+from backgrid.service.jobs.datakinds import SYMBOL
 from backgrid.service.store import repository
+from backgrid.service.store.models import User
 from backgrid.service.userdata import user_store
 
 router = APIRouter(prefix="/data", tags=["data"])
@@ -61,16 +62,10 @@ def upload(caller: CallerDep, session: SessionDep, settings: SettingsDep,
     return {"series": schemas.SeriesOut.model_validate(row), "report": _report(report)}
 
 
-def _queued(kind: str, given: BaseModel, caller: Any, session: Any, context: Any) -> object:
+def _queued(kind: str, given: BaseModel, caller: User, session: Session, context: Context) -> object:
     options = given.model_dump(exclude={"priority"}, exclude_none=True)
-    try:
-        check(kind, options)
-    except RequestError as exc:  # named as this route's body has them: body.symbol, not body.options.symbol
-        problems = [(path.removeprefix("options."), message) for path, message in exc.problems]
-        raise ApiError(422, "invalid_request", f"the request is invalid: {exc}",
-                       problems_of(RequestError(problems), "body")) from None
-    return queue(session, context, caller, schemas.RunIn(kind=kind, options=options,  # type: ignore[arg-type]
-                                                         priority=getattr(given, "priority", 0)))
+    body = schemas.RunIn(kind=kind, options=options, priority=getattr(given, "priority", 0))  # type: ignore[arg-type]
+    return queue(session, context, caller, body, options_at="body")  # body.symbol, not body.options.symbol
 
 
 @router.post("/fetch", status_code=202, response_model=schemas.RunOut)

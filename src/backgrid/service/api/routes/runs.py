@@ -112,8 +112,10 @@ def _config_hash(kind: str, options: dict[str, Any], spec: Strategy | None = Non
     return hashlib.sha256(f"{kind}\n{'' if spec is None else spec.fingerprint()}\n{given}".encode()).hexdigest()
 
 
-def _data_request(body: schemas.RunIn, caller: User, session: Session) -> tuple[dict[str, Any], str | None]:
-    """The options of a data run or a report, checked, and its parent (the run a report is of)."""
+def _data_request(body: schemas.RunIn, caller: User, session: Session,
+                  options_at: str) -> tuple[dict[str, Any], str | None]:
+    """The options of a data run or a report, checked (problems named under ``options_at``), and its parent (the
+    run a report is of)."""
     if body.strategy_id is not None or body.document is not None:
         raise ApiError(422, "invalid_request", f"a {body.kind} run takes options only, no strategy",
                        [{"path": "body.strategy_id" if body.document is None else "body.document",
@@ -121,7 +123,9 @@ def _data_request(body: schemas.RunIn, caller: User, session: Session) -> tuple[
     try:
         options = datakinds.check(body.kind, body.options)
     except RequestError as exc:
-        raise ApiError(422, "invalid_request", f"the options are invalid: {exc}", problems_of(exc, "body")) from None
+        problems = [{"path": options_at + p["path"].removeprefix("body.options"), "message": p["message"]}
+                    for p in problems_of(exc, "body")]
+        raise ApiError(422, "invalid_request", f"the options are invalid: {exc}", problems) from None
     if body.kind != "report":
         return options, None
     of = _owned(session, caller, options["run"])
@@ -131,12 +135,16 @@ def _data_request(body: schemas.RunIn, caller: User, session: Session) -> tuple[
     return options, of.id
 
 
-def queue(session: Session, context: Context, caller: User, body: schemas.RunIn) -> Run:
-    """Queue the run ``body`` asks for, within the caller's quotas (the runs and data routes' one way in)."""
+def queue(session: Session, context: Context, caller: User, body: schemas.RunIn, *,
+          options_at: str = "body.options") -> Run:
+    """Queue the run ``body`` asks for, within the caller's quotas (the runs and data routes' one way in).
+
+    ``options_at`` is where a data route's body holds the options, which a problem's path names.
+    """
     settings = context.settings
     version_id = parent_id = None
     if body.kind in datakinds.OPTIONS:
-        options, parent_id = _data_request(body, caller, session)
+        options, parent_id = _data_request(body, caller, session, options_at)
         request: dict[str, Any] = {"options": options}
         config_hash = _config_hash(body.kind, options)
     else:
